@@ -1,0 +1,94 @@
+using StorageBridge.Uploads;
+
+namespace StorageBridge.Coordination;
+
+/// <summary>Expected outcomes of coordinator operations. Front-ends map these to their protocol's status codes.</summary>
+public enum UploadOutcome
+{
+    Success,
+    TargetNotFound,
+    NotFound,
+    /// <summary>The upload existed but was cancelled or expired.</summary>
+    Gone,
+    OffsetMismatch,
+    AlreadyCompleted,
+    /// <summary>The upload or the append exceeds a size limit (<see cref="AppendResult.Limit"/> says which).</summary>
+    TooLarge,
+    /// <summary>The append is below the target's min-append-size.</summary>
+    TooSmall,
+    /// <summary>Length indications disagree, or data would pass the declared length.</summary>
+    LengthMismatch,
+    /// <summary>Content-Digest of one append, or the whole-upload digest, did not match. Nothing was appended.</summary>
+    DigestMismatch,
+    /// <summary>The request body ended early (client gone, or the request was taken over). The received prefix was kept.</summary>
+    Interrupted,
+    /// <summary>Another writer changed the upload and the operation could not proceed.</summary>
+    Conflict,
+}
+
+public enum LimitKind
+{
+    None,
+    MaxSize,
+    MaxAppendSize,
+    MinAppendSize,
+}
+
+/// <summary>An RFC 9530 digest: algorithm name as registered ("sha-256", "sha-512") and the raw digest bytes.</summary>
+public sealed record DigestValue(string Algorithm, byte[] Value)
+{
+    public const string Sha256 = "sha-256";
+    public const string Sha512 = "sha-512";
+}
+
+public sealed record CreateUploadRequest
+{
+    public required string Target { get; init; }
+    public string Protocol { get; init; } = "ietf";
+    public long? Length { get; init; }
+    public string? ContentType { get; init; }
+    public string? FileName { get; init; }
+    public IReadOnlyDictionary<string, string>? Metadata { get; init; }
+    public IReadOnlyDictionary<string, string>? ProtocolState { get; init; }
+
+    /// <summary>Whole-upload digest to verify at completion (Repr-Digest).</summary>
+    public DigestValue? ExpectedDigest { get; init; }
+
+    /// <summary>Keep a running SHA-256 so the completed upload can report its digest (Want-Repr-Digest).</summary>
+    public bool TrackSha256 { get; init; }
+}
+
+public sealed record CreateResult(UploadOutcome Outcome, UploadRecord? Upload, LimitKind Limit = LimitKind.None);
+
+public sealed record AppendRequest
+{
+    public required string Target { get; init; }
+    public required string Id { get; init; }
+
+    /// <summary>Offset the client believes the upload is at.</summary>
+    public required long Offset { get; init; }
+
+    /// <summary>This request carries the last byte: complete the upload once the body is in.</summary>
+    public bool Complete { get; init; }
+
+    /// <summary>Total length stated by this request (Upload-Length), if any.</summary>
+    public long? DeclaredLength { get; init; }
+
+    /// <summary>Body length when known up front (Content-Length); never trusted for correctness, only for early rejects.</summary>
+    public long? ContentLength { get; init; }
+
+    /// <summary>Digest of this request's body (Content-Digest); on mismatch nothing is appended.</summary>
+    public DigestValue? ContentDigest { get; init; }
+
+    /// <summary>Creation requests are exempt from min-append-size when empty.</summary>
+    public bool IsCreation { get; init; }
+}
+
+/// <param name="Upload">The record as it stands after the operation (for offsets and headers), when it exists.</param>
+/// <param name="ExpectedOffset">For <see cref="UploadOutcome.OffsetMismatch"/>: the offset the server holds.</param>
+public sealed record AppendResult(UploadOutcome Outcome, UploadRecord? Upload, long? ExpectedOffset = null, LimitKind Limit = LimitKind.None);
+
+public sealed record UploadQueryResult(UploadOutcome Outcome, UploadRecord? Upload);
+
+/// <summary>A readable completed object: <see cref="Content"/> covers [<see cref="Offset"/>, Offset + Length).</summary>
+public sealed record DownloadResult(UploadOutcome Outcome, UploadRecord? Upload, Stream? Content = null, long Offset = 0, long Length = 0);

@@ -1,0 +1,61 @@
+using StorageBridge.Backends;
+
+namespace StorageBridge.Targets;
+
+/// <summary>Limits a target advertises (IETF Upload-Limit, tus Tus-Max-Size) and enforces. Null means no limit.</summary>
+public sealed record UploadLimits(long? MaxSize, long MinSize, long? MaxAppendSize, long? MinAppendSize);
+
+/// <summary>A configured destination: one backend plus its limits and behaviour. Immutable after start-up.</summary>
+public sealed class UploadTarget
+{
+    public UploadTarget(string name, IUploadBackend backend, UploadTargetOptions options)
+    {
+        ArgumentNullException.ThrowIfNull(backend);
+        ArgumentNullException.ThrowIfNull(options);
+        Name = name;
+        Backend = backend;
+        Options = options;
+        PartSize = options.PartSize ?? backend.Capabilities.DefaultPartSize;
+        var caps = backend.Capabilities;
+        // Without a declared length the part size cannot grow, so MaxParts x PartSize caps the upload.
+        var partCap = caps.TracksParts ? (long)caps.MaxParts * PartSize : (long?)null;
+        var maxSize = (options.MaxUploadSize, partCap) switch
+        {
+            (null, null) => (long?)null,
+            (null, var p) => p,
+            (var m, null) => m,
+            (var m, var p) => Math.Min(m!.Value, p!.Value),
+        };
+        Limits = new UploadLimits(maxSize, 0, options.MaxAppendSize, options.MinAppendSize);
+    }
+
+    public string Name { get; }
+    public IUploadBackend Backend { get; }
+    public UploadTargetOptions Options { get; }
+    public UploadLimits Limits { get; }
+
+    /// <summary>Configured part size (before growth for large declared lengths).</summary>
+    public int PartSize { get; }
+
+    public TimeSpan? Expiration => Options.Expiration;
+}
+
+/// <summary>Backend-independent settings of a target (section <c>StorageBridge:Targets:{name}</c>).</summary>
+public sealed record UploadTargetOptions
+{
+    public required string Backend { get; init; }
+    public long? MaxUploadSize { get; init; }
+    public long? MinAppendSize { get; init; }
+    public long? MaxAppendSize { get; init; }
+    public int? PartSize { get; init; }
+
+    /// <summary>Lifetime of an incomplete upload; null: never expires.</summary>
+    public TimeSpan? Expiration { get; init; } = TimeSpan.FromDays(1);
+
+    /// <summary>Send 104 (Upload Resumption Supported) interim responses. Off behind proxies/hosts that cannot forward 1xx.</summary>
+    public bool InterimResponses { get; init; } = true;
+
+    /// <summary>Object key layout: {id}, {filename}, {yyyy}, {MM}, {dd}, {target}. Default "{id}".</summary>
+    public string KeyTemplate { get; init; } = "{id}";
+    public string Prefix { get; init; } = "";
+}
