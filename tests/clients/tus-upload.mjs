@@ -1,0 +1,155 @@
+#!/usr/bin/env node
+// Uploads one file to a StorageBridge server with the real tus-js-client (Node build).
+//
+// usage: node tus-upload.mjs <endpoint> <file> <ietf-draft-03|ietf-draft-05|tus-v1> <chunkSize|none>
+//                            [--abort-after-bytes N] [--upload-url URL] [--input stream|buffer]
+//                            [--retry-delays 0,1000] [--metadata key=value]... [--timeout-ms N]
+//
+// On success it prints one JSON line {"url": ..., "bytesUploaded": ...} and exits 0.
+// With --abort-after-bytes N it aborts the running request once the client has sent at least
+// N bytes, prints {"url": ..., "bytesUploaded": <bytes sent so far>, "aborted": true,
+// "bytesAcknowledged": <offset last confirmed by the server>} and exits 0.
+// With --upload-url URL it resumes that upload (HEAD, then PATCHes from the reported offset).
+// On failure it prints the error message to stderr and exits 1 (2 for bad arguments).
+import { createReadStream, promises as fs } from 'node:fs'
+import { Upload } from 'tus-js-client'
+
+const PROTOCOLS = new Set(['ietf-draft-03', 'ietf-draft-05', 'tus-v1'])
+
+function usage(message) {
+  process.stderr.write(
+    `${message}\nusage: node tus-upload.mjs <endpoint> <file> <ietf-draft-03|ietf-draft-05|tus-v1> <chunkSize|none> ` +
+      '[--abort-after-bytes N] [--upload-url URL] [--input stream|buffer] [--retry-delays a,b,c] ' +
+      '[--metadata key=value] [--timeout-ms N]\n',
+  )
+  process.exit(2)
+}
+
+function parseNonNegativeInteger(text, name) {
+  if (!/^\d+$/.test(text)) usage(`${name} must be a non-negative integer, got '${text}'`)
+  const value = Number(text)
+  if (!Number.isSafeInteger(value)) usage(`${name} is too large: ${text}`)
+  return value
+}
+
+function parseArgs(argv) {
+  const positional = []
+  const options = {
+    abortAfterBytes: null,
+    uploadUrl: null,
+    input: 'stream',
+    retryDelays: null,
+    metadata: {},
+    timeoutMs: 600_000,
+  }
+  for (let i = 0; i < argv.length; i++) {
+    const arg = argv[i]
+    if (!arg.startsWith('--')) {
+      positional.push(arg)
+      continue
+    }
+    const value = argv[++i]
+    if (value === undefined) usage(`missing value for ${arg}`)
+    switch (arg) {
+      case '--abort-after-bytes':
+        options.abortAfterBytes = parseNonNegativeInteger(value, arg)
+        break
+      case '--upload-url':
+        options.uploadUrl = value
+        break
+      case '--input':
+        if (value !== 'stream' && value !== 'buffer') usage(`--input must be stream or buffer, got '${value}'`)
+        options.input = value
+        break
+      case '--retry-delays':
+        options.retryDelays = value === '' ? [] : value.split(',').map((v) => parseNonNegativeInteger(v, arg))
+        break
+      case '--metadata': {
+        const eq = value.indexOf('=')
+        if (eq <= 0) usage(`--metadata needs key=value, got '${value}'`)
+        options.metadata[value.slice(0, eq)] = value.slice(eq + 1)
+        break
+      }
+      case '--timeout-ms':
+        options.timeoutMs = parseNonNegativeInteger(value, arg)
+        break
+      default:
+        usage(`unknown option ${arg}`)
+    }
+  }
+  if (positional.length !== 4) usage(`expected 4 positional arguments, got ${positional.length}`)
+  const [endpoint, filePath, protocol, chunkText] = positional
+  if (!PROTOCOLS.has(protocol)) usage(`unknown protocol '${protocol}'`)
+  let chunkSize = Number.POSITIVE_INFINITY
+  if (chunkText !== 'none') {
+    chunkSize = parseNonNegativeInteger(chunkText, 'chunkSize')
+    if (chunkSize === 0) usage('chunkSize must be positive or none')
+  }
+  return { endpoint, filePath, protocol, chunkSize, ...options }
+}
+
+async function main() {
+  const args = parseArgs(process.argv.slice(2))
+  const { size } = await fs.stat(args.filePath)
+  const input = args.input === 'buffer' ? await fs.readFile(args.filePath) : createReadStream(args.filePath)
+
+  const result = await new Promise((resolve, reject) => {
+    let bytesSent = 0
+    let bytesAcknowledged = 0
+    let settled = false
+
+    const finish = (fn, value) => {
+      if (settled) return
+      settled = true
+      clearTimeout(timer)
+      fn(value)
+    }
+
+    const timer = setTimeout(() => {
+      upload.abort(false)
+      finish(reject, new Error(`timed out after ${args.timeoutMs} ms (sent ${bytesSent} of ${size} bytes)`))
+    }, args.timeoutMs)
+
+    const upload = new Upload(input, {
+      endpoint: args.endpoint,
+      uploadUrl: args.uploadUrl,
+      protocol: args.protocol,
+      chunkSize: args.chunkSize,
+      uploadSize: size,
+      metadata: { filename: args.filePath.split(/[\\/]/).pop(), ...args.metadata },
+      // No retries unless asked for: a test must see the first failure, not a masked one.
+      retryDelays: args.retryDelays,
+      storeFingerprintForResuming: false,
+      onProgress(sent) {
+        bytesSent = sent
+        if (args.abortAfterBytes !== null && sent >= args.abortAfterBytes && !settled) {
+          const url = upload.url
+          upload.abort(false).then(
+            () => finish(resolve, { url, bytesUploaded: bytesSent, aborted: true, bytesAcknowledged }),
+            (err) => finish(reject, err),
+          )
+        }
+      },
+      onChunkComplete(_chunk, accepted) {
+        bytesAcknowledged = accepted
+      },
+      onSuccess() {
+        finish(resolve, { url: upload.url, bytesUploaded: size })
+      },
+      onError(err) {
+        finish(reject, err)
+      },
+    })
+    upload.start()
+  })
+
+  process.stdout.write(`${JSON.stringify(result)}\n`)
+}
+
+main().then(
+  () => process.exit(0),
+  (err) => {
+    process.stderr.write(`${err?.message ?? String(err)}\n`)
+    process.exit(1)
+  },
+)
