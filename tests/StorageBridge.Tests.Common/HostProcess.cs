@@ -17,6 +17,9 @@ public sealed class HostProcessOptions
     /// <summary>Data directory (Root and metadata live below it). Default: a new temp dir, deleted on dispose.</summary>
     public string? DataDirectory { get; init; }
 
+    /// <summary>Parent of the temp data directory when <see cref="DataDirectory"/> is not set (default: the system temp dir).</summary>
+    public string? TempRoot { get; init; }
+
     /// <summary>Keep the data directory on dispose even when it was created here.</summary>
     public bool KeepDataDirectory { get; init; }
 
@@ -107,7 +110,7 @@ public sealed class HostProcess : IAsyncDisposable
         }
 
         var ownsData = options.DataDirectory is null;
-        var dataDirectory = options.DataDirectory ?? Path.Combine(Path.GetTempPath(), "storagebridge-host-" + Guid.NewGuid().ToString("N"));
+        var dataDirectory = options.DataDirectory ?? Path.Combine(options.TempRoot ?? Path.GetTempPath(), "storagebridge-host-" + Guid.NewGuid().ToString("N"));
         Directory.CreateDirectory(dataDirectory);
 
         var host = new HostProcess(options, dataDirectory, ownsData, dll, GetFreeTcpPort());
