@@ -1,0 +1,156 @@
+using System.Globalization;
+using System.Net;
+using System.Net.Http.Headers;
+using System.Security.Cryptography;
+using StorageBridge.Tests;
+
+namespace StorageBridge.Protocol.Tests.Clients;
+
+/// <summary>
+/// The real tus-js-client 4.3.1 (Node, tests/clients/tus-upload.mjs) against the built Host as a process, in its IETF
+/// draft modes: 'ietf-draft-03' sends Upload-Draft-Interop-Version 5, 'ietf-draft-05' sends 6 and
+/// Content-Type: application/partial-upload. Every upload is checked byte for byte (sha-256) through
+/// GET {upload}/content and on disk at {Root}/{id}.
+/// </summary>
+public sealed class TusJsClientTests(TusJsClientFixture fixture) : IClassFixture<TusJsClientFixture>
+{
+    private const long MiB = 1024 * 1024;
+    private static readonly TimeSpan TestTimeout = TimeSpan.FromMinutes(4);
+
+    public static TheoryData<string, long, long?> Uploads()
+    {
+        var data = new TheoryData<string, long, long?>();
+        foreach (var protocol in new[] { "ietf-draft-03", "ietf-draft-05" })
+        {
+            data.Add(protocol, 0, null);
+            data.Add(protocol, 1, null);
+            data.Add(protocol, 1, MiB);
+            data.Add(protocol, (5 * MiB) + 3, null);
+            data.Add(protocol, (5 * MiB) + 3, MiB);
+            data.Add(protocol, (5 * MiB) + 3, 8 * MiB);
+            data.Add(protocol, 64 * MiB, null);
+            data.Add(protocol, 64 * MiB, MiB);
+            data.Add(protocol, 64 * MiB, 8 * MiB);
+        }
+
+        return data;
+    }
+
+    [Theory(Timeout = 240_000)]
+    [MemberData(nameof(Uploads))]
+    public async Task Upload_is_stored_byte_for_byte(string protocol, long size, long? chunkSize)
+    {
+        using var cts = new CancellationTokenSource(TestTimeout);
+        var source = await fixture.GetFileAsync(size);
+
+        var run = await TusJsClient.RunAsync(
+            [fixture.Endpoint.ToString(), source.Path, protocol, TusJsClient.ChunkArgument(chunkSize)],
+            cts.Token);
+
+        Assert.True(run.ExitCode == 0, fixture.Host.Describe($"tus-upload.mjs failed: {run}"));
+        var output = TusUploadOutput.Parse(run.StandardOutput);
+        Assert.Equal(size, output.BytesUploaded);
+        Assert.False(output.Aborted);
+        await AssertStoredAsync(output.Url, source, cts.Token);
+    }
+
+    [Theory(Timeout = 240_000)]
+    [InlineData("ietf-draft-03", null)]
+    [InlineData("ietf-draft-05", null)]
+    [InlineData("ietf-draft-05", 8 * MiB)]
+    public async Task Aborted_upload_resumes_from_the_server_offset(string protocol, long? chunkSize)
+    {
+        using var cts = new CancellationTokenSource(TestTimeout);
+        var source = await fixture.GetFileAsync(64 * MiB);
+
+        var first = await TusJsClient.RunAsync(
+            [fixture.Endpoint.ToString(), source.Path, protocol, TusJsClient.ChunkArgument(chunkSize), "--abort-after-bytes", (20 * MiB).ToString(CultureInfo.InvariantCulture)],
+            cts.Token);
+        Assert.True(first.ExitCode == 0, fixture.Host.Describe($"tus-upload.mjs (abort) failed: {first}"));
+        var aborted = TusUploadOutput.Parse(first.StandardOutput);
+        Assert.True(aborted.Aborted, $"the client finished before it could abort: {first}");
+        Assert.InRange(aborted.BytesUploaded, 20 * MiB, source.Size - 1);
+
+        // The server keeps what arrived (never more than was sent, never less than it acknowledged).
+        var offset = await HeadOffsetAsync(aborted.Url, protocol, cts.Token);
+        Assert.InRange(offset, aborted.BytesAcknowledged, aborted.BytesUploaded);
+
+        var second = await TusJsClient.RunAsync(
+            [fixture.Endpoint.ToString(), source.Path, protocol, TusJsClient.ChunkArgument(chunkSize), "--upload-url", aborted.Url],
+            cts.Token);
+        Assert.True(second.ExitCode == 0, fixture.Host.Describe($"tus-upload.mjs (resume) failed: {second}"));
+        var resumed = TusUploadOutput.Parse(second.StandardOutput);
+        Assert.Equal(aborted.Url, resumed.Url);
+        Assert.Equal(source.Size, resumed.BytesUploaded);
+        await AssertStoredAsync(resumed.Url, source, cts.Token);
+    }
+
+    [Theory(Timeout = 240_000)]
+    [InlineData("ietf-draft-03")]
+    [InlineData("ietf-draft-05")]
+    public async Task Buffer_input_is_stored_byte_for_byte(string protocol)
+    {
+        using var cts = new CancellationTokenSource(TestTimeout);
+        var source = await fixture.GetFileAsync((5 * MiB) + 3);
+
+        var run = await TusJsClient.RunAsync(
+            [fixture.Endpoint.ToString(), source.Path, protocol, (2 * MiB).ToString(CultureInfo.InvariantCulture), "--input", "buffer"],
+            cts.Token);
+
+        Assert.True(run.ExitCode == 0, fixture.Host.Describe($"tus-upload.mjs failed: {run}"));
+        var output = TusUploadOutput.Parse(run.StandardOutput);
+        Assert.Equal(source.Size, output.BytesUploaded);
+        await AssertStoredAsync(output.Url, source, cts.Token);
+    }
+
+    [Fact(Timeout = 240_000)]
+    public async Task Range_download_of_a_tus_js_client_upload_returns_the_exact_bytes()
+    {
+        using var cts = new CancellationTokenSource(TestTimeout);
+        var source = await fixture.GetFileAsync((5 * MiB) + 3);
+        var run = await TusJsClient.RunAsync([fixture.Endpoint.ToString(), source.Path, "ietf-draft-05", "none"], cts.Token);
+        Assert.True(run.ExitCode == 0, fixture.Host.Describe($"tus-upload.mjs failed: {run}"));
+        var url = TusUploadOutput.Parse(run.StandardOutput).Url;
+
+        using var request = new HttpRequestMessage(HttpMethod.Get, url + "/content");
+        request.Headers.Range = new RangeHeaderValue(5 * MiB - 2, 5 * MiB + 2);
+        using var response = await fixture.Http.SendAsync(request, cts.Token);
+        Assert.True(response.StatusCode == HttpStatusCode.PartialContent, fixture.Host.Describe($"GET {url}/content with Range: {(int)response.StatusCode}"));
+        var bytes = await response.Content.ReadAsByteArrayAsync(cts.Token);
+
+        var expected = new byte[5];
+        DeterministicData.Fill(TusJsClientFixture.SeedFor(source.Size), 5 * MiB - 2, expected);
+        Assert.Equal(expected, bytes);
+        Assert.Equal($"bytes {5 * MiB - 2}-{5 * MiB + 2}/{source.Size}", response.Content.Headers.ContentRange?.ToString());
+    }
+
+    private async Task AssertStoredAsync(string url, SourceFile source, CancellationToken cancellationToken)
+    {
+        Assert.StartsWith(fixture.Endpoint + "/", url, StringComparison.Ordinal);
+        var id = new Uri(url).Segments[^1];
+
+        using (var response = await fixture.Http.GetAsync(url + "/content", HttpCompletionOption.ResponseHeadersRead, cancellationToken))
+        {
+            Assert.True(response.StatusCode == HttpStatusCode.OK, fixture.Host.Describe($"GET {url}/content: {(int)response.StatusCode} {await response.Content.ReadAsStringAsync(cancellationToken)}"));
+            Assert.Equal(source.Size, response.Content.Headers.ContentLength);
+            await using var body = await response.Content.ReadAsStreamAsync(cancellationToken);
+            var downloaded = Convert.ToHexStringLower(await SHA256.HashDataAsync(body, cancellationToken));
+            Assert.Equal(source.Sha256, downloaded);
+        }
+
+        var stored = Path.Combine(fixture.Host.TargetRoot, id);
+        Assert.True(File.Exists(stored), fixture.Host.Describe($"no stored object at {stored}"));
+        Assert.Equal(source.Size, new FileInfo(stored).Length);
+        Assert.Equal(source.Sha256, await DeterministicData.Sha256FileAsync(stored, cancellationToken));
+    }
+
+    private async Task<long> HeadOffsetAsync(string url, string protocol, CancellationToken cancellationToken)
+    {
+        using var request = new HttpRequestMessage(HttpMethod.Head, url);
+        request.Headers.Add("Upload-Draft-Interop-Version", protocol == "ietf-draft-03" ? "5" : "6");
+        using var response = await fixture.Http.SendAsync(request, cancellationToken);
+        Assert.True(response.StatusCode == HttpStatusCode.NoContent, fixture.Host.Describe($"HEAD {url}: {(int)response.StatusCode}"));
+        Assert.Equal("?0", Assert.Single(response.Headers.GetValues("Upload-Complete")));
+        return long.Parse(Assert.Single(response.Headers.GetValues("Upload-Offset")), NumberStyles.None, CultureInfo.InvariantCulture);
+    }
+}
