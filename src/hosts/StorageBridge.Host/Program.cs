@@ -1,3 +1,16 @@
-var builder = WebApplication.CreateBuilder(args);
+using StorageBridge.AspNetCore;
+
+var builder = WebApplication.CreateSlimBuilder(args);
+
+// The embedded default listens on loopback:8080; --urls / ASPNETCORE_URLS override it.
+if (string.IsNullOrEmpty(builder.Configuration["urls"]) && string.IsNullOrEmpty(builder.Configuration["ASPNETCORE_URLS"]))
+{
+    builder.WebHost.UseUrls("http://127.0.0.1:8080");
+}
+
+builder.Services.AddStorageBridge(builder.Configuration);
+
 var app = builder.Build();
+app.MapGet("/healthz", () => Results.Text("ok"));
+app.MapResumableUploads("/uploads");
 app.Run();

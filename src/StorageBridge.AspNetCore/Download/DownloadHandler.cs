@@ -1,0 +1,146 @@
+using System.Globalization;
+using Microsoft.AspNetCore.Http;
+using Microsoft.Net.Http.Headers;
+using StorageBridge.AspNetCore.Http;
+using StorageBridge.Coordination;
+using StorageBridge.Targets;
+using StorageBridge.Uploads;
+
+namespace StorageBridge.AspNetCore.Download;
+
+/// <summary><c>GET {prefix}/{target}/{id}/content</c>: the completed object, whole or one byte range (RFC 9110 14.2).</summary>
+internal sealed class DownloadHandler
+{
+    private readonly UploadCoordinator _coordinator;
+
+    public DownloadHandler(UploadCoordinator coordinator) => _coordinator = coordinator;
+
+    public async Task DownloadAsync(HttpContext context, UploadTarget target, string id)
+    {
+        var response = context.Response;
+        var state = await _coordinator.GetAsync(target.Name, id, context.RequestAborted);
+        if (state.Outcome != UploadOutcome.Success || state.Upload is not { } upload)
+        {
+            var gone = state.Outcome == UploadOutcome.Gone;
+            await ProblemResults.WriteAsync(
+                response, gone ? StatusCodes.Status410Gone : StatusCodes.Status404NotFound, "about:blank",
+                gone ? "Gone" : "Not Found", gone ? "The upload was cancelled or has expired." : "No such upload.");
+            return;
+        }
+
+        if (upload.State != UploadState.Completed)
+        {
+            await ProblemResults.WriteAsync(
+                response, StatusCodes.Status409Conflict, "about:blank", "Conflict",
+                $"The upload is not complete ({upload.Offset} bytes so far).");
+            return;
+        }
+
+        var total = upload.Offset;
+        var etag = upload.StoredObject?.ETag is { Length: > 0 } stored ? $"\"{stored.Trim('"')}\"" : $"\"{upload.Id}-{total}\"";
+        response.Headers.AcceptRanges = "bytes";
+        response.Headers.ETag = etag;
+        response.ContentType = upload.ContentType ?? "application/octet-stream";
+        if (upload.FileName is { } name)
+        {
+            var disposition = new ContentDispositionHeaderValue("attachment");
+            disposition.SetHttpFileName(name);
+            response.Headers.ContentDisposition = disposition.ToString();
+        }
+
+        long offset = 0;
+        var length = total;
+        var range = ParseRange(context.Request, total);
+        if (range is { Satisfiable: false })
+        {
+            response.Headers.ContentRange = $"bytes */{total.ToString(CultureInfo.InvariantCulture)}";
+            await ProblemResults.WriteAsync(response, StatusCodes.Status416RangeNotSatisfiable, "about:blank", "Range Not Satisfiable", null);
+            return;
+        }
+
+        if (range is { } r)
+        {
+            (offset, length) = (r.Start, r.Length);
+            response.StatusCode = StatusCodes.Status206PartialContent;
+            response.Headers.ContentRange = string.Create(CultureInfo.InvariantCulture, $"bytes {offset}-{offset + length - 1}/{total}");
+        }
+
+        response.ContentLength = length;
+        if (HttpMethods.IsHead(context.Request.Method) || length == 0)
+        {
+            return;
+        }
+
+        var download = await _coordinator.OpenDownloadAsync(target.Name, id, offset, length, context.RequestAborted);
+        if (download.Content is null)
+        {
+            response.StatusCode = StatusCodes.Status404NotFound;
+            response.ContentLength = 0;
+            return;
+        }
+
+        await using var content = download.Content;
+        await CopyExactlyAsync(content, response.Body, length, context.RequestAborted);
+    }
+
+    private static async Task CopyExactlyAsync(Stream source, Stream destination, long length, CancellationToken cancellationToken)
+    {
+        var buffer = System.Buffers.ArrayPool<byte>.Shared.Rent(81920);
+        try
+        {
+            while (length > 0)
+            {
+                var read = await source.ReadAsync(buffer.AsMemory(0, (int)Math.Min(buffer.Length, length)), cancellationToken);
+                if (read == 0)
+                {
+                    throw new IOException("The stored object is shorter than its record says.");
+                }
+
+                await destination.WriteAsync(buffer.AsMemory(0, read), cancellationToken);
+                length -= read;
+            }
+        }
+        finally
+        {
+            System.Buffers.ArrayPool<byte>.Shared.Return(buffer);
+        }
+    }
+
+    private readonly record struct ByteRange(long Start, long Length, bool Satisfiable);
+
+    /// <summary>One "bytes=" range, or null to send the whole object (no Range, several ranges, or a malformed one: RFC 9110 allows ignoring).</summary>
+    private static ByteRange? ParseRange(HttpRequest request, long total)
+    {
+        if (!RangeHeaderValue.TryParse(request.Headers.Range.ToString(), out var header)
+            || !string.Equals(header.Unit.Value, "bytes", StringComparison.OrdinalIgnoreCase)
+            || header.Ranges.Count != 1)
+        {
+            return null;
+        }
+
+        var item = header.Ranges.First();
+        if (item.From is long from)
+        {
+            if (from >= total)
+            {
+                return new ByteRange(0, 0, false);
+            }
+
+            var to = Math.Min(item.To ?? total - 1, total - 1);
+            return to < from ? null : new ByteRange(from, to - from + 1, true);
+        }
+
+        if (item.To is long suffix)
+        {
+            if (suffix == 0 || total == 0)
+            {
+                return new ByteRange(0, 0, false);
+            }
+
+            var count = Math.Min(suffix, total);
+            return new ByteRange(total - count, count, true);
+        }
+
+        return null;
+    }
+}

@@ -1,0 +1,70 @@
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Routing;
+using Microsoft.Extensions.DependencyInjection;
+using StorageBridge.AspNetCore.Download;
+using StorageBridge.AspNetCore.Protocols.Ietf;
+using StorageBridge.Metadata;
+using StorageBridge.Targets;
+
+namespace StorageBridge.AspNetCore;
+
+/// <summary>
+/// URL layout: <c>POST {prefix}/{target}</c> creates, <c>{prefix}/{target}/{id}</c> is the upload resource,
+/// <c>GET {prefix}/{target}/{id}/content</c> downloads a completed upload.
+/// </summary>
+public static class ResumableUploadEndpoints
+{
+    private const string PrefixItem = "StorageBridge.Prefix";
+
+    /// <summary>Maps the upload endpoints and prepares the metadata store (bad configuration fails here, at start-up).</summary>
+    public static IEndpointConventionBuilder MapResumableUploads(this IEndpointRouteBuilder endpoints, string prefix = "/uploads")
+    {
+        ArgumentNullException.ThrowIfNull(endpoints);
+        var services = endpoints.ServiceProvider;
+        services.GetRequiredService<UploadTargetRegistry>();
+        services.GetRequiredService<IUploadMetadataStore>().InitializeAsync(CancellationToken.None).GetAwaiter().GetResult();
+
+        var group = endpoints.MapGroup(prefix);
+        group.MapMethods("/{target}", [HttpMethods.Post, HttpMethods.Put], WithTarget((ctx, target) => Ietf(ctx).CreateIfIetfAsync(ctx, target), prefix));
+        group.MapMethods("/{target}", [HttpMethods.Options], WithTarget((ctx, target) => { Ietf(ctx).Options(ctx, target); return Task.CompletedTask; }, prefix));
+        group.MapMethods("/{target}/{id}", [HttpMethods.Head, HttpMethods.Get], WithUpload((ctx, target, id) => Ietf(ctx).GetOffsetAsync(ctx, target, id), prefix));
+        group.MapMethods("/{target}/{id}", [HttpMethods.Patch], WithUpload((ctx, target, id) => Ietf(ctx).AppendAsync(ctx, target, id), prefix));
+        group.MapMethods("/{target}/{id}", [HttpMethods.Delete], WithUpload((ctx, target, id) => Ietf(ctx).CancelAsync(ctx, target, id), prefix));
+        group.MapMethods("/{target}/{id}", [HttpMethods.Options], WithUpload((ctx, target, _) => { Ietf(ctx).Options(ctx, target); return Task.CompletedTask; }, prefix));
+        group.MapMethods("/{target}/{id}/content", [HttpMethods.Get, HttpMethods.Head], WithUpload(
+            (ctx, target, id) => ctx.RequestServices.GetRequiredService<DownloadHandler>().DownloadAsync(ctx, target, id), prefix));
+        return group;
+    }
+
+    internal static string UploadPath(HttpContext context, string target, string id) =>
+        $"{(context.Items.TryGetValue(PrefixItem, out var prefix) ? prefix : "/uploads")}/{Uri.EscapeDataString(target)}/{id}";
+
+    private static IetfUploadHandler Ietf(HttpContext context) => context.RequestServices.GetRequiredService<IetfUploadHandler>();
+
+    private static Task CreateIfIetfAsync(this IetfUploadHandler handler, HttpContext context, UploadTarget target)
+    {
+        if (IetfUploadHandler.IsIetfRequest(context.Request))
+        {
+            return handler.CreateAsync(context, target);
+        }
+
+        return Http.ProblemResults.WriteAsync(
+            context.Response, StatusCodes.Status400BadRequest, "about:blank", "Bad Request",
+            "Not a resumable upload request: send Upload-Complete (IETF resumable uploads) with Upload-Draft-Interop-Version.");
+    }
+
+    private static RequestDelegate WithTarget(Func<HttpContext, UploadTarget, Task> handler, string prefix) => context =>
+    {
+        context.Items[PrefixItem] = prefix;
+        var registry = context.RequestServices.GetRequiredService<UploadTargetRegistry>();
+        var target = registry.Find(context.GetRouteValue("target") as string ?? "");
+        return target is null ? NotFoundAsync(context, "No such target.") : handler(context, target);
+    };
+
+    private static RequestDelegate WithUpload(Func<HttpContext, UploadTarget, string, Task> handler, string prefix) =>
+        WithTarget((context, target) => handler(context, target, context.GetRouteValue("id") as string ?? ""), prefix);
+
+    private static Task NotFoundAsync(HttpContext context, string detail) =>
+        Http.ProblemResults.WriteAsync(context.Response, StatusCodes.Status404NotFound, "about:blank", "Not Found", detail);
+}

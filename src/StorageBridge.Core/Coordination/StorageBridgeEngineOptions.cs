@@ -1,0 +1,20 @@
+namespace StorageBridge.Coordination;
+
+/// <summary>Engine-wide settings (section <c>StorageBridge</c>).</summary>
+public sealed record StorageBridgeEngineOptions
+{
+    /// <summary>How long an append's claim on an upload holds without renewal; another instance takes over after it lapses.</summary>
+    public TimeSpan LeaseDuration { get; init; } = TimeSpan.FromSeconds(15);
+
+    /// <summary>How long a cancelled or expired upload answers 410 before its record is forgotten (then 404).</summary>
+    public TimeSpan TombstoneRetention { get; init; } = TimeSpan.FromDays(1);
+
+    /// <summary>How often the cleanup service looks for expired uploads.</summary>
+    public TimeSpan CleanupInterval { get; init; } = TimeSpan.FromMinutes(1);
+
+    /// <summary>How long a new request waits for an older one on the same upload (same process) to store its bytes.</summary>
+    public TimeSpan TakeoverWait { get; init; } = TimeSpan.FromSeconds(30);
+
+    /// <summary>Identifies this process in leases. Random per start unless set.</summary>
+    public string InstanceId { get; init; } = $"{Environment.MachineName}-{Environment.ProcessId}-{Guid.NewGuid():N}";
+}

@@ -1,0 +1,30 @@
+#!/usr/bin/env bash
+# The one command that installs what the tests need and runs the whole suite (CI runs exactly this via .ci/run).
+set -euo pipefail
+cd "$(dirname "$0")"
+
+export DOTNET_CLI_TELEMETRY_OPTOUT=1 DOTNET_NOLOGO=1 DOTNET_SKIP_FIRST_TIME_EXPERIENCE=1
+
+# Real protocol clients (tus-js-client) come from npm, pinned by package-lock.json.
+if [ -f tests/clients/package-lock.json ]; then
+  echo "== npm ci (tests/clients)"
+  (cd tests/clients && npm ci --no-audit --no-fund --loglevel=error)
+fi
+
+echo "== dotnet build"
+dotnet build StorageBridge.sln -c Release -nologo -v minimal
+
+echo "== dotnet test"
+log=$(mktemp)
+set +e
+dotnet test StorageBridge.sln -c Release --no-build -nologo --logger "console;verbosity=minimal" "$@" 2>&1 | tee "$log"
+status=${PIPESTATUS[0]}
+set -e
+
+# One closing line in the plain "N passed, N failed" form, summed over the test assemblies.
+awk '/(Passed|Failed)! +- +Failed:/ {
+       gsub(",", ""); for (i = 1; i <= NF; i++) {
+         if ($i == "Failed:") f += $(i+1); if ($i == "Passed:") p += $(i+1); if ($i == "Skipped:") s += $(i+1) } }
+     END { printf "Tests: %d passed, %d failed, %d skipped\n", p, f, s }' "$log"
+rm -f "$log"
+exit "$status"
