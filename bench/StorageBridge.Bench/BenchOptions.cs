@@ -18,6 +18,7 @@ internal sealed class BenchOptions
         options:
           --rss               add the rss scenario (same as naming it)
           --servers LIST      bridge,baseline (default both; ratios need both)
+          --repeat N          run every (scenario, server) N times, alternating servers; report the median run by MiB/s
           --scale-down N      divide every size by N (smoke runs only; numbers are not comparable)
           --host-dll PATH     StorageBridge.Host.dll to run (default: the copy next to this program)
           --json PATH         also write the results as JSON
@@ -32,6 +33,8 @@ internal sealed class BenchOptions
     public List<string> Servers { get; } = ["baseline", "bridge"];
 
     public int ScaleDown { get; private set; } = 1;
+
+    public int Repeat { get; private set; } = 1;
 
     public string HostDllPath { get; private set; } = HostProcess.DefaultHostDllPath;
 
@@ -69,6 +72,14 @@ internal sealed class BenchOptions
                     if (options.ScaleDown < 1)
                     {
                         throw new ArgumentException("--scale-down must be >= 1");
+                    }
+
+                    break;
+                case "--repeat":
+                    options.Repeat = int.Parse(Next(), NumberStyles.None, CultureInfo.InvariantCulture);
+                    if (options.Repeat < 1)
+                    {
+                        throw new ArgumentException("--repeat must be >= 1");
                     }
 
                     break;

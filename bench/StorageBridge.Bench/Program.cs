@@ -37,7 +37,7 @@ var log = Console.Out;
 log.WriteLine("WARNING: Debug build. Measure with: dotnet run -c Release --project bench/StorageBridge.Bench -- ...");
 #endif
 log.WriteLine($"StorageBridge bench: host {options.HostDllPath}, data under {options.TempRoot ?? Path.GetTempPath()}");
-log.WriteLine($"{Environment.ProcessorCount} cores, .NET {Environment.Version}, scale-down {options.ScaleDown}");
+log.WriteLine($"{Environment.ProcessorCount} cores, .NET {Environment.Version}, scale-down {options.ScaleDown}, repeat {options.Repeat}");
 
 var runner = new BenchRunner(options, log);
 IUploadProtocol[] protocols = [.. options.Servers.Distinct().Order().Select(s => s == "bridge" ? (IUploadProtocol)new IetfDraftProtocol() : new BaselineProtocol())];
@@ -45,21 +45,34 @@ var results = new List<RunResult>();
 var failures = 0;
 foreach (var scenario in scenarios)
 {
+    var runs = new Dictionary<string, List<RunResult>>();
+    for (var repeat = 1; repeat <= options.Repeat; repeat++)
+    {
+        foreach (var protocol in protocols)
+        {
+            log.Write($"{scenario.Name,-10} {protocol.Name,-8} {(options.Repeat > 1 ? $"#{repeat} " : "")}... ");
+            try
+            {
+                var result = await runner.RunAsync(scenario, protocol, cancel.Token);
+                (runs.TryGetValue(protocol.Name, out var list) ? list : runs[protocol.Name] = []).Add(result);
+                log.WriteLine(
+                    $"{result.MiBPerSecond,8:F1} MiB/s  p50 {result.P50Ms,7:F1} ms  p99 {result.P99Ms,7:F1} ms  peak RSS {Mib(result.PeakRssBytes),6:F0} MiB (idle {Mib(result.IdleRssBytes):F0})  {result.Elapsed.TotalSeconds:F1} s  {result.Verification}");
+            }
+            catch (Exception e) when (e is not OperationCanceledException || !cancel.IsCancellationRequested)
+            {
+                failures++;
+                log.WriteLine("FAILED");
+                log.WriteLine(e.ToString());
+            }
+        }
+    }
+
     foreach (var protocol in protocols)
     {
-        log.Write($"{scenario.Name,-10} {protocol.Name,-8} ... ");
-        try
+        if (runs.TryGetValue(protocol.Name, out var list))
         {
-            var result = await runner.RunAsync(scenario, protocol, cancel.Token);
-            results.Add(result);
-            log.WriteLine(
-                $"{result.MiBPerSecond,8:F1} MiB/s  p50 {result.P50Ms,7:F1} ms  p99 {result.P99Ms,7:F1} ms  peak RSS {Mib(result.PeakRssBytes),6:F0} MiB (idle {Mib(result.IdleRssBytes):F0})  {result.Elapsed.TotalSeconds:F1} s  {result.Verification}");
-        }
-        catch (Exception e) when (e is not OperationCanceledException || !cancel.IsCancellationRequested)
-        {
-            failures++;
-            log.WriteLine("FAILED");
-            log.WriteLine(e.ToString());
+            // The median run by throughput (the lower middle one for an even count).
+            results.Add(list.OrderBy(r => r.MiBPerSecond).ElementAt((list.Count - 1) / 2));
         }
     }
 }

@@ -11,6 +11,12 @@ namespace StorageBridge.Protocol.Tests.Clients;
 /// draft modes: 'ietf-draft-03' sends Upload-Draft-Interop-Version 5, 'ietf-draft-05' sends 6 and
 /// Content-Type: application/partial-upload. Every upload is checked byte for byte (sha-256) through
 /// GET {upload}/content and on disk at {Root}/{id}.
+/// Client behaviour the server has to live with (tus-js-client 4.3.1, lib/node/sources/FileSource.js):
+/// with fs.ReadStream input ("--input stream", the default) a chunk is marked done only when it spans the
+/// whole file, so a chunked upload's last PATCH and a resumed remainder carry Upload-Complete: ?0 although
+/// they reach the Upload-Length declared at creation; and a 0-byte file is only a creation POST with
+/// Upload-Length: 0 and Upload-Complete: ?0. Buffer input marks the last chunk ?1. The client reports
+/// success in all of these cases, so the stored object must exist in all of them.
 /// </summary>
 public sealed class TusJsClientTests(TusJsClientFixture fixture) : IClassFixture<TusJsClientFixture>
 {
@@ -55,16 +61,18 @@ public sealed class TusJsClientTests(TusJsClientFixture fixture) : IClassFixture
     }
 
     [Theory(Timeout = 240_000)]
-    [InlineData("ietf-draft-03", null)]
-    [InlineData("ietf-draft-05", null)]
-    [InlineData("ietf-draft-05", 8 * MiB)]
-    public async Task Aborted_upload_resumes_from_the_server_offset(string protocol, long? chunkSize)
+    [InlineData("ietf-draft-03", null, "stream")]
+    [InlineData("ietf-draft-05", null, "stream")]
+    [InlineData("ietf-draft-05", 8 * MiB, "stream")]
+    [InlineData("ietf-draft-03", null, "buffer")]
+    [InlineData("ietf-draft-05", 8 * MiB, "buffer")]
+    public async Task Aborted_upload_resumes_from_the_server_offset(string protocol, long? chunkSize, string input)
     {
         using var cts = new CancellationTokenSource(TestTimeout);
         var source = await fixture.GetFileAsync(64 * MiB);
 
         var first = await TusJsClient.RunAsync(
-            [fixture.Endpoint.ToString(), source.Path, protocol, TusJsClient.ChunkArgument(chunkSize), "--abort-after-bytes", (20 * MiB).ToString(CultureInfo.InvariantCulture)],
+            [fixture.Endpoint.ToString(), source.Path, protocol, TusJsClient.ChunkArgument(chunkSize), "--input", input, "--abort-after-bytes", (20 * MiB).ToString(CultureInfo.InvariantCulture)],
             cts.Token);
         Assert.True(first.ExitCode == 0, fixture.Host.Describe($"tus-upload.mjs (abort) failed: {first}"));
         var aborted = TusUploadOutput.Parse(first.StandardOutput);
@@ -76,7 +84,7 @@ public sealed class TusJsClientTests(TusJsClientFixture fixture) : IClassFixture
         Assert.InRange(offset, aborted.BytesAcknowledged, aborted.BytesUploaded);
 
         var second = await TusJsClient.RunAsync(
-            [fixture.Endpoint.ToString(), source.Path, protocol, TusJsClient.ChunkArgument(chunkSize), "--upload-url", aborted.Url],
+            [fixture.Endpoint.ToString(), source.Path, protocol, TusJsClient.ChunkArgument(chunkSize), "--input", input, "--upload-url", aborted.Url],
             cts.Token);
         Assert.True(second.ExitCode == 0, fixture.Host.Describe($"tus-upload.mjs (resume) failed: {second}"));
         var resumed = TusUploadOutput.Parse(second.StandardOutput);
