@@ -739,6 +739,10 @@ public abstract class MetadataStoreConformanceTests : IAsyncLifetime
         for (var attempt = 0; attempt < 10_000; attempt++)
         {
             var current = await store.GetAsync(id, Ct) ?? throw new InvalidOperationException("record vanished");
+
+            // Stores with synchronous I/O underneath would otherwise run each read-modify-write back to back;
+            // yielding lets other loops read the same version, as concurrent requests do.
+            await Task.Yield();
             var result = await store.TryReplaceAsync(current with { Offset = current.Offset + 1 }, Ct);
             switch (result.Status)
             {
