@@ -143,8 +143,30 @@ public sealed class ResumableSha256
         }
 
         var text = state.AsSpan(Prefix.Length);
+        foreach (var c in text)
+        {
+            // Base64Url.TryDecodeFromChars throws on bad characters, so only the exporter's alphabet gets that far.
+            if (!char.IsAsciiLetterOrDigit(c) && c != '-' && c != '_')
+            {
+                return false;
+            }
+        }
+
+        if (text.Length % 4 == 1)
+        {
+            return false;
+        }
+
         Span<byte> raw = stackalloc byte[FixedStateBytes + BlockSize];
-        if (!Base64Url.TryDecodeFromChars(text, raw, out var written) || written < FixedStateBytes)
+        int written;
+        try
+        {
+            if (!Base64Url.TryDecodeFromChars(text, raw, out written) || written < FixedStateBytes)
+            {
+                return false;
+            }
+        }
+        catch (FormatException)
         {
             return false;
         }
