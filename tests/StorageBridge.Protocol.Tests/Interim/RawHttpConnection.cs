@@ -44,18 +44,18 @@ internal sealed partial class RawHttpConnection : IAsyncDisposable
 {
     public static readonly TimeSpan ReadTimeout = TimeSpan.FromSeconds(10);
 
-    private readonly TcpClient _client;
-    private readonly NetworkStream _stream;
+    private readonly TcpClient? _client;
+    private readonly Stream _stream;
     private readonly MemoryStream _wire = new();
     private byte[] _buffer = new byte[16 * 1024];
     private int _start;
     private int _end;
     private bool _eof;
 
-    private RawHttpConnection(TcpClient client)
+    private RawHttpConnection(TcpClient? client, Stream stream)
     {
         _client = client;
-        _stream = client.GetStream();
+        _stream = stream;
     }
 
     /// <summary>Every byte received so far, for assertions on the exact wire.</summary>
@@ -68,7 +68,20 @@ internal sealed partial class RawHttpConnection : IAsyncDisposable
         var client = new TcpClient { NoDelay = true };
         using var timeout = new CancellationTokenSource(ReadTimeout);
         await client.ConnectAsync(IPAddress.Loopback, port, timeout.Token);
-        return new RawHttpConnection(client);
+        return new RawHttpConnection(client, client.GetStream());
+    }
+
+    /// <summary>Re-parses captured bytes from scratch into exchanges; fails on any trailing or malformed byte.</summary>
+    public static async Task<IReadOnlyList<RawHttpExchange>> ParseAllAsync(byte[] wire)
+    {
+        await using var replay = new RawHttpConnection(null, new MemoryStream(wire, writable: false));
+        var exchanges = new List<RawHttpExchange>();
+        while (!await replay.AtEndAsync())
+        {
+            exchanges.Add(await replay.ReadExchangeAsync());
+        }
+
+        return exchanges;
     }
 
     public Task SendAsync(string ascii) => SendAsync(Encoding.ASCII.GetBytes(ascii));
@@ -94,8 +107,9 @@ internal sealed partial class RawHttpConnection : IAsyncDisposable
     /// <summary>Closes with a TCP reset, like a client that crashed or lost the network.</summary>
     public void Abort()
     {
-        _client.Client.LingerState = new LingerOption(true, 0);
-        _client.Client.Close();
+        var socket = _client?.Client ?? throw new InvalidOperationException("Not a socket connection.");
+        socket.LingerState = new LingerOption(true, 0);
+        socket.Close();
     }
 
     /// <summary>Reads 1xx messages until the final response (1xx bodies are empty by definition).</summary>
@@ -212,9 +226,20 @@ internal sealed partial class RawHttpConnection : IAsyncDisposable
 
     public ValueTask DisposeAsync()
     {
-        _client.Dispose();
+        _client?.Dispose();
+        _stream.Dispose();
         _wire.Dispose();
         return ValueTask.CompletedTask;
+    }
+
+    private async Task<bool> AtEndAsync()
+    {
+        while (_start == _end && !_eof)
+        {
+            await FillAsync();
+        }
+
+        return _start == _end;
     }
 
     private async Task<byte[]> ReadChunkedBodyAsync()
