@@ -11,10 +11,11 @@ namespace StorageBridge.AspNetCore.Interim;
 /// <remarks>
 /// <para>Usage contract (each rule was shown necessary by connection corruption when broken):</para>
 /// <list type="bullet">
-/// <item>Call <see cref="TrySendAsync"/> only from the request's own async flow: before the first request-body read
-/// or between body reads (after a read has completed), never concurrently with a body read and never from
-/// another task. Kestrel writes its automatic <c>100 Continue</c> from inside a body read; a 1xx written at the
-/// same time interleaves with it on the wire.</item>
+/// <item>Call <see cref="TrySendAsync"/> from the request's own async flow: before the first request-body read or
+/// between body reads (after a read has completed), never concurrently with a body read. Kestrel writes its
+/// automatic <c>100 Continue</c> from inside a body read; a 1xx written at the same time tears it on the wire.
+/// Calls are serialised with each other and with the response start, so another task may send only while no body
+/// read can be in progress (bodyless request, or body fully read).</item>
 /// <item>Do not call it after the request delegate has returned: Kestrel may be writing an error response or the
 /// next request may own the connection.</item>
 /// <item>Pass <see cref="HttpContext.RequestAborted"/> (or a token linked to it): the raw write bypasses Kestrel's
@@ -70,6 +71,9 @@ internal sealed class InterimResponseWriter
 
         writer = new InterimResponseWriter(context, transport);
         context.Response.OnStarting(static state => ((InterimResponseWriter)state).CloseGateAsync(), writer);
+        // Also on completion: when the app throws, Kestrel writes its 500 without running OnStarting, and Kestrel pools
+        // HttpContext, so a writer kept past the request would otherwise read the next request's state.
+        context.Response.OnCompleted(static state => ((InterimResponseWriter)state).CloseGateAsync(), writer);
         context.Items[ItemsKey] = writer;
         return writer;
     }

@@ -251,6 +251,33 @@ public sealed class InterimKestrelWireTests
     }
 
     [Fact]
+    public async Task AppThrowsAfter104_Kestrel500FollowsCleanly_ConnectionStillUsable()
+    {
+        var endpoint = new InterimTestEndpoint();
+        await using var server = await LoopbackKestrel.StartAsync(async context =>
+        {
+            if (context.Request.Path == "/boom")
+            {
+                var writer = InterimResponseWriter.TryCreate(context)!;
+                await writer.TrySendAsync(104, InterimTestEndpoint.Reason, InterimTestEndpoint.InitialHeaders("/uploads/boom"), context.RequestAborted);
+                await context.Request.Body.CopyToAsync(Stream.Null, context.RequestAborted);
+                throw new InvalidOperationException("handler failure after the 104");
+            }
+
+            await endpoint.HandleAsync(context);
+        });
+        await using var connection = await RawHttpConnection.ConnectAsync(server.Port);
+
+        await connection.SendAsync(Head("POST", "/boom", "Content-Length: 4") + "boom");
+        var failed = await connection.ReadExchangeAsync();
+        Assert.Equal(InterimTestEndpoint.InitialBlock("/uploads/boom"), Assert.Single(failed.Interim).RawHead);
+        Assert.Equal(500, failed.Final.StatusCode);
+
+        await connection.SendAsync(Head("POST", "/files", "Content-Length: 2") + "ok");
+        InterimAssert.CreationExchange(await connection.ReadExchangeAsync(), "/uploads/1", "ok"u8, allowContinue: false);
+    }
+
+    [Fact]
     public async Task HeaderInjection_Throws_NothingInjectedOnWire()
     {
         Exception? thrown = null;

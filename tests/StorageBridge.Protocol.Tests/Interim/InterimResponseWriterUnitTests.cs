@@ -108,6 +108,7 @@ public sealed class InterimResponseWriterUnitTests
         Assert.NotNull(first);
         Assert.Same(first, second);
         Assert.Single(response.StartingCallbacks);
+        Assert.Single(response.CompletedCallbacks);
     }
 
     [Fact]
@@ -144,6 +145,19 @@ public sealed class InterimResponseWriterUnitTests
         await response.RunStartingCallbacksAsync();
 
         Assert.False(response.HasStarted);
+        Assert.False(await writer.TrySendAsync(104, InterimTestEndpoint.Reason, [], CancellationToken.None));
+        Assert.False(pipe.Reader.TryRead(out _));
+    }
+
+    [Fact]
+    public async Task TrySend_AfterRequestCompletedWithoutOnStarting_ReturnsFalse()
+    {
+        // Kestrel's 500 after an app exception skips OnStarting; completion must still close the gate.
+        var (context, pipe, response) = CreateContext();
+        var writer = InterimResponseWriter.TryCreate(context)!;
+
+        await response.RunCompletedCallbacksAsync();
+
         Assert.False(await writer.TrySendAsync(104, InterimTestEndpoint.Reason, [], CancellationToken.None));
         Assert.False(pipe.Reader.TryRead(out _));
     }
@@ -272,8 +286,16 @@ public sealed class InterimResponseWriterUnitTests
 
         public void OnStarting(Func<object, Task> callback, object state) => StartingCallbacks.Add((callback, state));
 
-        public void OnCompleted(Func<object, Task> callback, object state)
+        public List<(Func<object, Task> Callback, object State)> CompletedCallbacks { get; } = [];
+
+        public void OnCompleted(Func<object, Task> callback, object state) => CompletedCallbacks.Add((callback, state));
+
+        public async Task RunCompletedCallbacksAsync()
         {
+            foreach (var (callback, state) in Enumerable.Reverse(CompletedCallbacks))
+            {
+                await callback(state);
+            }
         }
 
         public async Task RunStartingCallbacksAsync()
