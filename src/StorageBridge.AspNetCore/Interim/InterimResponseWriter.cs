@@ -9,7 +9,7 @@ namespace StorageBridge.AspNetCore.Interim;
 /// public 1xx API, by writing pre-formatted blocks to the connection's transport <see cref="System.IO.Pipelines.PipeWriter"/>.
 /// </summary>
 /// <remarks>
-/// <para>Usage contract (each rule was shown necessary by connection corruption when broken):</para>
+/// <para>Usage contract (breaking it can tear or misplace bytes on the shared connection):</para>
 /// <list type="bullet">
 /// <item>Call <see cref="TrySendAsync"/> from the request's own async flow: before the first request-body read or
 /// between body reads (after a read has completed), never concurrently with a body read. Kestrel writes its
