@@ -5,6 +5,7 @@ using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
 using StorageBridge.AspNetCore.Download;
 using StorageBridge.AspNetCore.Protocols.Ietf;
+using StorageBridge.Coordination;
 using StorageBridge.Metadata;
 using StorageBridge.Targets;
 
@@ -23,7 +24,8 @@ public static partial class ResumableUploadEndpoints
     {
         ArgumentNullException.ThrowIfNull(endpoints);
         var services = endpoints.ServiceProvider;
-        services.GetRequiredService<UploadTargetRegistry>();
+        // Resolving the coordinator reads and validates all configuration now, not at the first request.
+        services.GetRequiredService<UploadCoordinator>();
         services.GetRequiredService<IUploadMetadataStore>().InitializeAsync(CancellationToken.None).GetAwaiter().GetResult();
 
         var group = endpoints.MapGroup(prefix);
