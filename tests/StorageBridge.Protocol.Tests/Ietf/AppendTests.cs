@@ -279,4 +279,22 @@ public sealed class AppendTests(IetfServerFixture server)
         Assert.Equal(HttpStatusCode.NoContent, response.StatusCode);
         Assert.Equal(100, LongHeader(response, "Upload-Offset"));
     }
+
+    [Theory]
+    [InlineData("Upload-Offset", "0000000100")]
+    [InlineData("Upload-Offset", "100;note=1")]
+    [InlineData("Upload-Complete", "?0;note=\"x\"")]
+    [InlineData("Upload-Complete", "?0;a")]
+    public async Task Valid_structured_field_spellings_are_accepted(string field, string value)
+    {
+        var location = await Client.CreateAsync("default", TestData.Random(100));
+        var request = Append(location, 8, 100, complete: false, TestData.Random(50));
+        request.Headers.Remove(field);
+        request.Headers.TryAddWithoutValidation(field, value);
+
+        using var response = await Client.SendAsync(request);
+
+        Assert.Equal(HttpStatusCode.NoContent, response.StatusCode);
+        Assert.Equal(150, LongHeader(response, "Upload-Offset"));
+    }
 }

@@ -40,6 +40,35 @@ public sealed class CancelAndOptionsTests(IetfServerFixture server)
     }
 
     [Fact]
+    public async Task Delete_ends_an_append_in_flight_promptly()
+    {
+        var location = await Client.CreateAsync("default", null);
+        await using var slow = await RawHttpConnection.ConnectAsync(server.Port);
+        await slow.SendAsync(RawHttpConnection.Head(
+            "PATCH", location, "Upload-Draft-Interop-Version: 8", "Upload-Offset: 0", "Upload-Complete: ?1",
+            "Content-Type: application/partial-upload", "Content-Length: 1000000"));
+        await slow.SendAsync(TestData.Random(100_000));
+        await Task.Delay(300);
+
+        var clock = System.Diagnostics.Stopwatch.StartNew();
+        using (var delete = await Client.SendAsync(Request(HttpMethod.Delete, location, 8)))
+        {
+            Assert.Equal(HttpStatusCode.NoContent, delete.StatusCode);
+        }
+
+        Assert.True(clock.Elapsed < TimeSpan.FromSeconds(3), $"DELETE took {clock.Elapsed}");
+        using (var head = await Client.HeadAsync(location))
+        {
+            Assert.Equal(HttpStatusCode.Gone, head.StatusCode);
+        }
+
+        // Late bytes of the dead request must not bring the staging data back.
+        await slow.SendAsync(TestData.Random(100_000));
+        await Task.Delay(300);
+        Assert.False(Directory.Exists(server.StagingFolder("default", IdOf(location))));
+    }
+
+    [Fact]
     public async Task Delete_of_an_unknown_upload_is_404()
     {
         using var response = await Client.SendAsync(Request(HttpMethod.Delete, $"/uploads/default/{new string('c', 32)}", 8));

@@ -169,6 +169,29 @@ public sealed class CreationTests(IetfServerFixture server)
         Assert.Equal("notes.txt", download.Content.Headers.ContentDisposition?.FileName?.Trim('"'));
     }
 
+    [Fact]
+    public async Task Chunked_complete_creation_takes_its_length_from_the_body()
+    {
+        var data = TestData.Random(70_000, seed: 3);
+        var request = Creation("default", 8, complete: true, null);
+        request.Content = new StreamContent(new NonSeekableStream(data));
+        request.Headers.TransferEncodingChunked = true;
+
+        using var response = await Client.SendAsync(request);
+
+        Assert.Equal(HttpStatusCode.Created, response.StatusCode);
+        Assert.Equal(70_000, LongHeader(response, "Upload-Offset"));
+        Assert.Equal(70_000, LongHeader(response, "Upload-Length"));
+        Assert.True(Complete(response, 8));
+        Assert.Equal(data, await Client.DownloadAsync(Location(response)));
+    }
+
+    /// <summary>A stream without a length, so HttpClient sends it chunked.</summary>
+    private sealed class NonSeekableStream(byte[] data) : MemoryStream(data)
+    {
+        public override bool CanSeek => false;
+    }
+
     /// <summary>Upload-Limit exists from interop 6 (expiry key "expires" in 6, "max-age" after); min-size is always there.</summary>
     internal static void AssertUploadLimit(HttpResponseMessage response, int version)
     {

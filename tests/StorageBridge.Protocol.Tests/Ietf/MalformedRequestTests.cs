@@ -112,18 +112,19 @@ public sealed class MalformedRequestTests(IetfServerFixture server)
 
     private static void Set(HttpRequestMessage request, string field, string? value)
     {
-        request.Headers.Remove(field);
-        request.Content?.Headers.Remove(field);
-        if (value is null)
+        if (field.StartsWith("Content-", StringComparison.OrdinalIgnoreCase))
         {
+            request.Content!.Headers.Remove(field);
+            if (value is not null)
+            {
+                Assert.True(request.Content.Headers.TryAddWithoutValidation(field, value), $"{field}: {value}");
+            }
+
             return;
         }
 
-        if (field.StartsWith("Content-", StringComparison.OrdinalIgnoreCase))
-        {
-            request.Content!.Headers.TryAddWithoutValidation(field, value);
-        }
-        else
+        request.Headers.Remove(field);
+        if (value is not null)
         {
             Assert.True(request.Headers.TryAddWithoutValidation(field, value), $"{field}: {value}");
         }
