@@ -297,4 +297,50 @@ public sealed class AppendTests(IetfServerFixture server)
         Assert.Equal(HttpStatusCode.NoContent, response.StatusCode);
         Assert.Equal(150, LongHeader(response, "Upload-Offset"));
     }
+
+    [Theory]
+    [InlineData("limited", 4096)]
+    [InlineData("small", 1024)]
+    public async Task Chunked_append_over_a_limit_is_413_and_reports_what_it_kept(string target, int limit)
+    {
+        var location = await Client.CreateAsync(target, null);
+        var request = Append(location, 8, 0, complete: false, []);
+        request.Content = new StreamContent(new ChunkedStream(new MemoryStream(TestData.Random(10_000))));
+        request.Content.Headers.ContentType = new MediaTypeHeaderValue(PartialUpload);
+        request.Headers.TransferEncodingChunked = true;
+
+        using var response = await Client.SendAsync(request);
+
+        await AssertProblemAsync(response, HttpStatusCode.RequestEntityTooLarge);
+        Assert.NotNull(Header(response, "Upload-Limit"));
+        // Whatever the server kept, the response and the next HEAD agree, and it is within the limit.
+        var reported = LongHeader(response, "Upload-Offset") ?? 0;
+        Assert.InRange(reported, 0, limit);
+        Assert.Equal(reported, await Client.OffsetAsync(location));
+    }
+
+    [Fact]
+    public async Task Appends_larger_than_kestrels_default_body_limit_are_accepted()
+    {
+        var data = TestData.Random(40 * 1024 * 1024, seed: 40);
+        var location = await Client.CreateAsync("default", null, uploadLength: data.Length);
+        using var response = await Client.AppendAsync(location, 0, complete: true, data);
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        Assert.Equal(TestData.Sha256Hex(data), TestData.Sha256Hex(await Client.DownloadAsync(location)));
+    }
+
+    /// <summary>A stream of unknown length (sent chunked) that hands out at most 1000 bytes per read.</summary>
+    private sealed class ChunkedStream(Stream inner) : Stream
+    {
+        public override bool CanRead => true;
+        public override bool CanSeek => false;
+        public override bool CanWrite => false;
+        public override long Length => throw new NotSupportedException();
+        public override long Position { get => throw new NotSupportedException(); set => throw new NotSupportedException(); }
+        public override void Flush() { }
+        public override int Read(byte[] buffer, int offset, int count) => inner.Read(buffer, offset, Math.Min(count, 1000));
+        public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();
+        public override void SetLength(long value) => throw new NotSupportedException();
+        public override void Write(byte[] buffer, int offset, int count) => throw new NotSupportedException();
+    }
 }

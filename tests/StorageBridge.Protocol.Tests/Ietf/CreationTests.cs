@@ -90,6 +90,13 @@ public sealed class CreationTests(IetfServerFixture server)
         AssertVersionEcho(response, version);
     }
 
+    [Fact]
+    public async Task Incomplete_creation_content_beyond_upload_length_is_400_inconsistent_length()
+    {
+        using var response = await Client.SendAsync(Creation("default", 8, complete: false, TestData.Random(100), uploadLength: 10));
+        await AssertProblemAsync(response, HttpStatusCode.BadRequest, InconsistentLength);
+    }
+
     [Theory]
     [MemberData(nameof(AllVersions), MemberType = typeof(IetfProtocol))]
     public async Task Upload_length_agreeing_with_a_complete_body_is_accepted(int version)

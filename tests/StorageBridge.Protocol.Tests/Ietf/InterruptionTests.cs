@@ -126,6 +126,42 @@ public sealed class InterruptionTests(IetfServerFixture server)
         Assert.NotEqual("?1", final.Header("Upload-Complete"));
     }
 
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public async Task Creation_cut_short_keeps_its_prefix_at_the_announced_location(bool takeOverWithHead)
+    {
+        var data = TestData.Random(500_000, seed: 12);
+        const int sent = 200_000;
+        var connection = await RawHttpConnection.ConnectAsync(server.Port);
+        await connection.SendAsync(RawHttpConnection.Head(
+            "POST", "/uploads/default", "Upload-Draft-Interop-Version: 8", "Upload-Complete: ?1",
+            $"Content-Length: {data.Length.ToString(CultureInfo.InvariantCulture)}"));
+        var interim = await connection.ReadResponseAsync();
+        Assert.Equal(104, interim.Status);
+        var location = interim.Header("Location")!;
+        await connection.SendAsync(data.AsMemory(0, sent));
+        await Task.Delay(500);
+        if (!takeOverWithHead)
+        {
+            connection.Abort();
+            await Task.Delay(1000);
+        }
+
+        using (var head = await Client.HeadAsync(location))
+        {
+            Assert.Equal(HttpStatusCode.NoContent, head.StatusCode);
+            Assert.Equal(sent, LongHeader(head, "Upload-Offset"));
+            Assert.Equal(data.Length, LongHeader(head, "Upload-Length"));
+            Assert.False(Complete(head, 8));
+        }
+
+        await connection.DisposeAsync();
+        using var rest = await Client.AppendAsync(location, sent, complete: true, data[sent..]);
+        Assert.Equal(HttpStatusCode.OK, rest.StatusCode);
+        Assert.Equal(TestData.Sha256Hex(data), TestData.Sha256Hex(await Client.DownloadAsync(location)));
+    }
+
     [Fact]
     public async Task Overlapping_appends_never_corrupt_the_upload()
     {
