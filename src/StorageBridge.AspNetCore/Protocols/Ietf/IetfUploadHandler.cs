@@ -249,7 +249,7 @@ internal sealed partial class IetfUploadHandler
         var version = IetfVersion.From(context.Request);
         var response = context.Response;
         response.StatusCode = StatusCodes.Status204NoContent;
-        response.Headers["Upload-Limit"] = FormatLimits(target, version with { Number = Math.Max(version.Number, 7) }, null);
+        response.Headers["Upload-Limit"] = FormatLimits(target, version, null);
         response.Headers["Accept-Patch"] = PartialUploadMediaType;
         response.Headers.Allow = "POST, HEAD, GET, PATCH, DELETE, OPTIONS";
         WriteVersion(context, version);
@@ -445,7 +445,7 @@ internal sealed partial class IetfUploadHandler
 
     private Task TooLargeAsync(HttpContext context, IetfVersion version, UploadTarget target, UploadRecord? upload, string detail)
     {
-        context.Response.Headers["Upload-Limit"] = FormatLimits(target, version with { Number = Math.Max(version.Number, 7) }, upload);
+        context.Response.Headers["Upload-Limit"] = FormatLimits(target, version, upload);
         return ProblemResults.WriteAsync(context.Response, StatusCodes.Status413PayloadTooLarge, "about:blank", "Content Too Large", detail);
     }
 
