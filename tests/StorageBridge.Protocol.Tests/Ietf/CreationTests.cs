@@ -119,6 +119,8 @@ public sealed class CreationTests(IetfServerFixture server)
         Assert.True(Complete(response, version));
         Assert.Equal(0, LongHeader(response, "Upload-Offset"));
         Assert.Equal(0, LongHeader(response, "Upload-Length"));
+        // An empty creation is one the draft requires Upload-Limit on, even though it completed the upload.
+        AssertUploadLimit(response, version);
         Assert.Empty(await Client.DownloadAsync(Location(response)));
     }
 

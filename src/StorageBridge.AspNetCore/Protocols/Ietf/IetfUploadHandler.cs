@@ -139,7 +139,12 @@ internal sealed partial class IetfUploadHandler
         var response = context.Response;
         response.StatusCode = StatusCodes.Status201Created;
         response.Headers.Location = location;
+        // Creation responses always announce the limits, even for an upload completed in one (possibly empty) request.
         WriteUploadState(context, version, target, upload, includeLimit: true);
+        if (version.HasUploadLimit)
+        {
+            response.Headers["Upload-Limit"] = FormatLimits(target, version, upload);
+        }
     }
 
     public async Task GetOffsetAsync(HttpContext context, UploadTarget target, string id)
@@ -171,6 +176,7 @@ internal sealed partial class IetfUploadHandler
         if (version.RequiresPartialUploadType && !IsMediaType(request.ContentType, PartialUploadMediaType))
         {
             context.Response.Headers["Accept-Patch"] = PartialUploadMediaType;
+            WriteVersion(context, version);
             await ProblemResults.WriteAsync(
                 context.Response, StatusCodes.Status415UnsupportedMediaType, "about:blank", "Unsupported Media Type",
                 $"Appends use Content-Type: {PartialUploadMediaType}.");
