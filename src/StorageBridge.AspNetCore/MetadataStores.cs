@@ -1,6 +1,7 @@
 using Microsoft.Extensions.Configuration;
 using StorageBridge.Configuration;
 using StorageBridge.Metadata;
+using StorageBridge.Metadata.Sqlite;
 
 namespace StorageBridge.AspNetCore;
 
@@ -13,7 +14,11 @@ internal static class MetadataStores
         return provider.ToUpperInvariant() switch
         {
             "INMEMORY" => new InMemoryUploadMetadataStore(),
-            "SQLITE" => new InMemoryUploadMetadataStore(), // replaced when the SQLite store lands
+            "SQLITE" => new SqliteUploadMetadataStore(new SqliteMetadataOptions
+            {
+                ConnectionString = section["ConnectionString"] is { Length: > 0 } connection ? connection : null,
+                Path = section["Path"] is { Length: > 0 } path ? path : SqliteMetadataOptions.DefaultPath,
+            }),
             _ => throw new StorageBridgeConfigurationException(
                 ConfigurationValues.Key(section, "Provider"), $"unknown metadata provider '{provider}'; available: Sqlite, InMemory."),
         };

@@ -2,8 +2,10 @@ using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Routing;
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging;
 using StorageBridge.AspNetCore.Download;
 using StorageBridge.AspNetCore.Protocols.Ietf;
+using StorageBridge.Coordination;
 using StorageBridge.Metadata;
 using StorageBridge.Targets;
 
@@ -13,7 +15,7 @@ namespace StorageBridge.AspNetCore;
 /// URL layout: <c>POST {prefix}/{target}</c> creates, <c>{prefix}/{target}/{id}</c> is the upload resource,
 /// <c>GET {prefix}/{target}/{id}/content</c> downloads a completed upload.
 /// </summary>
-public static class ResumableUploadEndpoints
+public static partial class ResumableUploadEndpoints
 {
     private const string PrefixItem = "StorageBridge.Prefix";
 
@@ -22,7 +24,8 @@ public static class ResumableUploadEndpoints
     {
         ArgumentNullException.ThrowIfNull(endpoints);
         var services = endpoints.ServiceProvider;
-        services.GetRequiredService<UploadTargetRegistry>();
+        // Resolving the coordinator reads and validates all configuration now, not at the first request.
+        services.GetRequiredService<UploadCoordinator>();
         services.GetRequiredService<IUploadMetadataStore>().InitializeAsync(CancellationToken.None).GetAwaiter().GetResult();
 
         var group = endpoints.MapGroup(prefix);
@@ -54,12 +57,37 @@ public static class ResumableUploadEndpoints
             "Not a resumable upload request: send Upload-Complete (IETF resumable uploads) with Upload-Draft-Interop-Version.");
     }
 
-    private static RequestDelegate WithTarget(Func<HttpContext, UploadTarget, Task> handler, string prefix) => context =>
+    private static RequestDelegate WithTarget(Func<HttpContext, UploadTarget, Task> handler, string prefix) => async context =>
     {
         context.Items[PrefixItem] = prefix;
         var registry = context.RequestServices.GetRequiredService<UploadTargetRegistry>();
         var target = registry.Find(context.GetRouteValue("target") as string ?? "");
-        return target is null ? NotFoundAsync(context, "No such target.") : handler(context, target);
+        if (target is null)
+        {
+            await NotFoundAsync(context, "No such target.");
+            return;
+        }
+
+        try
+        {
+            await handler(context, target);
+        }
+        catch (OperationCanceledException) when (context.RequestAborted.IsCancellationRequested)
+        {
+            // The client is gone; there is nobody to answer.
+        }
+        catch (Exception ex) when (!context.Response.HasStarted)
+        {
+            // Storage or metadata outage: the record is consistent (the engine only records durable bytes), so the
+            // client may retry from the offset HEAD reports.
+            context.RequestServices.GetRequiredService<ILoggerFactory>().CreateLogger(typeof(ResumableUploadEndpoints).FullName!)
+                .LogRequestFailed(ex, context.Request.Method, context.Request.Path);
+            context.Response.Clear();
+            context.Response.Headers.RetryAfter = "1";
+            await Http.ProblemResults.WriteAsync(
+                context.Response, StatusCodes.Status503ServiceUnavailable, "about:blank", "Service Unavailable",
+                "The storage backend or metadata store failed; retry after retrieving the offset.");
+        }
     };
 
     private static RequestDelegate WithUpload(Func<HttpContext, UploadTarget, string, Task> handler, string prefix) =>
@@ -67,4 +95,7 @@ public static class ResumableUploadEndpoints
 
     private static Task NotFoundAsync(HttpContext context, string detail) =>
         Http.ProblemResults.WriteAsync(context.Response, StatusCodes.Status404NotFound, "about:blank", "Not Found", detail);
+
+    [LoggerMessage(300, LogLevel.Error, "{Method} {Path} failed; answered 503")]
+    private static partial void LogRequestFailed(this ILogger logger, Exception exception, string method, string path);
 }

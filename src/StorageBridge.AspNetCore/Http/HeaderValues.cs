@@ -12,23 +12,31 @@ internal static class HeaderValues
     public static bool IsPresent(HttpRequest request, string name) => request.Headers.ContainsKey(name);
 
     public static bool? GetBoolean(HttpRequest request, string name) =>
-        request.Headers.TryGetValue(name, out var values) && StructuredFieldShim.TryParseBoolean(Join(values), out var value) ? value : null;
+        request.Headers.TryGetValue(name, out var values) && StructuredFieldParser.TryParseBoolean(values, out var value) ? value : null;
 
     public static long? GetInteger(HttpRequest request, string name) =>
-        request.Headers.TryGetValue(name, out var values) && StructuredFieldShim.TryParseInteger(Join(values), out var value) ? value : null;
+        request.Headers.TryGetValue(name, out var values) && StructuredFieldParser.TryParseInteger(values, out var value) ? value : null;
 
     /// <summary>The strongest supported digest in a Content-Digest / Repr-Digest field; Invalid when a supported one is malformed.</summary>
-    public static (DigestValue? Digest, bool Invalid) GetDigest(HttpRequest request, string name) =>
-        request.Headers.TryGetValue(name, out var values) ? StructuredFieldShim.ParseDigest(Join(values)) : (null, false);
+    public static (DigestValue? Digest, bool Invalid) GetDigest(HttpRequest request, string name)
+    {
+        if (!request.Headers.TryGetValue(name, out var values))
+        {
+            return (null, false);
+        }
 
-    /// <summary>Whether Want-Repr-Digest asks for sha-256 (the algorithm we can report).</summary>
+        return DigestFields.TryParseStrongest(values, out var digest) ? (digest, false) : (null, true);
+    }
+
+    /// <summary>Whether a Want-*-Digest field asks for sha-256, the one algorithm whose running state we keep.</summary>
     public static bool WantsSha256(HttpRequest request, string name) =>
-        request.Headers.TryGetValue(name, out var values) && StructuredFieldShim.WantsSha256(Join(values));
+        request.Headers.TryGetValue(name, out var values)
+        && DigestFields.TrySelectWanted(values, Sha256Only, out var algorithm)
+        && algorithm == DigestValue.Sha256;
 
-    public static string FormatDigest(string algorithm, byte[] value) => $"{algorithm}=:{Convert.ToBase64String(value)}:";
+    public static string FormatDigest(string algorithm, byte[] value) => DigestFields.Format(algorithm, value);
 
-    public static string FormatBoolean(bool value) => value ? "?1" : "?0";
+    public static string FormatBoolean(bool value) => StructuredFieldWriter.FormatBoolean(value);
 
-    private static string Join(Microsoft.Extensions.Primitives.StringValues values) =>
-        values.Count == 1 ? values[0] ?? "" : string.Join(", ", values.ToArray());
+    private static readonly string[] Sha256Only = [DigestValue.Sha256];
 }

@@ -242,7 +242,17 @@ public sealed partial class UploadCoordinator
             return rejection;
         }
 
-        var leased = await AcquireLeaseAsync(record, request, operation.Token).ConfigureAwait(false);
+        (UploadRecord? Record, UploadOutcome Outcome, UploadRecord? Current) leased;
+        try
+        {
+            leased = await AcquireLeaseAsync(record, request, operation.Token).ConfigureAwait(false);
+        }
+        catch (OperationCanceledException) when (operation.Token.IsCancellationRequested)
+        {
+            // Taken over (or the client left) while waiting for another instance's lease: nothing was written.
+            return new AppendResult(UploadOutcome.Interrupted, record);
+        }
+
         if (leased.Record is null)
         {
             return new AppendResult(leased.Outcome, leased.Current);

@@ -139,7 +139,12 @@ internal sealed partial class IetfUploadHandler
         var response = context.Response;
         response.StatusCode = StatusCodes.Status201Created;
         response.Headers.Location = location;
+        // Creation responses always announce the limits, even for an upload completed in one (possibly empty) request.
         WriteUploadState(context, version, target, upload, includeLimit: true);
+        if (version.HasUploadLimit)
+        {
+            response.Headers["Upload-Limit"] = FormatLimits(target, version, upload);
+        }
     }
 
     public async Task GetOffsetAsync(HttpContext context, UploadTarget target, string id)
@@ -171,6 +176,7 @@ internal sealed partial class IetfUploadHandler
         if (version.RequiresPartialUploadType && !IsMediaType(request.ContentType, PartialUploadMediaType))
         {
             context.Response.Headers["Accept-Patch"] = PartialUploadMediaType;
+            WriteVersion(context, version);
             await ProblemResults.WriteAsync(
                 context.Response, StatusCodes.Status415UnsupportedMediaType, "about:blank", "Unsupported Media Type",
                 $"Appends use Content-Type: {PartialUploadMediaType}.");
@@ -249,7 +255,7 @@ internal sealed partial class IetfUploadHandler
         var version = IetfVersion.From(context.Request);
         var response = context.Response;
         response.StatusCode = StatusCodes.Status204NoContent;
-        response.Headers["Upload-Limit"] = FormatLimits(target, version with { Number = Math.Max(version.Number, 7) }, null);
+        response.Headers["Upload-Limit"] = FormatLimits(target, version, null);
         response.Headers["Accept-Patch"] = PartialUploadMediaType;
         response.Headers.Allow = "POST, HEAD, GET, PATCH, DELETE, OPTIONS";
         WriteVersion(context, version);
@@ -445,7 +451,7 @@ internal sealed partial class IetfUploadHandler
 
     private Task TooLargeAsync(HttpContext context, IetfVersion version, UploadTarget target, UploadRecord? upload, string detail)
     {
-        context.Response.Headers["Upload-Limit"] = FormatLimits(target, version with { Number = Math.Max(version.Number, 7) }, upload);
+        context.Response.Headers["Upload-Limit"] = FormatLimits(target, version, upload);
         return ProblemResults.WriteAsync(context.Response, StatusCodes.Status413PayloadTooLarge, "about:blank", "Content Too Large", detail);
     }
 
