@@ -99,6 +99,12 @@ public sealed partial class UploadCoordinator
                 Log.LeaseLost(_owner._logger, _record.Id);
                 return new AppendResult(UploadOutcome.Conflict, await ReloadAsync().ConfigureAwait(false));
             }
+            catch (Exception ex) when (ex is not OperationCanceledException)
+            {
+                // Same as while reading: a failed final part, tail or completion must not keep the lease.
+                await TryKeepWrittenPartsAsync().ConfigureAwait(false);
+                throw;
+            }
         }
 
         private async Task PrepareBufferAsync(long partSize)
