@@ -148,6 +148,26 @@ public sealed class BackendFailureTests : IDisposable
     }
 
     [Fact]
+    public async Task Expiry_cleanup_finishes_a_stuck_completion_instead_of_aborting_it()
+    {
+        var h = s3;
+        var source = Bytes(150_000, seed: 56);
+        var upload = await h.CreateAsync(length: source.Length);
+        h.Backend.FailNextCompletes = 1;
+        await Assert.ThrowsAsync<IOException>(() => h.AppendAsync(upload.Id, 0, source, complete: true));
+        Assert.Equal(UploadState.Completing, (await h.LoadExistingAsync(upload.Id)).State);
+
+        h.Time.Advance(TimeSpan.FromDays(2));
+        await h.Coordinator.CleanupExpiredAsync(CancellationToken.None);
+
+        var r = await h.LoadExistingAsync(upload.Id);
+        Assert.Equal(UploadState.Completed, r.State);
+        Assert.Null(r.ExpiresAt);
+        Assert.Equal(0, h.Backend.AbortCalls);
+        Assert.Equal(Sha256Hex(source), Sha256Hex(await h.ReadObjectAsync(upload.Id)));
+    }
+
+    [Fact]
     public async Task Another_instance_finishes_a_completion_that_failed_on_the_first()
     {
         var h = files;

@@ -104,6 +104,37 @@ public sealed class MultiInstanceTests : IDisposable
     }
 
     [Fact]
+    public async Task A_newer_request_in_the_same_process_still_waits_for_the_foreign_lease()
+    {
+        var h = Harness(s3Like: true);
+        var (b, backendB) = h.NewInstance("node-b");
+        var source = Bytes(200_000, seed: 44);
+        var upload = await h.CreateAsync(length: source.Length);
+        var bodyA = new TestBody(source, pauseAt: 100_000);
+        var appendA = h.Coordinator.AppendAsync(Request(upload.Id, 0, source.Length, complete: true), bodyA, CancellationToken.None);
+        await bodyA.Paused.WaitAsync(Bound);
+
+        // B's first request claims behind A's lease (writable from Epoch+10s) and waits.
+        var firstB = h.AppendAsync(upload.Id, Part, source[Part..], complete: true, via: b);
+        await WaitUntilAsync(async () => (await h.LoadExistingAsync(upload.Id)).LeaseOwner == "node-b", "B has claimed the upload");
+        Assert.Equal(Epoch + TimeSpan.FromSeconds(10), (await h.LoadExistingAsync(upload.Id)).LeaseFrom);
+
+        // A newer request on B takes over from the waiting one; it must not skip A's lease because B owns the claim.
+        var secondB = h.AppendAsync(upload.Id, Part, source[Part..], complete: true, via: b);
+        Assert.Equal(UploadOutcome.Interrupted, (await firstB.WaitAsync(Bound)).Outcome);
+        h.Time.Advance(TimeSpan.FromSeconds(9));
+        await Task.Delay(50);
+        Assert.False(secondB.IsCompleted);
+        Assert.Equal(0, backendB.WritePartCalls);
+
+        h.Time.Advance(TimeSpan.FromSeconds(1));
+        Assert.Equal(UploadOutcome.Success, (await secondB.WaitAsync(Bound)).Outcome);
+        bodyA.Resume();
+        Assert.Equal(UploadOutcome.Conflict, (await appendA.WaitAsync(Bound)).Outcome);
+        Assert.Equal(Sha256Hex(source), Sha256Hex(await h.ReadObjectAsync(upload.Id)));
+    }
+
+    [Fact]
     public async Task An_old_writer_whose_client_dropped_after_the_takeover_cannot_store_its_prefix()
     {
         var h = Harness(s3Like: false);
