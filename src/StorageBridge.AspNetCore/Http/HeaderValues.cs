@@ -28,6 +28,19 @@ internal static class HeaderValues
         return DigestFields.TryParseStrongest(values, out var digest) ? (digest, false) : (null, true);
     }
 
+    /// <summary>The member for <paramref name="algorithm"/> of a digest field; Invalid when the field is malformed.</summary>
+    public static (DigestValue? Digest, bool Invalid) GetDigest(HttpRequest request, string name, string algorithm)
+    {
+        if (!request.Headers.TryGetValue(name, out var values))
+        {
+            return (null, false);
+        }
+
+        return DigestFields.TryParse(values, out var digests)
+            ? (digests?.FirstOrDefault(d => d.Algorithm == algorithm), false)
+            : (null, true);
+    }
+
     /// <summary>Whether a Want-*-Digest field asks for sha-256, the one algorithm whose running state we keep.</summary>
     public static bool WantsSha256(HttpRequest request, string name) =>
         request.Headers.TryGetValue(name, out var values)

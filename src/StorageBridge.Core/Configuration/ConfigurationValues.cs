@@ -50,6 +50,12 @@ public static class ConfigurationValues
             return false;
         }
 
+        // Compare before multiplying: a huge number times a unit overflows decimal itself.
+        if (number > long.MaxValue / (decimal)factor)
+        {
+            return false;
+        }
+
         var bytes = number * factor;
         if (bytes > long.MaxValue || bytes != decimal.Truncate(bytes))
         {

@@ -35,6 +35,7 @@ public sealed partial class UploadCoordinator
         private long _partsEnd;
         private long _received;
         private long _uncommittedInPlace;
+        private long _partSize;
 
         public AppendOperation(UploadCoordinator owner, UploadTarget target, UploadRecord record, AppendRequest request)
         {
@@ -69,9 +70,9 @@ public sealed partial class UploadCoordinator
             var limit = LimitKind.None;
             try
             {
-                var partSize = PartPlanner.PartSizeFor(_caps, _target.PartSize, _length, _partsEnd, _record.Parts.Count);
-                await PrepareBufferAsync(partSize).ConfigureAwait(false);
-                (outcome, limit) = await ReadBodyAsync(body, (int)partSize, requestToken).ConfigureAwait(false);
+                _partSize = PartPlanner.PartSizeFor(_caps, _target.PartSize, _length, _partsEnd, _record.Parts.Count);
+                await PrepareBufferAsync(_partSize).ConfigureAwait(false);
+                (outcome, limit) = await ReadBodyAsync(body, (int)_partSize, requestToken).ConfigureAwait(false);
             }
             catch (LeaseLostException)
             {
@@ -98,6 +99,12 @@ public sealed partial class UploadCoordinator
             {
                 Log.LeaseLost(_owner._logger, _record.Id);
                 return new AppendResult(UploadOutcome.Conflict, await ReloadAsync().ConfigureAwait(false));
+            }
+            catch (Exception ex) when (ex is not OperationCanceledException)
+            {
+                // Same as while reading: a failed final part, tail or completion must not keep the lease.
+                await TryKeepWrittenPartsAsync().ConfigureAwait(false);
+                throw;
             }
         }
 
@@ -242,7 +249,9 @@ public sealed partial class UploadCoordinator
 
         private async Task StoreRemainderAsync()
         {
-            var flushable = (int)PartPlanner.FlushableLength(_caps, _filled);
+            // Tracked parts count against MaxParts, which the part size was planned for: a remainder above the
+            // minimum but short of a whole part stays in the tail, or small appends would use up the part numbers.
+            var flushable = _caps.TracksParts && _filled < _partSize ? 0 : (int)PartPlanner.FlushableLength(_caps, _filled);
             if (flushable > 0)
             {
                 await WritePartAsync(flushable).ConfigureAwait(false);

@@ -283,7 +283,15 @@ public sealed partial class UploadCoordinator
             var target = _targets.Find(record.Target);
             try
             {
-                if (record.IsActive)
+                if (record.State == UploadState.Completing)
+                {
+                    // The backend commit may already have happened: finish it (idempotent) rather than abort.
+                    if (!LeaseHeldByOther(record))
+                    {
+                        await FinishCompletionAsync(record, cancellationToken).ConfigureAwait(false);
+                    }
+                }
+                else if (record.IsActive)
                 {
                     if (LeaseHeldByOther(record))
                     {
@@ -364,6 +372,11 @@ public sealed partial class UploadCoordinator
 
     private AppendResult? CheckAppend(UploadTarget target, UploadRecord record, AppendRequest request)
     {
+        if (request.ContentDigest is { Algorithm: not (DigestValue.Sha256 or DigestValue.Sha512) } digest)
+        {
+            throw new ArgumentException($"Unsupported digest algorithm '{digest.Algorithm}'.", nameof(request));
+        }
+
         if (record.State == UploadState.Completed)
         {
             return new AppendResult(UploadOutcome.AlreadyCompleted, record);
@@ -438,18 +451,22 @@ public sealed partial class UploadCoordinator
     {
         while (true)
         {
-            var previousLease = LeaseHeldByOther(record) ? record.LeaseUntil : null;
+            // Writes may start once the foreign lease lapsed. A claim still waiting for that (LeaseFrom) binds whoever
+            // takes over from it too, including a newer request in this process.
+            var foreignUntil = LeaseHeldByOther(record) ? record.LeaseUntil : null;
+            var writableFrom = new[] { foreignUntil, record.LeaseFrom }.Where(t => t > Now).Max();
             var claimed = record with
             {
                 Length = request.DeclaredLength ?? record.Length,
                 LeaseOwner = _options.InstanceId,
-                LeaseUntil = Max(Now, previousLease ?? Now) + _options.LeaseDuration,
+                LeaseUntil = Max(Now, writableFrom ?? Now) + _options.LeaseDuration,
+                LeaseFrom = writableFrom,
                 UpdatedAt = Now,
             };
             var written = await _store.TryReplaceAsync(claimed, cancellationToken).ConfigureAwait(false);
             if (written.Status == MetadataWriteStatus.Success)
             {
-                if (previousLease is { } until && until > Now)
+                if (writableFrom is { } until)
                 {
                     Log.WaitingForLease(_logger, record.Id, record.LeaseOwner ?? "", until);
                     await Task.Delay(until - Now, _time, cancellationToken).ConfigureAwait(false);

@@ -72,6 +72,9 @@ public sealed record UploadRecord
     public string? LeaseOwner { get; init; }
     public DateTimeOffset? LeaseUntil { get; init; }
 
+    /// <summary>When a lease taken over from another instance becomes writable (that instance's lease lapses).</summary>
+    public DateTimeOffset? LeaseFrom { get; init; }
+
     /// <summary>Protocol-specific values a front-end needs to answer later requests (tus Upload-Metadata, ...).</summary>
     public IReadOnlyDictionary<string, string> ProtocolState { get; init; } = EmptyMetadata;
 

@@ -148,6 +148,21 @@ public sealed class DigestTests(IetfServerFixture server)
     }
 
     [Fact]
+    public async Task Repr_digest_with_a_wrong_sha256_beside_a_right_sha512_is_still_checked()
+    {
+        var data = TestData.Random(4000);
+        var request = Creation("default", 8, complete: false, data[..1000]);
+        var sha512 = Convert.ToBase64String(System.Security.Cryptography.SHA512.HashData(data));
+        request.Headers.TryAddWithoutValidation("Repr-Digest", $"{Sha256Field(TestData.Random(4000, seed: 78))}, sha-512=:{sha512}:");
+        using var created = await Client.SendAsync(request);
+        Assert.Equal(HttpStatusCode.Created, created.StatusCode);
+
+        using var response = await Client.AppendAsync(Location(created), 1000, complete: true, data[1000..]);
+
+        await AssertProblemAsync(response, HttpStatusCode.BadRequest);
+    }
+
+    [Fact]
     public async Task Want_repr_digest_alone_reports_the_digest_at_completion()
     {
         var data = TestData.Random(5000);

@@ -67,7 +67,8 @@ internal sealed partial class IetfUploadHandler
             declaredLength = implied;
         }
 
-        var (reprDigest, reprInvalid) = HeaderValues.GetDigest(request, "Repr-Digest");
+        // Only sha-256 can be carried across requests (resumable hash state), so that member is the one checked.
+        var (reprDigest, reprInvalid) = HeaderValues.GetDigest(request, "Repr-Digest", DigestValue.Sha256);
         var (contentDigest, contentInvalid) = HeaderValues.GetDigest(request, "Content-Digest");
         if (reprInvalid || contentInvalid)
         {
@@ -91,8 +92,7 @@ internal sealed partial class IetfUploadHandler
                 ContentType = contentType,
                 FileName = fileName,
                 Metadata = metadata,
-                // Only sha-256 can be carried across requests (resumable hash state).
-                ExpectedDigest = reprDigest?.Algorithm == DigestValue.Sha256 ? reprDigest : null,
+                ExpectedDigest = reprDigest,
                 TrackSha256 = HeaderValues.WantsSha256(request, "Want-Repr-Digest"),
             },
             context.RequestAborted);

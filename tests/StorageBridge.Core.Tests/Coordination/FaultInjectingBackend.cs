@@ -1,0 +1,179 @@
+using System.Collections.Concurrent;
+using StorageBridge.Backends;
+using StorageBridge.Uploads;
+
+namespace StorageBridge.Core.Tests.Coordination;
+
+/// <summary>
+/// Test-only decorator at our backend boundary: wraps the real <c>FileSystemBackend</c>, may declare other capabilities
+/// (an S3-like profile with a minimum part size, alignment, a small MaxParts and tracked parts, so the engine's tail
+/// path runs without S3), checks at completion that the recorded part list would be accepted by such a service,
+/// records what was called, and injects failures or delays.
+/// </summary>
+internal sealed class FaultInjectingBackend : IUploadBackend
+{
+    private readonly IUploadBackend inner;
+    private int writePartCalls;
+    private int completeCalls;
+    private int abortCalls;
+    private int failNextCompletes;
+
+    public FaultInjectingBackend(IUploadBackend inner, BackendCapabilities? capabilities = null)
+    {
+        this.inner = inner;
+        Capabilities = capabilities ?? inner.Capabilities;
+    }
+
+    public const int KiB = 1024;
+
+    /// <summary>S3 rules in miniature: 64 KiB minimum part, at most <paramref name="maxParts"/> parts, tracked part list.</summary>
+    public static BackendCapabilities S3Like(long alignment = 1, int maxParts = 10, long minPartSize = 64 * KiB, long maxPartSize = 1024 * KiB) =>
+        new(minPartSize, alignment, maxParts, maxPartSize, (int)minPartSize, TracksParts: true);
+
+    public BackendCapabilities Capabilities { get; }
+
+    /// <summary>1-based index (over this backend's lifetime) of the WritePartAsync call that throws.</summary>
+    public int? FailWritePartOnCall { get; set; }
+
+    /// <summary>How many of the next CompleteAsync calls throw before reaching the inner backend.</summary>
+    public int FailNextCompletes
+    {
+        get => Volatile.Read(ref failNextCompletes);
+        set => Volatile.Write(ref failNextCompletes, value);
+    }
+
+    /// <summary>Runs before each part write with the call index (a gate or a delay).</summary>
+    public Func<int, Task>? BeforeWritePart { get; set; }
+
+    public ConcurrentQueue<PartRecord> PartWrites { get; } = new();
+    public ConcurrentQueue<(int Sequence, long Size)> TailWrites { get; } = new();
+    public ConcurrentQueue<int> TailDeletes { get; } = new();
+
+    public int WritePartCalls => Volatile.Read(ref writePartCalls);
+    public int CompleteCalls => Volatile.Read(ref completeCalls);
+    public int AbortCalls => Volatile.Read(ref abortCalls);
+
+    public Task<string?> StartAsync(UploadRecord upload, CancellationToken cancellationToken) => inner.StartAsync(upload, cancellationToken);
+
+    public async Task<PartRecord> WritePartAsync(UploadRecord upload, int partNumber, long offset, ReadOnlyMemory<byte> content, CancellationToken cancellationToken)
+    {
+        var call = Interlocked.Increment(ref writePartCalls);
+        if (BeforeWritePart is { } hook)
+        {
+            await hook(call);
+        }
+
+        if (call == FailWritePartOnCall)
+        {
+            throw new IOException($"Injected failure on part write #{call}.");
+        }
+
+        if (partNumber < 1 || partNumber > Capabilities.MaxParts)
+        {
+            throw new InvalidOperationException($"Part number {partNumber} is outside 1..{Capabilities.MaxParts} (the service would reject it).");
+        }
+
+        if (content.Length > Capabilities.MaxPartSize)
+        {
+            throw new InvalidOperationException($"Part of {content.Length} bytes exceeds MaxPartSize {Capabilities.MaxPartSize}.");
+        }
+
+        var part = await inner.WritePartAsync(upload, partNumber, offset, content, cancellationToken);
+        if (Capabilities.TracksParts)
+        {
+            part = part with { ETag = $"\"etag-{partNumber}-{content.Length}\"" };
+        }
+
+        PartWrites.Enqueue(part);
+        return part;
+    }
+
+    public async Task WriteTailAsync(UploadRecord upload, int sequence, ReadOnlyMemory<byte> content, CancellationToken cancellationToken)
+    {
+        await inner.WriteTailAsync(upload, sequence, content, cancellationToken);
+        TailWrites.Enqueue((sequence, content.Length));
+    }
+
+    public Task ReadTailAsync(UploadRecord upload, TailRecord tail, Memory<byte> destination, CancellationToken cancellationToken) =>
+        inner.ReadTailAsync(upload, tail, destination, cancellationToken);
+
+    public async Task DeleteTailAsync(UploadRecord upload, int sequence, CancellationToken cancellationToken)
+    {
+        await inner.DeleteTailAsync(upload, sequence, cancellationToken);
+        TailDeletes.Enqueue(sequence);
+    }
+
+    public Task<StoredObject> CompleteAsync(UploadRecord upload, CancellationToken cancellationToken)
+    {
+        Interlocked.Increment(ref completeCalls);
+        while (true)
+        {
+            var remaining = Volatile.Read(ref failNextCompletes);
+            if (remaining <= 0)
+            {
+                break;
+            }
+
+            if (Interlocked.CompareExchange(ref failNextCompletes, remaining - 1, remaining) == remaining)
+            {
+                throw new IOException("Injected failure on completion.");
+            }
+        }
+
+        if (Capabilities.TracksParts)
+        {
+            CheckPartList(upload);
+        }
+
+        return inner.CompleteAsync(upload, cancellationToken);
+    }
+
+    public Task AbortAsync(UploadRecord upload, CancellationToken cancellationToken)
+    {
+        Interlocked.Increment(ref abortCalls);
+        return inner.AbortAsync(upload, cancellationToken);
+    }
+
+    public Task<Stream> OpenReadAsync(string objectKey, long offset, long? length, CancellationToken cancellationToken) =>
+        inner.OpenReadAsync(objectKey, offset, length, cancellationToken);
+
+    public Task DeleteObjectAsync(string objectKey, CancellationToken cancellationToken) => inner.DeleteObjectAsync(objectKey, cancellationToken);
+
+    /// <summary>What CompleteMultipartUpload would check: consecutive numbers, contiguous, non-final parts large and aligned.</summary>
+    private void CheckPartList(UploadRecord upload)
+    {
+        var caps = Capabilities;
+        if (upload.Tail is not null)
+        {
+            throw new InvalidOperationException("Completion with a tail still recorded.");
+        }
+
+        if (upload.Parts.Count > caps.MaxParts)
+        {
+            throw new InvalidOperationException($"{upload.Parts.Count} parts exceed MaxParts {caps.MaxParts}.");
+        }
+
+        long offset = 0;
+        for (var i = 0; i < upload.Parts.Count; i++)
+        {
+            var part = upload.Parts[i];
+            if (part.Number != i + 1 || part.Offset != offset)
+            {
+                throw new InvalidOperationException($"Part {i}: number {part.Number} at {part.Offset}, expected {i + 1} at {offset}.");
+            }
+
+            var final = i == upload.Parts.Count - 1;
+            if (!final && (part.Size < caps.MinPartSize || part.Size % Math.Max(caps.PartAlignment, 1) != 0))
+            {
+                throw new InvalidOperationException($"Non-final part {part.Number} has {part.Size} bytes (min {caps.MinPartSize}, alignment {caps.PartAlignment}).");
+            }
+
+            offset += part.Size;
+        }
+
+        if (offset != upload.Offset)
+        {
+            throw new InvalidOperationException($"Parts cover {offset} bytes; the record says {upload.Offset}.");
+        }
+    }
+}
