@@ -1,3 +1,4 @@
+using System.Buffers;
 using System.Globalization;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Hosting;
@@ -11,13 +12,16 @@ namespace StorageBridge.Bench;
 
 /// <summary>
 /// The baseline: a minimal Kestrel app that does only what any upload endpoint must do — create an empty
-/// file, then stream each request body to that file at the given offset. No metadata store, no checks
+/// file, then stream each request body to that file at the given offset (1 MiB pooled buffer, one write per
+/// full buffer). No metadata store, no checks
 /// beyond "offset equals the file's length". Started as a separate process: <c>StorageBridge.Bench --baseline-server --urls ...</c>.
 /// Files go to the same configuration key the Host uses: StorageBridge:Targets:default:Root.
 /// </summary>
 internal static class BaselineServer
 {
     public const string Argument = "--baseline-server";
+
+    private const int BufferSize = 1024 * 1024;
 
     public static async Task<int> RunAsync(string[] args, CancellationToken cancellationToken)
     {
@@ -71,7 +75,21 @@ internal static class BaselineServer
             }
 
             file.Position = offset;
-            await ctx.Request.Body.CopyToAsync(file, 256 * 1024, ctx.RequestAborted);
+            var buffer = ArrayPool<byte>.Shared.Rent(BufferSize);
+            try
+            {
+                // Large writes (like the bridge's part buffer), not one write per socket read.
+                int read;
+                while ((read = await ctx.Request.Body.ReadAtLeastAsync(buffer.AsMemory(0, BufferSize), BufferSize, throwOnEndOfStream: false, ctx.RequestAborted)) > 0)
+                {
+                    await file.WriteAsync(buffer.AsMemory(0, read), ctx.RequestAborted);
+                }
+            }
+            finally
+            {
+                ArrayPool<byte>.Shared.Return(buffer);
+            }
+
             ctx.Response.StatusCode = StatusCodes.Status204NoContent;
             ctx.Response.Headers["Upload-Offset"] = file.Position.ToString(CultureInfo.InvariantCulture);
         });
