@@ -90,7 +90,9 @@ public sealed partial class UploadCoordinator
             {
                 return outcome switch
                 {
-                    UploadOutcome.Success when _request.Complete => await CompleteAsync().ConfigureAwait(false),
+                    // Reaching a declared length completes the upload even without an explicit "last data" flag:
+                    // no byte can follow, and clients such as tus-js-client with stream input never send one.
+                    UploadOutcome.Success when _request.Complete || Total == _length => await CompleteAsync().ConfigureAwait(false),
                     UploadOutcome.Success => await FinishAsync(UploadOutcome.Success, LimitKind.None).ConfigureAwait(false),
                     _ => await FinishAsync(outcome, limit).ConfigureAwait(false),
                 };

@@ -23,13 +23,6 @@ public sealed class TusJsClientTests(TusJsClientFixture fixture) : IClassFixture
     private const long MiB = 1024 * 1024;
     private static readonly TimeSpan TestTimeout = TimeSpan.FromMinutes(4);
 
-    /// <summary>Why the stream-input cases are skipped; remove the Skip once the Host completes at the declared length.</summary>
-    public const string CompleteAtDeclaredLengthSkip =
-        "Host does not complete an upload whose offset reaches the Upload-Length declared at creation when the request says " +
-        "Upload-Complete: ?0 (GET /content answers 409 'not complete'); tus-js-client 4.3.1 with fs.ReadStream input sends ?0 on " +
-        "the last chunk and on a resumed remainder, and a 0-byte file is only a creation with Upload-Length: 0 + Upload-Complete: ?0, " +
-        "yet the client reports success. Needs a server decision (see clients branch report).";
-
     private static readonly string[] Protocols = ["ietf-draft-03", "ietf-draft-05"];
 
     /// <summary>Uploads whose last request carries Upload-Complete: ?1 (single-chunk stream input, or buffer input).</summary>
@@ -73,7 +66,7 @@ public sealed class TusJsClientTests(TusJsClientFixture fixture) : IClassFixture
         UploadAndVerifyAsync(protocol, size, chunkSize, input);
 
     [Theory(Timeout = 240_000)]
-    [MemberData(nameof(UploadsEndingWithIncompleteFlag), Skip = CompleteAtDeclaredLengthSkip)]
+    [MemberData(nameof(UploadsEndingWithIncompleteFlag))]
     public Task Upload_reaching_its_declared_length_with_Upload_Complete_0_is_stored_byte_for_byte(string protocol, long size, long? chunkSize, string input) =>
         UploadAndVerifyAsync(protocol, size, chunkSize, input);
 
@@ -81,9 +74,9 @@ public sealed class TusJsClientTests(TusJsClientFixture fixture) : IClassFixture
     [InlineData("ietf-draft-03", null, "buffer")]
     [InlineData("ietf-draft-05", null, "buffer")]
     [InlineData("ietf-draft-05", 8 * MiB, "buffer")]
-    [InlineData("ietf-draft-03", null, "stream", Skip = CompleteAtDeclaredLengthSkip)]
-    [InlineData("ietf-draft-05", null, "stream", Skip = CompleteAtDeclaredLengthSkip)]
-    [InlineData("ietf-draft-05", 8 * MiB, "stream", Skip = CompleteAtDeclaredLengthSkip)]
+    [InlineData("ietf-draft-03", null, "stream")]
+    [InlineData("ietf-draft-05", null, "stream")]
+    [InlineData("ietf-draft-05", 8 * MiB, "stream")]
     public async Task Aborted_upload_resumes_from_the_server_offset(string protocol, long? chunkSize, string input)
     {
         using var cts = new CancellationTokenSource(TestTimeout);

@@ -38,6 +38,34 @@ public sealed class AppendTests(IetfServerFixture server)
 
     [Theory]
     [MemberData(nameof(AllVersions), MemberType = typeof(IetfProtocol))]
+    public async Task Reaching_the_declared_length_completes_even_with_Upload_Complete_0(int version)
+    {
+        // tus-js-client with stream input ends this way; no byte can follow, so the upload is complete.
+        var data = TestData.Random(6000, seed: 40 + version);
+        var location = await Client.CreateAsync("default", null, version: version, uploadLength: data.Length);
+
+        using var last = await Client.SendAsync(Append(location, version, 0, complete: false, data));
+
+        Assert.Equal(HttpStatusCode.OK, last.StatusCode);
+        Assert.Equal(6000, LongHeader(last, "Upload-Offset"));
+        Assert.True(Complete(last, version));
+        Assert.Equal(TestData.Sha256Hex(data), TestData.Sha256Hex(await Client.DownloadAsync(location)));
+    }
+
+    [Theory]
+    [MemberData(nameof(AllVersions), MemberType = typeof(IetfProtocol))]
+    public async Task An_empty_creation_with_Upload_Length_0_is_complete_at_once(int version)
+    {
+        using var response = await Client.SendAsync(Creation("default", version, complete: false, content: null, uploadLength: 0));
+
+        Assert.Equal(HttpStatusCode.Created, response.StatusCode);
+        Assert.True(Complete(response, version));
+        Assert.Equal(0, LongHeader(response, "Upload-Offset"));
+        Assert.Empty(await Client.DownloadAsync(Location(response)));
+    }
+
+    [Theory]
+    [MemberData(nameof(AllVersions), MemberType = typeof(IetfProtocol))]
     public async Task Partial_upload_media_type_is_required_from_interop_6(int version)
     {
         var location = await Client.CreateAsync("default", null, version: version);

@@ -110,7 +110,8 @@ internal sealed partial class IetfUploadHandler
         }
 
         var hasContent = contentLength is > 0 || (contentLength is null && request.Headers.TransferEncoding.Count > 0);
-        if (hasContent || complete.Value)
+        // An empty upload (Upload-Length: 0) is complete as soon as it exists.
+        if (hasContent || complete.Value || declaredLength == 0)
         {
             DisableBodySizeLimit(context);
             var appended = await _coordinator.AppendAsync(
