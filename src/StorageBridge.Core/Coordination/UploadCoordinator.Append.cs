@@ -312,15 +312,7 @@ public sealed partial class UploadCoordinator
         private async Task<AppendResult> RejectWholeUploadAsync()
         {
             Log.ReprDigestMismatch(_owner._logger, _record.Id);
-            var cancelled = _record with
-            {
-                State = UploadState.Cancelled,
-                ExpiresAt = _owner.Now + _owner._options.TombstoneRetention,
-                LeaseOwner = null,
-                LeaseUntil = null,
-                UpdatedAt = _owner.Now,
-            };
-            var written = await _owner._store.TryReplaceAsync(cancelled, SalvageToken).ConfigureAwait(false);
+            var written = await _owner._store.TryReplaceAsync(_owner.Tombstone(_record, UploadState.Cancelled), SalvageToken).ConfigureAwait(false);
             if (written.Status == MetadataWriteStatus.Success)
             {
                 _record = written.Record!;

@@ -161,15 +161,7 @@ public sealed partial class UploadCoordinator
                 return new UploadQueryResult(UploadOutcome.Gone, record);
             }
 
-            var tombstone = record with
-            {
-                State = UploadState.Cancelled,
-                ExpiresAt = Now + _options.TombstoneRetention,
-                UpdatedAt = Now,
-                LeaseOwner = null,
-                LeaseUntil = null,
-            };
-            var written = await _store.TryReplaceAsync(tombstone, cancellationToken).ConfigureAwait(false);
+            var written = await _store.TryReplaceAsync(Tombstone(record, UploadState.Cancelled), cancellationToken).ConfigureAwait(false);
             if (written.Status == MetadataWriteStatus.Success)
             {
                 await uploadTarget.Backend.AbortAsync(written.Record!, cancellationToken).ConfigureAwait(false);
@@ -298,15 +290,7 @@ public sealed partial class UploadCoordinator
                         continue;
                     }
 
-                    var expired = record with
-                    {
-                        State = UploadState.Expired,
-                        ExpiresAt = Now + _options.TombstoneRetention,
-                        UpdatedAt = Now,
-                        LeaseOwner = null,
-                        LeaseUntil = null,
-                    };
-                    var written = await _store.TryReplaceAsync(expired, cancellationToken).ConfigureAwait(false);
+                    var written = await _store.TryReplaceAsync(Tombstone(record, UploadState.Expired), cancellationToken).ConfigureAwait(false);
                     if (written.Status != MetadataWriteStatus.Success)
                     {
                         continue;
@@ -513,6 +497,16 @@ public sealed partial class UploadCoordinator
         var written = await _store.TryReplaceAsync(completed, cancellationToken).ConfigureAwait(false);
         return written.Record;
     }
+
+    /// <summary>A cancelled or expired upload: answers 410 until TombstoneRetention passes, then it is forgotten.</summary>
+    private UploadRecord Tombstone(UploadRecord record, UploadState state) => record with
+    {
+        State = state,
+        ExpiresAt = Now + _options.TombstoneRetention,
+        UpdatedAt = Now,
+        LeaseOwner = null,
+        LeaseUntil = null,
+    };
 
     private UploadRecord CompletedRecord(UploadRecord record, StoredObject stored) => record with
     {

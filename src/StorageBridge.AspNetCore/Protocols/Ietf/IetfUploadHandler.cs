@@ -42,21 +42,15 @@ internal sealed partial class IetfUploadHandler
     {
         var request = context.Request;
         var version = IetfVersion.From(request);
-        var complete = version.ReadComplete(request);
-        if (complete is null)
+        var (complete, declaredLength, fieldError) = ReadCompletionFields(request, version);
+        if (fieldError is not null)
         {
-            await BadRequestAsync(context, version, $"{version.CompleteHeader} must be a structured boolean (?0 or ?1).");
-            return;
-        }
-
-        if (!TryReadLength(request, out var declaredLength))
-        {
-            await BadRequestAsync(context, version, "Upload-Length must be a non-negative structured integer.");
+            await BadRequestAsync(context, version, fieldError);
             return;
         }
 
         var contentLength = request.ContentLength;
-        if (complete.Value && contentLength is long implied)
+        if (complete && contentLength is long implied)
         {
             if (declaredLength is long declared && declared != implied)
             {
@@ -111,7 +105,7 @@ internal sealed partial class IetfUploadHandler
 
         var hasContent = contentLength is > 0 || (contentLength is null && request.Headers.TransferEncoding.Count > 0);
         // An empty upload (Upload-Length: 0) is complete as soon as it exists.
-        if (hasContent || complete.Value || declaredLength == 0)
+        if (hasContent || complete || declaredLength == 0)
         {
             DisableBodySizeLimit(context);
             var appended = await _coordinator.AppendAsync(
@@ -120,7 +114,7 @@ internal sealed partial class IetfUploadHandler
                     Target = target.Name,
                     Id = upload.Id,
                     Offset = 0,
-                    Complete = complete.Value,
+                    Complete = complete,
                     ContentLength = contentLength,
                     ContentDigest = contentDigest,
                     IsCreation = true,
@@ -190,16 +184,10 @@ internal sealed partial class IetfUploadHandler
             return;
         }
 
-        var complete = version.ReadComplete(request);
-        if (complete is null)
+        var (complete, declaredLength, fieldError) = ReadCompletionFields(request, version);
+        if (fieldError is not null)
         {
-            await BadRequestAsync(context, version, $"{version.CompleteHeader} must be a structured boolean (?0 or ?1).");
-            return;
-        }
-
-        if (!TryReadLength(request, out var declaredLength))
-        {
-            await BadRequestAsync(context, version, "Upload-Length must be a non-negative structured integer.");
+            await BadRequestAsync(context, version, fieldError);
             return;
         }
 
@@ -217,7 +205,7 @@ internal sealed partial class IetfUploadHandler
                 Target = target.Name,
                 Id = id,
                 Offset = offset,
-                Complete = complete.Value,
+                Complete = complete,
                 DeclaredLength = declaredLength,
                 ContentLength = request.ContentLength,
                 ContentDigest = contentDigest,
@@ -469,21 +457,22 @@ internal sealed partial class IetfUploadHandler
         return ProblemResults.WriteAsync(context.Response, StatusCodes.Status400BadRequest, "about:blank", "Bad Request", detail);
     }
 
-    private static bool TryReadLength(HttpRequest request, out long? length)
+    /// <summary>The completion flag (required) and Upload-Length (optional) of a creation or append; Error when either is bad.</summary>
+    private static (bool Complete, long? Length, string? Error) ReadCompletionFields(HttpRequest request, IetfVersion version)
     {
-        length = null;
+        if (version.ReadComplete(request) is not bool complete)
+        {
+            return (false, null, $"{version.CompleteHeader} must be a structured boolean (?0 or ?1).");
+        }
+
         if (!request.Headers.ContainsKey("Upload-Length"))
         {
-            return true;
+            return (complete, null, null);
         }
 
-        if (HeaderValues.GetInteger(request, "Upload-Length") is long value && value >= 0)
-        {
-            length = value;
-            return true;
-        }
-
-        return false;
+        return HeaderValues.GetInteger(request, "Upload-Length") is long length and >= 0
+            ? (complete, length, null)
+            : (complete, null, "Upload-Length must be a non-negative structured integer.");
     }
 
     private static bool IsMediaType(string? contentType, string expected) =>
