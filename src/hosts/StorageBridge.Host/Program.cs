@@ -1,5 +1,13 @@
 using StorageBridge.AspNetCore;
 
+// Configuration reload watches the content root recursively; the embedded default stores uploads under ./data inside
+// it, so every file the bridge writes would wake the watcher (measured: ~15% of CPU with many small uploads).
+// Targets are fixed at start-up anyway.
+if (!args.Any(a => a.Contains("reloadConfigOnChange", StringComparison.OrdinalIgnoreCase)))
+{
+    args = [.. args, "--hostBuilder:reloadConfigOnChange=false"];
+}
+
 var builder = WebApplication.CreateSlimBuilder(args);
 
 // The embedded default listens on loopback:8080; --urls / ASPNETCORE_URLS override it.
