@@ -6,9 +6,10 @@ namespace StorageBridge.FileSystem;
 
 /// <summary>
 /// The embedded default backend: uploads land in place in one staging file per upload
-/// (<c>{Root}/.staging/{uploadId}/data</c>, written at each part's offset) and completion renames that file to
+/// (<c>{Root}/.staging/{uploadId}</c>, written at each part's offset) and completion renames that file to
 /// <c>{Root}/{ObjectKey}</c>. Tails are never needed (minimum part size 0) but are supported as
-/// <c>{Root}/.staging/{uploadId}/tail-{sequence}</c> so the coordinator can treat every backend alike.
+/// <c>{Root}/.staging/{uploadId}.tail-{sequence}</c> so the coordinator can treat every backend alike.
+/// Flat files rather than a folder per upload: mkdir/rmdir per upload cost ~10% of CPU with many small uploads.
 /// </summary>
 /// <remarks>
 /// Stateless and safe for concurrent use: no handle is kept between calls, everything is derived from the record.
@@ -20,8 +21,6 @@ public sealed class FileSystemBackend : IUploadBackend
 {
     /// <summary>Reserved top-level folder for staging data; object keys may not start with it.</summary>
     public const string StagingFolderName = ".staging";
-
-    private const string DataFileName = "data";
 
     private static readonly BackendCapabilities FileCapabilities = new(
         MinPartSize: 0,
@@ -53,9 +52,11 @@ public sealed class FileSystemBackend : IUploadBackend
         return Run<string?>(
             () =>
             {
-                // The folder marks the upload as live: writes never recreate it, so a straggler write after
+                // The data file marks the upload as live: writes never recreate it, so a straggler write after
                 // completion or abort fails instead of leaving orphaned staging data behind.
-                Directory.CreateDirectory(StagingFolder(upload));
+                var path = StagingDataPath(upload);
+                Directory.CreateDirectory(stagingRoot);
+                File.OpenHandle(path, FileMode.OpenOrCreate, FileAccess.Write, FileShare.ReadWrite | FileShare.Delete).Dispose();
                 return null;
             },
             cancellationToken);
@@ -69,10 +70,10 @@ public sealed class FileSystemBackend : IUploadBackend
         ArgumentOutOfRangeException.ThrowIfNegative(offset);
         cancellationToken.ThrowIfCancellationRequested();
 
-        var path = Path.Combine(StagingFolder(upload), DataFileName);
-        // OpenOrCreate without truncation: earlier parts stay, and bytes of an unrecorded earlier attempt at this
-        // offset are simply overwritten (anything left past the durable offset is cut off at completion).
-        using (var handle = OpenStagingHandle(upload, path, FileMode.OpenOrCreate))
+        var path = StagingDataPath(upload);
+        // Open without truncation: earlier parts stay, and bytes of an unrecorded earlier attempt at this offset are
+        // simply overwritten (anything left past the durable offset is cut off at completion).
+        using (var handle = OpenStagingHandle(upload, path, FileMode.Open))
         {
             // Writes straight from the caller's (pooled) buffer: no copy.
             await RandomAccess.WriteAsync(handle, content, offset, cancellationToken).ConfigureAwait(false);
@@ -85,6 +86,11 @@ public sealed class FileSystemBackend : IUploadBackend
     {
         ArgumentNullException.ThrowIfNull(upload);
         cancellationToken.ThrowIfCancellationRequested();
+
+        if (!File.Exists(StagingDataPath(upload)))
+        {
+            throw NotLive(upload, null);
+        }
 
         // FileMode.Create truncates: a retry under the same (not yet recorded) sequence replaces the earlier bytes.
         using var handle = OpenStagingHandle(upload, TailPath(upload, sequence), FileMode.Create);
@@ -119,21 +125,20 @@ public sealed class FileSystemBackend : IUploadBackend
         cancellationToken.ThrowIfCancellationRequested();
 
         var finalPath = ObjectPath(upload.ObjectKey);
-        var staging = StagingFolder(upload);
-        var dataPath = Path.Combine(staging, DataFileName);
+        var dataPath = StagingDataPath(upload);
 
         if (upload.Offset == 0 && !File.Exists(dataPath) && !IsCompleted(finalPath, 0))
         {
             // Nothing was ever written: an empty staging file makes the zero-length object go through the same
             // atomic rename as every other object (an existing object under the key is replaced, never truncated).
-            Directory.CreateDirectory(staging);
+            Directory.CreateDirectory(stagingRoot);
             File.OpenHandle(dataPath, FileMode.Create, FileAccess.Write, FileShare.ReadWrite | FileShare.Delete).Dispose();
         }
 
         var moved = false;
         if (File.Exists(dataPath))
         {
-            await PrepareDataFileAsync(upload, dataPath, cancellationToken).ConfigureAwait(false);
+            await PrepareDataFileAsync(upload, dataPath, TailPath, cancellationToken).ConfigureAwait(false);
             cancellationToken.ThrowIfCancellationRequested();
             Directory.CreateDirectory(Path.GetDirectoryName(finalPath)!);
             try
@@ -155,7 +160,7 @@ public sealed class FileSystemBackend : IUploadBackend
                 $"Upload '{upload.Id}' cannot be completed: its staging data is missing and no object of {upload.Offset} bytes exists at '{upload.ObjectKey}'.");
         }
 
-        DeleteFolderIfExists(staging);
+        DeleteTails(upload);
         var info = new FileInfo(finalPath);
         return new StoredObject(upload.ObjectKey, info.Length, ETagOf(info), ContentType: upload.ContentType);
     }
@@ -163,8 +168,21 @@ public sealed class FileSystemBackend : IUploadBackend
     public Task AbortAsync(UploadRecord upload, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(upload);
-        var staging = StagingFolder(upload);
-        return Run(() => DeleteFolderIfExists(staging), cancellationToken);
+        var dataPath = StagingDataPath(upload);
+        return Run(
+            () =>
+            {
+                DeleteFileIfExists(dataPath);
+                // Every tail, also one written but never recorded before a crash.
+                if (Directory.Exists(stagingRoot))
+                {
+                    foreach (var tail in Directory.EnumerateFiles(stagingRoot, upload.Id + TailInfix + "*"))
+                    {
+                        DeleteFileIfExists(tail);
+                    }
+                }
+            },
+            cancellationToken);
     }
 
     public Task<Stream> OpenReadAsync(string objectKey, long offset, long? length, CancellationToken cancellationToken)
@@ -222,12 +240,14 @@ public sealed class FileSystemBackend : IUploadBackend
         return full;
     }
 
-    private string StagingFolder(UploadRecord upload)
+    private const string TailInfix = ".tail-";
+
+    private string StagingDataPath(UploadRecord upload)
     {
         var id = upload.Id;
-        if (string.IsNullOrEmpty(id) || id is "." or ".." || id.AsSpan().IndexOfAny("/\\\0:") >= 0)
+        if (string.IsNullOrEmpty(id) || id is "." or ".." || id.AsSpan().IndexOfAny("/\\\0:*?") >= 0)
         {
-            throw new ArgumentException($"Upload id '{id}' cannot be used as a folder name.", nameof(upload));
+            throw new ArgumentException($"Upload id '{id}' cannot be used as a file name.", nameof(upload));
         }
 
         return Path.Combine(stagingRoot, id);
@@ -236,8 +256,20 @@ public sealed class FileSystemBackend : IUploadBackend
     private string TailPath(UploadRecord upload, int sequence)
     {
         ArgumentOutOfRangeException.ThrowIfNegative(sequence);
-        return Path.Combine(StagingFolder(upload), "tail-" + sequence.ToString(CultureInfo.InvariantCulture));
+        return StagingDataPath(upload) + TailInfix + sequence.ToString(CultureInfo.InvariantCulture);
     }
+
+    /// <summary>Tails up to one past the last recorded sequence (one may have been written but not recorded).</summary>
+    private void DeleteTails(UploadRecord upload)
+    {
+        for (var sequence = 1; sequence <= upload.TailSequence + 1; sequence++)
+        {
+            DeleteFileIfExists(TailPath(upload, sequence));
+        }
+    }
+
+    private static InvalidOperationException NotLive(UploadRecord upload, Exception? inner) => new(
+        $"Upload '{upload.Id}' has no staging data: it was never started, or it was already completed or aborted.", inner);
 
     private static Microsoft.Win32.SafeHandles.SafeFileHandle OpenStagingHandle(UploadRecord upload, string path, FileMode mode)
     {
@@ -246,10 +278,9 @@ public sealed class FileSystemBackend : IUploadBackend
             // Shared access: a takeover may write while an older request is still finishing; the record decides what counts.
             return File.OpenHandle(path, mode, FileAccess.Write, FileShare.ReadWrite | FileShare.Delete, FileOptions.Asynchronous);
         }
-        catch (DirectoryNotFoundException ex)
+        catch (Exception ex) when (ex is DirectoryNotFoundException or FileNotFoundException)
         {
-            throw new InvalidOperationException(
-                $"Upload '{upload.Id}' has no staging folder: it was never started, or it was already completed or aborted.", ex);
+            throw NotLive(upload, ex);
         }
     }
 
@@ -267,14 +298,15 @@ public sealed class FileSystemBackend : IUploadBackend
     }
 
     /// <summary>Makes the staging data file hold exactly the upload's durable bytes.</summary>
-    private static async Task PrepareDataFileAsync(UploadRecord upload, string dataPath, CancellationToken cancellationToken)
+    private static async Task PrepareDataFileAsync(
+        UploadRecord upload, string dataPath, Func<UploadRecord, int, string> tailPathOf, CancellationToken cancellationToken)
     {
         using var handle = File.OpenHandle(dataPath, FileMode.Open, FileAccess.ReadWrite, FileShare.ReadWrite | FileShare.Delete, FileOptions.Asynchronous);
         if (upload.Tail is { Size: > 0 } tail)
         {
             // The coordinator flushes tails as a final part before completing; should a record still carry one, the
             // object is parts plus tail, so place the tail behind the parts rather than lose it.
-            var tailPath = Path.Combine(Path.GetDirectoryName(dataPath)!, "tail-" + tail.Sequence.ToString(CultureInfo.InvariantCulture));
+            var tailPath = tailPathOf(upload, tail.Sequence);
             var buffer = new byte[tail.Size];
             using (var tailHandle = OpenForRead(tailPath, FileOptions.Asynchronous))
             {
@@ -371,17 +403,6 @@ public sealed class FileSystemBackend : IUploadBackend
         try
         {
             File.Delete(path);
-        }
-        catch (DirectoryNotFoundException)
-        {
-        }
-    }
-
-    private static void DeleteFolderIfExists(string path)
-    {
-        try
-        {
-            Directory.Delete(path, recursive: true);
         }
         catch (DirectoryNotFoundException)
         {

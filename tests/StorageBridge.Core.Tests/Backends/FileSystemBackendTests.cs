@@ -21,7 +21,8 @@ public sealed class FileSystemBackendTests : BackendConformanceTests
 
     protected override Task AssertNothingStagedAsync(UploadRecord upload)
     {
-        Assert.False(Directory.Exists(StagingFolder(upload)));
+        Assert.False(File.Exists(StagingData(upload)));
+        Assert.Empty(Directory.Exists(StagingRoot) ? Directory.GetFiles(StagingRoot, upload.Id + ".tail-*") : []);
         return Task.CompletedTask;
     }
 
@@ -34,7 +35,11 @@ public sealed class FileSystemBackendTests : BackendConformanceTests
         }
     }
 
-    private string StagingFolder(UploadRecord upload) => Path.Combine(RootPath, ".staging", upload.Id);
+    private string StagingRoot => Path.Combine(RootPath, ".staging");
+
+    private string StagingData(UploadRecord upload) => Path.Combine(StagingRoot, upload.Id);
+
+    private string Tail(UploadRecord upload, int sequence) => StagingData(upload) + ".tail-" + sequence;
 
     [Fact]
     public void Declares_in_place_capabilities_and_defaults()
@@ -52,14 +57,14 @@ public sealed class FileSystemBackendTests : BackendConformanceTests
         upload = await WritePartsAsync(upload, source.AsMemory(0, 2000), firstPart: 1);
         upload = await WritePartAsync(upload, 2, source.AsMemory(2000));
 
-        var data = Path.Combine(StagingFolder(upload), "data");
+        var data = StagingData(upload);
         Assert.Equal(source, await File.ReadAllBytesAsync(data));
 
         var stored = await CompleteAsync(upload with { ContentType = "text/csv" });
 
         var final = Path.Combine(RootPath, "reports", "2025", "q1", "summary.csv");
         Assert.Equal(source, await File.ReadAllBytesAsync(final));
-        Assert.False(Directory.Exists(StagingFolder(upload)));
+        Assert.False(File.Exists(StagingData(upload)));
         Assert.Equal(new StoredObject("reports/2025/q1/summary.csv", 3000, stored.ETag, ContentType: "text/csv"), stored);
         Assert.False(string.IsNullOrEmpty(stored.ETag));
     }
@@ -70,7 +75,7 @@ public sealed class FileSystemBackendTests : BackendConformanceTests
         var upload = await StartAsync();
         await Backend.WriteTailAsync(upload, 7, "abc"u8.ToArray(), Ct);
 
-        Assert.Equal("abc", await File.ReadAllTextAsync(Path.Combine(StagingFolder(upload), "tail-7")));
+        Assert.Equal("abc", await File.ReadAllTextAsync(Tail(upload, 7)));
     }
 
     public static TheoryData<string> EscapingKeys => new()
@@ -106,7 +111,7 @@ public sealed class FileSystemBackendTests : BackendConformanceTests
         Assert.Equal([RootPath], Directory.GetFileSystemEntries(sandbox));
         Assert.False(File.Exists(Path.Combine(Path.GetTempPath(), "outside.bin")));
         // The rejected completion left the staged bytes alone; the upload can still complete under a valid key.
-        Assert.Equal(100, new FileInfo(Path.Combine(StagingFolder(upload), "data")).Length);
+        Assert.Equal(100, new FileInfo(StagingData(upload)).Length);
     }
 
     [Fact]
@@ -157,14 +162,13 @@ public sealed class FileSystemBackendTests : BackendConformanceTests
         var upload = await WritePartsAsync(await StartAsync(), source, firstPart: 1);
         var first = await CompleteAsync(upload);
 
-        // As if the process died after the rename but before the staging folder was removed.
-        Directory.CreateDirectory(StagingFolder(upload));
-        await File.WriteAllBytesAsync(Path.Combine(StagingFolder(upload), "tail-3"), [1, 2, 3]);
+        // As if the process died after the rename but before a tail (written, never recorded) was removed.
+        await File.WriteAllBytesAsync(Tail(upload, 1), [1, 2, 3]);
 
         var second = await CompleteAsync(upload);
 
         Assert.Equal(first, second);
-        Assert.False(Directory.Exists(StagingFolder(upload)));
+        await AssertNothingStagedAsync(upload);
         Assert.Equal(source, await File.ReadAllBytesAsync(Path.Combine(RootPath, upload.ObjectKey)));
     }
 
@@ -205,7 +209,7 @@ public sealed class FileSystemBackendTests : BackendConformanceTests
         {
             await Assert.ThrowsAsync<InvalidOperationException>(() => Backend.WritePartAsync(upload, 2, 10, new byte[5], Ct));
             await Assert.ThrowsAsync<InvalidOperationException>(() => Backend.WriteTailAsync(upload, 1, new byte[5], Ct));
-            Assert.False(Directory.Exists(StagingFolder(upload)));
+            await AssertNothingStagedAsync(upload);
         }
     }
 

@@ -132,7 +132,7 @@ public sealed class BackendFailureTests : IDisposable
         Assert.Null(r.Tail);
         Assert.Null(r.StoredObject);
         Assert.Null(r.LeaseOwner);
-        Assert.True(Directory.Exists(h.StagingFolder(upload.Id)));
+        Assert.True(h.HasStagedData(upload.Id));
 
         var head = await h.Coordinator.GetAsync(TargetName, upload.Id, CancellationToken.None);
 
@@ -196,7 +196,7 @@ public sealed class BackendFailureTests : IDisposable
 
         // The commit reached the backend, but the metadata write after it never happened.
         await h.Backend.CompleteAsync(completing, CancellationToken.None);
-        Assert.False(Directory.Exists(h.StagingFolder(upload.Id)));
+        Assert.False(h.HasStagedData(upload.Id));
 
         var head = await h.Coordinator.GetAsync(TargetName, upload.Id, CancellationToken.None);
 

@@ -31,7 +31,7 @@ public sealed class CancelAndExpiryTests : IDisposable
         Assert.Equal(UploadState.Cancelled, r.State);
         Assert.Equal(Epoch + TimeSpan.FromMinutes(5) + TimeSpan.FromDays(1), r.ExpiresAt);
         Assert.Null(r.LeaseOwner);
-        Assert.False(Directory.Exists(h.StagingFolder(upload.Id)));
+        Assert.False(h.HasStagedData(upload.Id));
         Assert.Equal(1, h.Backend.AbortCalls);
 
         Assert.Equal(UploadOutcome.Gone, (await h.AppendAsync(upload.Id, 70_000, Bytes(10))).Outcome);
@@ -75,7 +75,7 @@ public sealed class CancelAndExpiryTests : IDisposable
         var expired = await h.LoadExistingAsync(open.Id);
         Assert.Equal(UploadState.Expired, expired.State);
         Assert.Equal(Epoch + TimeSpan.FromHours(1) + TimeSpan.FromDays(1), expired.ExpiresAt);
-        Assert.False(Directory.Exists(h.StagingFolder(open.Id)));
+        Assert.False(h.HasStagedData(open.Id));
         Assert.Equal(UploadOutcome.Gone, (await h.AppendAsync(open.Id, 70_000, Bytes(1))).Outcome);
 
         // One day after the cancel: that tombstone is forgotten.
@@ -116,6 +116,6 @@ public sealed class CancelAndExpiryTests : IDisposable
         await append.WaitAsync(Bound);
         Assert.Equal(1, await CleanupAsync(b));
         Assert.Equal(UploadState.Expired, (await h.LoadExistingAsync(upload.Id)).State);
-        Assert.False(Directory.Exists(h.StagingFolder(upload.Id)));
+        Assert.False(h.HasStagedData(upload.Id));
     }
 }

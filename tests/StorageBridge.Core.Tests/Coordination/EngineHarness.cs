@@ -120,11 +120,15 @@ internal sealed class EngineHarness : IDisposable
         return copy.ToArray();
     }
 
-    public string StagingFolder(string id) => Path.Combine(Root, FileSystemBackend.StagingFolderName, id);
+    /// <summary>Whether any staging file of the upload (data or tail) is left.</summary>
+    public bool HasStagedData(string id) =>
+        File.Exists(StagingData(id))
+        || (Directory.Exists(Path.Combine(Root, FileSystemBackend.StagingFolderName))
+            && Directory.EnumerateFiles(Path.Combine(Root, FileSystemBackend.StagingFolderName), id + ".tail-*").Any());
 
-    public string StagingData(string id) => Path.Combine(StagingFolder(id), "data");
+    public string StagingData(string id) => Path.Combine(Root, FileSystemBackend.StagingFolderName, id);
 
-    public string TailFile(string id, int sequence) => Path.Combine(StagingFolder(id), "tail-" + sequence);
+    public string TailFile(string id, int sequence) => StagingData(id) + ".tail-" + sequence;
 
     public string ObjectFile(string key) => Path.Combine(Root, key);
 

@@ -29,7 +29,7 @@ public sealed class FileAppendTests : IDisposable
         Assert.Null(upload.Tail);
         Assert.Equal(0, upload.TailSequence);
         Assert.Null(upload.LeaseOwner);
-        Assert.True(Directory.Exists(h.StagingFolder(upload.Id)));
+        Assert.True(h.HasStagedData(upload.Id));
         var stored = await h.LoadExistingAsync(upload.Id);
         Assert.Equal(upload.Version, stored.Version);
         Assert.Equal((upload.Id, upload.ObjectKey, upload.Length, upload.State, upload.FileName), (stored.Id, stored.ObjectKey, stored.Length, stored.State, stored.FileName));
@@ -72,7 +72,7 @@ public sealed class FileAppendTests : IDisposable
         Assert.Equal(source.Length, completed.StoredObject!.Length);
         Assert.Equal(completed.ObjectKey, completed.StoredObject.Key);
         Assert.Equal(Sha256Hex(source), Sha256Hex(await h.ReadObjectAsync(upload.Id)));
-        Assert.False(Directory.Exists(h.StagingFolder(upload.Id)));
+        Assert.False(h.HasStagedData(upload.Id));
         Assert.Equal(source, await File.ReadAllBytesAsync(h.ObjectFile(completed.ObjectKey)));
     }
 

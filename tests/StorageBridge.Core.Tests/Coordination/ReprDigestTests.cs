@@ -83,7 +83,7 @@ public sealed class ReprDigestTests : IDisposable
         var r = await h.LoadExistingAsync(upload.Id);
         Assert.Equal(UploadState.Cancelled, r.State);
         Assert.Null(r.LeaseOwner);
-        Assert.False(Directory.Exists(h.StagingFolder(upload.Id)));
+        Assert.False(h.HasStagedData(upload.Id));
         Assert.Equal(0, h.Backend.CompleteCalls);
     }
 }

@@ -98,7 +98,7 @@ public sealed class TailPathTests : IDisposable
         Assert.Null(r.Tail);
         Assert.Equal(327_686, r.Length);
         Assert.Equal(Sha256Hex(source), Sha256Hex(await h.ReadObjectAsync(upload.Id)));
-        Assert.False(Directory.Exists(h.StagingFolder(upload.Id)));
+        Assert.False(h.HasStagedData(upload.Id));
     }
 
     [Fact]

@@ -99,7 +99,7 @@ public sealed class TakeoverTests : IDisposable
         Assert.Equal(70_000, first.Upload!.Offset);
         Assert.Equal(UploadOutcome.Success, cancelled.Outcome);
         Assert.Equal(UploadState.Cancelled, cancelled.Upload!.State);
-        Assert.False(Directory.Exists(h.StagingFolder(upload.Id)));
+        Assert.False(h.HasStagedData(upload.Id));
         Assert.Equal(UploadOutcome.Gone, (await h.Coordinator.GetAsync(TargetName, upload.Id, CancellationToken.None)).Outcome);
     }
 

@@ -14,8 +14,8 @@ public sealed class CancelAndOptionsTests(IetfServerFixture server)
     public async Task Delete_answers_204_then_the_upload_is_gone(int version)
     {
         var location = await Client.CreateAsync("default", TestData.Random(500), version: version);
-        var staging = server.StagingFolder("default", IdOf(location));
-        Assert.True(Directory.Exists(staging));
+        var staging = server.StagingFile("default", IdOf(location));
+        Assert.True(File.Exists(staging));
 
         using (var delete = await Client.SendAsync(Request(HttpMethod.Delete, location, version)))
         {
@@ -23,7 +23,7 @@ public sealed class CancelAndOptionsTests(IetfServerFixture server)
             AssertVersionEcho(delete, version);
         }
 
-        Assert.False(Directory.Exists(staging), "staged bytes survive the cancellation");
+        Assert.False(File.Exists(staging), "staged bytes survive the cancellation");
         var gone = Effective(version) <= 5 ? HttpStatusCode.NotFound : HttpStatusCode.Gone;
         using (var head = await Client.HeadAsync(location, version))
         {
@@ -65,7 +65,7 @@ public sealed class CancelAndOptionsTests(IetfServerFixture server)
         // Late bytes of the dead request must not bring the staging data back.
         await slow.SendAsync(TestData.Random(100_000));
         await Task.Delay(300);
-        Assert.False(Directory.Exists(server.StagingFolder("default", IdOf(location))));
+        Assert.False(File.Exists(server.StagingFile("default", IdOf(location))));
     }
 
     [Fact]

@@ -16,8 +16,8 @@ public sealed class ExpiryTests(IetfServerFixture server)
     {
         var location = await Client.CreateAsync("short", TestData.Random(5000), version: 8);
         var location5 = await Client.CreateAsync("short", TestData.Random(5000), version: 5);
-        var staging = server.StagingFolder("short", IdOf(location));
-        Assert.True(File.Exists(Path.Combine(staging, "data")), "the file backend stages bytes in .staging/{id}/data");
+        var staging = server.StagingFile("short", IdOf(location));
+        Assert.True(File.Exists(staging), "the file backend stages bytes in .staging/{id}");
 
         using (var fresh = await Client.HeadAsync(location))
         {
@@ -38,13 +38,13 @@ public sealed class ExpiryTests(IetfServerFixture server)
         Assert.Equal(HttpStatusCode.Gone, status);
         Assert.True(clock.Elapsed < TimeSpan.FromSeconds(4), $"still active {clock.Elapsed} after a 2 s expiry");
 
-        while (Directory.Exists(staging) && clock.Elapsed < TimeSpan.FromSeconds(15))
+        while (File.Exists(staging) && clock.Elapsed < TimeSpan.FromSeconds(15))
         {
             await Task.Delay(250);
         }
 
-        Assert.False(Directory.Exists(staging), "the cleanup service left the staged bytes behind");
-        Assert.False(Directory.Exists(server.StagingFolder("short", IdOf(location5))));
+        Assert.False(File.Exists(staging), "the cleanup service left the staged bytes behind");
+        Assert.False(File.Exists(server.StagingFile("short", IdOf(location5))));
 
         using (var head = await Client.HeadAsync(location))
         {

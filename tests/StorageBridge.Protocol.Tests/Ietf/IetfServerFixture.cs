@@ -35,7 +35,8 @@ public sealed class IetfServerFixture : IAsyncLifetime
     public string TargetRoot(string target) => Root.Combine(target);
 
     /// <summary>Staging folder of an upload (file backend): <c>{Root}/.staging/{id}</c>.</summary>
-    public string StagingFolder(string target, string id) => Path.Combine(TargetRoot(target), ".staging", id);
+    /// <summary>The file backend stages an upload's bytes in one flat file, <c>{Root}/.staging/{id}</c>.</summary>
+    public string StagingFile(string target, string id) => Path.Combine(TargetRoot(target), ".staging", id);
 
     public async Task InitializeAsync()
     {
