@@ -5,10 +5,21 @@ cd "$(dirname "$0")"
 
 export DOTNET_CLI_TELEMETRY_OPTOUT=1 DOTNET_NOLOGO=1 DOTNET_SKIP_FIRST_TIME_EXPERIENCE=1
 
-# Real protocol clients (tus-js-client) come from npm, pinned by package-lock.json.
-if [ -f tests/clients/package-lock.json ]; then
-  echo "== npm ci (tests/clients)"
-  (cd tests/clients && npm ci --no-audit --no-fund --loglevel=error)
+# Real protocol clients (tests/clients) and emulators (emulators/*) come from npm, pinned by package-lock.json.
+for dir in tests/clients emulators/*/; do
+  if [ -f "$dir/package-lock.json" ]; then
+    echo "== npm ci ($dir)"
+    (cd "$dir" && npm ci --no-audit --no-fund --loglevel=error)
+  fi
+done
+
+# Debian packages some suites need (browsers, databases) are listed one per line in emulators/apt-packages.txt.
+if [ -f emulators/apt-packages.txt ]; then
+  missing=$(grep -vE '^\s*(#|$)' emulators/apt-packages.txt | while read -r pkg; do dpkg -s "$pkg" >/dev/null 2>&1 || echo "$pkg"; done)
+  if [ -n "$missing" ]; then
+    echo "== apt-get install $missing"
+    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $missing >/dev/null
+  fi
 fi
 
 echo "== dotnet build"

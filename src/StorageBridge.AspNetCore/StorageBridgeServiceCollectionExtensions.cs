@@ -11,6 +11,7 @@ using StorageBridge.Configuration;
 using StorageBridge.Coordination;
 using StorageBridge.FileSystem;
 using StorageBridge.Metadata;
+using StorageBridge.Metadata.Sqlite;
 using StorageBridge.Targets;
 
 namespace Microsoft.Extensions.DependencyInjection;
@@ -19,7 +20,8 @@ public static class StorageBridgeServiceCollectionExtensions
 {
     /// <summary>
     /// Registers the upload engine configured from the <c>StorageBridge</c> section: targets, metadata store,
-    /// protocol front-ends and the expiry cleanup service. Backends register an <see cref="IUploadBackendFactory"/>.
+    /// protocol front-ends and the expiry cleanup service. Backends register an <see cref="IUploadBackendFactory"/>,
+    /// metadata stores an <see cref="IUploadMetadataStoreFactory"/> (TryAddEnumerable), before or after this call.
     /// </summary>
     public static IServiceCollection AddStorageBridge(this IServiceCollection services, IConfiguration configuration)
     {
@@ -29,7 +31,9 @@ public static class StorageBridgeServiceCollectionExtensions
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IUploadBackendFactory, FileSystemBackendFactory>());
         services.TryAddSingleton(_ => TargetConfiguration.ReadEngineOptions(section));
         services.TryAddSingleton(sp => TargetConfiguration.ReadTargets(section, sp.GetServices<IUploadBackendFactory>()));
-        services.TryAddSingleton(_ => MetadataStores.Create(section.GetSection("Metadata")));
+        services.TryAddEnumerable(ServiceDescriptor.Singleton<IUploadMetadataStoreFactory, SqliteMetadataStoreFactory>());
+        services.TryAddEnumerable(ServiceDescriptor.Singleton<IUploadMetadataStoreFactory, InMemoryMetadataStoreFactory>());
+        services.TryAddSingleton(sp => MetadataStores.Create(section.GetSection("Metadata"), sp.GetServices<IUploadMetadataStoreFactory>()));
         services.TryAddSingleton(sp => new UploadCoordinator(
             sp.GetRequiredService<UploadTargetRegistry>(),
             sp.GetRequiredService<IUploadMetadataStore>(),
