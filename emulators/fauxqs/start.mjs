@@ -5,6 +5,20 @@ import { buildApp } from "fauxqs";
 
 const port = Number.parseInt(process.argv[2] ?? "0", 10);
 const app = buildApp({ logger: false, defaultRegion: "us-east-1" });
+
+// fauxqs parses CompleteMultipartUpload <Part> elements with a regex that only allows PartNumber and ETag: a part
+// that also lists its checksum (as S3 requires for uploads created with a checksum algorithm) is silently skipped
+// and the object is committed EMPTY. Strip the checksum elements first so real-S3 requests work unchanged.
+// (fauxqs verifies no checksums at all; that is only testable against real S3/MinIO.)
+app.addHook("preHandler", async (request) => {
+  if (request.method !== "POST" || !String(request.url).includes("uploadId=") || request.body == null) {
+    return;
+  }
+  const text = Buffer.isBuffer(request.body) ? request.body.toString("utf-8") : String(request.body);
+  if (text.includes("<Checksum")) {
+    request.body = text.replace(/<(Checksum[A-Za-z0-9]*)>[^<]*<\/\1>/g, "");
+  }
+});
 const address = await app.listen({ port: Number.isFinite(port) ? port : 0, host: "127.0.0.1" });
 process.stdout.write(`fauxqs listening on ${address}\n`);
 

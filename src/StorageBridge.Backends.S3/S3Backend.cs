@@ -189,6 +189,14 @@ public sealed partial class S3Backend : IUploadBackend, IDisposable
         try
         {
             var response = await client.CompleteMultipartUploadAsync(request, cancellationToken).ConfigureAwait(false);
+            if (MultipartETagPartCount(response.ETag) is int committed && committed != upload.Parts.Count)
+            {
+                // A multipart ETag ends in "-{parts}". A store that dropped parts it could not parse (fauxqs does,
+                // silently) would otherwise leave a truncated object behind a successful completion.
+                throw new InvalidDataException(
+                    $"Upload {upload.Id}: the store committed {committed} parts of {upload.Parts.Count} (ETag {response.ETag}).");
+            }
+
             Log.Completed(logger, upload.Id, upload.ObjectKey, upload.Parts.Count, upload.Offset);
             return new StoredObject(upload.ObjectKey, upload.Offset, NormalizeETag(response.ETag), response.ChecksumSHA256, ContentTypeOf(upload));
         }
@@ -401,6 +409,13 @@ public sealed partial class S3Backend : IUploadBackend, IDisposable
         IsHeaderSafe(value) ? value : Uri.EscapeDataString(value);
 
     private static bool IsHeaderSafe(string value) => value.All(c => c is >= ' ' and <= '~');
+
+    internal static int? MultipartETagPartCount(string? etag)
+    {
+        var text = NormalizeETag(etag);
+        var dash = text?.LastIndexOf('-') ?? -1;
+        return dash > 0 && int.TryParse(text.AsSpan(dash + 1), NumberStyles.None, CultureInfo.InvariantCulture, out var count) ? count : null;
+    }
 
     private static string? NormalizeETag(string? etag) => etag?.Trim('"');
 
