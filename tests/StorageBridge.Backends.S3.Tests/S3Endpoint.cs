@@ -18,6 +18,7 @@ public sealed partial class S3Endpoint : IAsyncLifetime
 {
     private static readonly TimeSpan StartTimeout = TimeSpan.FromSeconds(30);
     private Process? process;
+    private Task<S3Server>? server;
 
     public string ServiceUrl { get; private set; } = "";
     public string AccessKey { get; private set; } = "test";
@@ -58,8 +59,22 @@ public sealed partial class S3Endpoint : IAsyncLifetime
         }
     }
 
-    public Task DisposeAsync()
+    /// <summary>The Kestrel server with S3 targets on this endpoint, started on first use.</summary>
+    public Task<S3Server> ServerAsync()
     {
+        lock (this)
+        {
+            return server ??= S3Server.StartAsync(this);
+        }
+    }
+
+    public async Task DisposeAsync()
+    {
+        if (server is not null)
+        {
+            await (await server).DisposeAsync();
+        }
+
         if (process is not null)
         {
             try
@@ -74,8 +89,6 @@ public sealed partial class S3Endpoint : IAsyncLifetime
 
             process.Dispose();
         }
-
-        return Task.CompletedTask;
     }
 
     public S3BackendOptions Options(string? prefix = null) => new()

@@ -1,0 +1,113 @@
+using System.Globalization;
+using System.Net;
+using System.Net.Http.Headers;
+using System.Security.Cryptography;
+using Amazon.S3;
+using StorageBridge.Tests;
+
+namespace StorageBridge.Backends.S3.Tests;
+
+/// <summary>
+/// HTTP clients through a real Kestrel into S3 targets: the object in the bucket (read with a separate SDK client) must
+/// equal the source by sha-256. Targets come from configuration only (Backend: S3), two of them in different buckets.
+/// </summary>
+[Collection(S3Collection.Name)]
+public sealed class S3ProtocolTests(S3Endpoint endpoint) : IDisposable
+{
+    private const int MiB = 1024 * 1024;
+    private readonly AmazonS3Client inspector = endpoint.CreateClient();
+    private readonly CancellationTokenSource timeout = new(TimeSpan.FromMinutes(3));
+
+    private CancellationToken Ct => timeout.Token;
+
+    [Theory]
+    [InlineData("web", 12 * MiB + 333)]  // 8 MiB parts (default)
+    [InlineData("other", 11 * MiB + 1)]  // second bucket, created on first use; 5 MiB parts
+    public async Task Ietf_upload_in_1_MiB_patches_lands_in_the_bucket(string target, int size)
+    {
+        var server = await endpoint.ServerAsync();
+        var source = new byte[size];
+        new Random(size).NextBytes(source);
+
+        using var create = new HttpRequestMessage(HttpMethod.Post, $"uploads/{target}") { Content = new ByteArrayContent([]) };
+        create.Headers.Add("Upload-Draft-Interop-Version", "8");
+        create.Headers.Add("Upload-Complete", "?0");
+        create.Headers.Add("Upload-Length", size.ToString(CultureInfo.InvariantCulture));
+        using var created = await server.Client.SendAsync(create, Ct);
+        Assert.Equal(HttpStatusCode.Created, created.StatusCode);
+        var location = created.Headers.Location!;
+
+        for (var offset = 0; offset < size; offset += MiB)
+        {
+            var count = Math.Min(MiB, size - offset);
+            var last = offset + count == size;
+            using var patch = new HttpRequestMessage(HttpMethod.Patch, location) { Content = new ByteArrayContent(source, offset, count) };
+            patch.Content.Headers.ContentType = new MediaTypeHeaderValue("application/partial-upload");
+            patch.Headers.Add("Upload-Draft-Interop-Version", "8");
+            patch.Headers.Add("Upload-Offset", offset.ToString(CultureInfo.InvariantCulture));
+            patch.Headers.Add("Upload-Complete", last ? "?1" : "?0");
+            using var response = await server.Client.SendAsync(patch, Ct);
+            Assert.Equal(last ? HttpStatusCode.OK : HttpStatusCode.NoContent, response.StatusCode);
+            Assert.Equal((offset + count).ToString(CultureInfo.InvariantCulture), response.Headers.GetValues("Upload-Offset").Single());
+        }
+
+        var bucket = target == "other" ? server.OtherBucket : endpoint.Bucket;
+        var key = endpoint.RunPrefix + target + "/" + IdOf(location);
+        Assert.Equal(Sha256Hex(source), await ObjectSha256Async(bucket, key));
+
+        // The download endpoint serves the same bytes from S3.
+        var downloaded = await server.Client.GetByteArrayAsync(new Uri(location + "/content", UriKind.RelativeOrAbsolute), Ct);
+        Assert.Equal(Sha256Hex(source), Sha256Hex(downloaded));
+    }
+
+    [Theory(Timeout = 180_000)]
+    [InlineData(MiB)]
+    [InlineData(4_500_000)]
+    [InlineData(5 * MiB)]
+    [InlineData(17 * MiB)]
+    public async Task Tus_js_client_ietf_draft_05_upload_equals_the_source_in_the_bucket(int chunkSize)
+    {
+        var server = await endpoint.ServerAsync();
+        const long size = 20 * MiB + 4321;
+        using var files = new TempFolder();
+        var path = Path.Combine(files.Path, "source.bin");
+        var sha = await DeterministicData.WriteFileAsync(path, 0x5EED5UL + (ulong)chunkSize, size, Ct);
+
+        var result = await ChildProcess.RunAsync(
+            "node",
+            [Path.Combine(RepositoryLayout.ClientsDirectory, "tus-upload.mjs"), new Uri(server.BaseAddress, "uploads/web").ToString(), path, "ietf-draft-05",
+                chunkSize.ToString(CultureInfo.InvariantCulture), "--input", "stream"],
+            RepositoryLayout.ClientsDirectory,
+            TimeSpan.FromMinutes(2),
+            Ct);
+        Assert.True(result.ExitCode == 0, result.ToString());
+
+        var url = System.Text.Json.JsonDocument.Parse(result.StandardOutput.Trim().Split('\n')[^1]).RootElement.GetProperty("url").GetString()!;
+        var key = endpoint.RunPrefix + "web/" + IdOf(new Uri(url));
+        Assert.Equal(sha, await ObjectSha256Async(endpoint.Bucket, key));
+    }
+
+    public void Dispose()
+    {
+        inspector.Dispose();
+        timeout.Dispose();
+    }
+
+    private static string IdOf(Uri location) => location.OriginalString.TrimEnd('/').Split('/')[^1];
+
+    private async Task<string> ObjectSha256Async(string bucket, string key)
+    {
+        using var response = await inspector.GetObjectAsync(bucket, key, Ct);
+        using var sha = SHA256.Create();
+        return Convert.ToHexStringLower(await sha.ComputeHashAsync(response.ResponseStream, Ct));
+    }
+
+    private static string Sha256Hex(byte[] data) => Convert.ToHexStringLower(SHA256.HashData(data));
+
+    private sealed class TempFolder : IDisposable
+    {
+        public string Path { get; } = Directory.CreateTempSubdirectory("sb-s3-tus-").FullName;
+
+        public void Dispose() => Directory.Delete(Path, recursive: true);
+    }
+}
