@@ -103,6 +103,32 @@ public sealed class S3EngineTests(S3Endpoint endpoint) : IDisposable
     }
 
     [Fact]
+    public async Task Cancel_after_many_small_appends_deletes_tails_left_over_by_a_crashed_writer()
+    {
+        var (coordinator, backend) = NewEngine();
+        var upload = await CreateAsync(coordinator, length: null);
+        long offset = 0;
+        for (var i = 0; i < 4; i++)
+        {
+            var result = await AppendAsync(coordinator, upload.Id, offset, Bytes(100_000, seed: 20 + i), complete: false);
+            offset = result.Upload!.Offset;
+        }
+
+        var record = (await store.GetAsync(upload.Id, Ct))!;
+        Assert.True(record.TailSequence >= 4, $"tail sequence {record.TailSequence}");
+
+        // Tails a crashed writer left behind: an old sequence it never deleted and the next, never recorded one.
+        await backend.WriteTailAsync(record, 1, Bytes(10, seed: 30), Ct);
+        await backend.WriteTailAsync(record, record.TailSequence + 1, Bytes(10, seed: 31), Ct);
+
+        var cancelled = await coordinator.CancelAsync(TargetName, upload.Id, Ct);
+
+        Assert.Equal(UploadOutcome.Success, cancelled.Outcome);
+        await AssertNoStagingAsync(backend, record); // sequences 1..TailSequence+1, deleted in one DeleteObjects call
+        await AssertMultipartGoneAsync(record);
+    }
+
+    [Fact]
     public async Task Expiry_aborts_the_multipart_upload_and_deletes_every_staging_object()
     {
         var (coordinator, backend) = NewEngine(expiration: TimeSpan.FromMinutes(1));
