@@ -1,0 +1,190 @@
+// S3 ingest benchmark: the bridge (Host process, IETF appends, Backend: S3) vs. the AWS SDK's own UploadPart loop,
+// same bytes, same fauxqs emulator, same run. Sizes stay modest because fauxqs keeps every object in memory; each
+// object is deleted right after its run.
+//
+// usage: dotnet run -c Release --project bench/StorageBridge.Bench.S3 -- [--size-mib 128] [--repeat 3] [--part-size 8MiB] [--verbose]
+using System.Diagnostics;
+using System.Globalization;
+using System.Net;
+using System.Net.Http.Headers;
+using System.Text.RegularExpressions;
+using Amazon.S3;
+using Amazon.S3.Model;
+using StorageBridge.Backends.S3;
+using StorageBridge.Tests;
+
+const int MiB = 1024 * 1024;
+var sizeMiB = 128;
+var repeat = 3;
+var verbose = false;
+string? partSize = null;
+for (var i = 0; i < args.Length; i++)
+{
+    switch (args[i])
+    {
+        case "--size-mib": sizeMiB = int.Parse(args[++i], CultureInfo.InvariantCulture); break;
+        case "--repeat": repeat = int.Parse(args[++i], CultureInfo.InvariantCulture); break;
+        case "--verbose": verbose = true; break;
+        case "--part-size": partSize = args[++i]; break;
+        default: Console.Error.WriteLine($"unknown argument {args[i]}"); return 2;
+    }
+}
+
+var size = (long)sizeMiB * MiB;
+using var emulator = StartFauxqs(out var serviceUrl);
+var options = new S3BackendOptions
+{
+    Bucket = "bench",
+    ServiceUrl = serviceUrl,
+    ForcePathStyle = true,
+    Region = "us-east-1",
+    AccessKey = "test",
+    SecretKey = "test",
+};
+using var s3 = S3BackendFactory.CreateClient(options);
+await s3.PutBucketAsync(new PutBucketRequest { BucketName = options.Bucket });
+
+var environment = new Dictionary<string, string?>
+{
+    ["StorageBridge__Targets__s3__Backend"] = "S3",
+    ["StorageBridge__Targets__s3__Bucket"] = options.Bucket,
+    ["StorageBridge__Targets__s3__ServiceUrl"] = serviceUrl,
+    ["StorageBridge__Targets__s3__AccessKey"] = "test",
+    ["StorageBridge__Targets__s3__SecretKey"] = "test",
+    ["StorageBridge__Targets__s3__Prefix"] = "bridge/",
+    ["StorageBridge__Targets__s3__PartSize"] = partSize,
+};
+await using var host = await HostProcess.StartAsync(new HostProcessOptions { Environment = environment, OutputSink = verbose ? Console.WriteLine : null });
+using var http = new HttpClient(new SocketsHttpHandler { UseProxy = false }) { BaseAddress = host.BaseAddress, Timeout = TimeSpan.FromMinutes(5) };
+
+// Warm-up (JIT, connections) on both paths, not measured.
+await SdkUploadAsync(8 * MiB, 8 * MiB);
+await BridgeUploadAsync(8 * MiB, 8 * MiB, seed: 1);
+
+var results = new Dictionary<string, List<double>> { ["sdk 8 MiB parts"] = [], ["bridge 8 MiB appends"] = [], ["bridge 1 MiB appends"] = [] };
+for (var run = 0; run < repeat; run++)
+{
+    results["sdk 8 MiB parts"].Add(await SdkUploadAsync(size, 8 * MiB));
+    results["bridge 8 MiB appends"].Add(await BridgeUploadAsync(size, 8 * MiB, seed: (ulong)run));
+    results["bridge 1 MiB appends"].Add(await BridgeUploadAsync(size, MiB, seed: (ulong)run + 100));
+}
+
+Console.WriteLine($"fauxqs at {serviceUrl}, {sizeMiB} MiB per upload, median of {repeat}:");
+var sdk = Median(results["sdk 8 MiB parts"]);
+foreach (var (name, values) in results)
+{
+    var median = Median(values);
+    Console.WriteLine($"  {name,-22} {median,8:F1} MiB/s   {median / sdk:F2}x of the SDK   (runs: {string.Join(", ", values.Select(v => v.ToString("F1", CultureInfo.InvariantCulture)))})");
+}
+
+// Peak server memory: a fresh host process, 16 concurrent uploads in 8 MiB appends, VmHWM afterwards.
+await host.RestartAsync();
+var concurrentSize = Math.Max(16L * MiB, size / 4);
+var watch = Stopwatch.StartNew();
+await Task.WhenAll(Enumerable.Range(0, 16).Select(i => BridgeUploadAsync(concurrentSize, 8 * MiB, seed: 1000 + (ulong)i)));
+var peak = PeakRssMiB(host.ProcessId!.Value);
+Console.WriteLine($"  16 concurrent x {concurrentSize / MiB} MiB (8 MiB appends): {16.0 * concurrentSize / MiB / watch.Elapsed.TotalSeconds:F1} MiB/s, " +
+    $"host peak RSS {peak:F0} MiB (budget 16 x PartSize + 150 MiB = {16 * 8 + 150} MiB)");
+emulator.Kill(entireProcessTree: true);
+return 0;
+
+async Task<double> SdkUploadAsync(long length, int partSize)
+{
+    var key = $"sdk/{Guid.NewGuid():N}";
+    var buffer = new byte[partSize];
+    var watch = Stopwatch.StartNew();
+    var mpu = await s3.InitiateMultipartUploadAsync(new InitiateMultipartUploadRequest { BucketName = options.Bucket, Key = key });
+    var parts = new List<PartETag>();
+    for (long offset = 0, number = 1; offset < length; offset += partSize, number++)
+    {
+        var n = (int)Math.Min(partSize, length - offset);
+        DeterministicData.Fill(7, offset, buffer.AsSpan(0, n)); // same PRNG cost as the bridge client
+        using var body = new MemoryStream(buffer, 0, n, writable: false);
+        var part = await s3.UploadPartAsync(new UploadPartRequest
+        {
+            BucketName = options.Bucket, Key = key, UploadId = mpu.UploadId, PartNumber = (int)number, InputStream = body, PartSize = n,
+        });
+        parts.Add(new PartETag((int)number, part.ETag));
+    }
+
+    await s3.CompleteMultipartUploadAsync(new CompleteMultipartUploadRequest { BucketName = options.Bucket, Key = key, UploadId = mpu.UploadId, PartETags = parts });
+    var seconds = watch.Elapsed.TotalSeconds;
+    await VerifyAndDeleteAsync(key, length);
+    return length / (double)MiB / seconds;
+}
+
+async Task<double> BridgeUploadAsync(long length, int appendSize, ulong seed)
+{
+    var buffer = new byte[appendSize];
+    var watch = Stopwatch.StartNew();
+    using var create = new HttpRequestMessage(HttpMethod.Post, "uploads/s3") { Content = new ByteArrayContent([]) };
+    create.Headers.Add("Upload-Draft-Interop-Version", "8");
+    create.Headers.Add("Upload-Complete", "?0");
+    create.Headers.Add("Upload-Length", length.ToString(CultureInfo.InvariantCulture));
+    using var created = await http.SendAsync(create);
+    if (created.StatusCode != HttpStatusCode.Created)
+    {
+        throw new InvalidOperationException($"create: {(int)created.StatusCode}");
+    }
+
+    var location = created.Headers.Location!;
+    for (long offset = 0; offset < length; offset += appendSize)
+    {
+        var n = (int)Math.Min(appendSize, length - offset);
+        DeterministicData.Fill(seed, offset, buffer.AsSpan(0, n));
+        using var patch = new HttpRequestMessage(HttpMethod.Patch, location) { Content = new ByteArrayContent(buffer, 0, n) };
+        patch.Headers.Add("Upload-Draft-Interop-Version", "8");
+        patch.Headers.Add("Upload-Offset", offset.ToString(CultureInfo.InvariantCulture));
+        patch.Headers.Add("Upload-Complete", offset + n == length ? "?1" : "?0");
+        patch.Content.Headers.ContentType = new MediaTypeHeaderValue("application/partial-upload");
+        using var response = await http.SendAsync(patch);
+        if (!response.IsSuccessStatusCode)
+        {
+            throw new InvalidOperationException($"PATCH at {offset}: {(int)response.StatusCode} {await response.Content.ReadAsStringAsync()}");
+        }
+    }
+
+    var seconds = watch.Elapsed.TotalSeconds;
+    await VerifyAndDeleteAsync("bridge/" + location.OriginalString.Split('/')[^1], length);
+    return length / (double)MiB / seconds;
+}
+
+async Task VerifyAndDeleteAsync(string key, long length)
+{
+    var head = await s3.GetObjectMetadataAsync(options.Bucket, key);
+    if (head.ContentLength != length)
+    {
+        throw new InvalidOperationException($"{key}: {head.ContentLength} bytes stored, {length} sent");
+    }
+
+    await s3.DeleteObjectAsync(options.Bucket, key); // fauxqs keeps objects in memory
+}
+
+static double Median(List<double> values) => values.Order().ElementAt(values.Count / 2);
+
+static double PeakRssMiB(int pid)
+{
+    var line = File.ReadLines($"/proc/{pid}/status").First(l => l.StartsWith("VmHWM:", StringComparison.Ordinal));
+    return long.Parse(Regex.Match(line, @"\d+").Value, CultureInfo.InvariantCulture) / 1024.0;
+}
+
+static Process StartFauxqs(out string serviceUrl)
+{
+    var root = AppContext.BaseDirectory;
+    while (!File.Exists(Path.Combine(root, "StorageBridge.sln")))
+    {
+        root = Path.GetDirectoryName(root.TrimEnd('/')) ?? throw new InvalidOperationException("StorageBridge.sln not found");
+    }
+
+    var start = new ProcessStartInfo("node", ["start.mjs", "0"])
+    {
+        WorkingDirectory = Path.Combine(root, "emulators", "fauxqs"),
+        RedirectStandardOutput = true,
+        RedirectStandardInput = true,
+        UseShellExecute = false,
+    };
+    var process = Process.Start(start)!;
+    var line = process.StandardOutput.ReadLine() ?? throw new InvalidOperationException("fauxqs did not start (npm ci in emulators/fauxqs?)");
+    serviceUrl = Regex.Match(line, @"http://127\.0\.0\.1:\d+").Value;
+    return process;
+}
