@@ -60,6 +60,42 @@ public sealed class S3ProtocolTests(S3Endpoint endpoint) : IDisposable
         Assert.Equal(Sha256Hex(source), Sha256Hex(downloaded));
     }
 
+    [Fact]
+    public async Task Failing_S3_answers_503_keeps_the_offset_and_the_retried_PATCH_completes()
+    {
+        var server = await endpoint.ServerAsync();
+        const int size = 9 * MiB + 10;
+        var source = new byte[size];
+        new Random(99).NextBytes(source);
+        using var create = new HttpRequestMessage(HttpMethod.Post, "uploads/web") { Content = new ByteArrayContent(source, 0, 3 * MiB) };
+        create.Headers.Add("Upload-Draft-Interop-Version", "8");
+        create.Headers.Add("Upload-Complete", "?0");
+        create.Headers.Add("Upload-Length", size.ToString(CultureInfo.InvariantCulture));
+        using var created = await server.Client.SendAsync(create, Ct);
+        Assert.Equal(HttpStatusCode.Created, created.StatusCode);
+        var location = created.Headers.Location!;
+
+        try
+        {
+            server.Faults.UploadPart = S3Fault.FailBefore;
+            using var failing = await PatchAsync(server, location, source, 3 * MiB, size - (3 * MiB));
+            Assert.Equal(HttpStatusCode.ServiceUnavailable, failing.StatusCode);
+        }
+        finally
+        {
+            server.Faults.Reset();
+        }
+
+        using var head = new HttpRequestMessage(HttpMethod.Head, location);
+        head.Headers.Add("Upload-Draft-Interop-Version", "8");
+        using var headResponse = await server.Client.SendAsync(head, Ct);
+        Assert.Equal("3145728", headResponse.Headers.GetValues("Upload-Offset").Single()); // the 3 MiB tail, nothing more
+
+        using var retried = await PatchAsync(server, location, source, 3 * MiB, size - (3 * MiB));
+        Assert.Equal(HttpStatusCode.OK, retried.StatusCode);
+        Assert.Equal(Sha256Hex(source), await ObjectSha256Async(endpoint.Bucket, endpoint.RunPrefix + "web/" + IdOf(location)));
+    }
+
     [Theory(Timeout = 180_000)]
     [InlineData(MiB)]
     [InlineData(4_500_000)]
@@ -91,6 +127,16 @@ public sealed class S3ProtocolTests(S3Endpoint endpoint) : IDisposable
     {
         inspector.Dispose();
         timeout.Dispose();
+    }
+
+    private async Task<HttpResponseMessage> PatchAsync(S3Server server, Uri location, byte[] source, int offset, int count)
+    {
+        using var patch = new HttpRequestMessage(HttpMethod.Patch, location) { Content = new ByteArrayContent(source, offset, count) };
+        patch.Content.Headers.ContentType = new MediaTypeHeaderValue("application/partial-upload");
+        patch.Headers.Add("Upload-Draft-Interop-Version", "8");
+        patch.Headers.Add("Upload-Offset", offset.ToString(CultureInfo.InvariantCulture));
+        patch.Headers.Add("Upload-Complete", offset + count == source.Length ? "?1" : "?0");
+        return await server.Client.SendAsync(patch, Ct);
     }
 
     private static string IdOf(Uri location) => location.OriginalString.TrimEnd('/').Split('/')[^1];

@@ -5,8 +5,10 @@ using Microsoft.AspNetCore.Hosting.Server;
 using Microsoft.AspNetCore.Hosting.Server.Features;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Logging;
 using StorageBridge.AspNetCore;
+using StorageBridge.Backends;
 
 namespace StorageBridge.Backends.S3.Tests;
 
@@ -19,8 +21,9 @@ public sealed class S3Server : IAsyncDisposable
 {
     private readonly WebApplication app;
 
-    private S3Server(WebApplication app, Uri baseAddress, string otherBucket)
+    private S3Server(WebApplication app, Uri baseAddress, string otherBucket, S3FaultInjector faults)
     {
+        Faults = faults;
         this.app = app;
         BaseAddress = baseAddress;
         OtherBucket = otherBucket;
@@ -28,6 +31,9 @@ public sealed class S3Server : IAsyncDisposable
     }
 
     public Uri BaseAddress { get; }
+
+    /// <summary>The HTTP pipeline of the targets' S3 clients (pass-through until a fault is set; reset it after use).</summary>
+    public S3FaultInjector Faults { get; }
 
     public HttpClient Client { get; }
 
@@ -62,13 +68,17 @@ public sealed class S3Server : IAsyncDisposable
         builder.Logging.ClearProviders();
         builder.WebHost.UseKestrel(options => options.Listen(IPAddress.Loopback, 0));
         builder.Services.AddStorageBridge(builder.Configuration);
+
+        // The S3 factory with a fault-injecting HTTP pipeline; AddStorageBridgeS3 then adds nothing (TryAddEnumerable).
+        var faults = new S3FaultInjector();
+        builder.Services.TryAddEnumerable(ServiceDescriptor.Singleton<IUploadBackendFactory>(new S3BackendFactory { HttpClientFactory = faults }));
         builder.Services.AddStorageBridgeS3();
 
         var app = builder.Build();
         app.MapResumableUploads("/uploads");
         await app.StartAsync();
         var address = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First();
-        return new S3Server(app, new Uri(address + "/"), otherBucket);
+        return new S3Server(app, new Uri(address + "/"), otherBucket, faults);
     }
 
     public async ValueTask DisposeAsync()
