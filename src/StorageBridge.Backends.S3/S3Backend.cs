@@ -30,7 +30,8 @@ public sealed partial class S3Backend : IUploadBackend, IDisposable
     private readonly bool ownsClient;
     private readonly S3BackendOptions options;
     private readonly ILogger logger;
-    private readonly Lazy<Task> bucketReady;
+    private readonly Lock bucketLock = new();
+    private Task? bucketReady;
 
     public S3Backend(IAmazonS3 client, S3BackendOptions options, ILogger<S3Backend>? logger = null, bool ownsClient = true)
     {
@@ -48,7 +49,7 @@ public sealed partial class S3Backend : IUploadBackend, IDisposable
             MaxPartSize: 5 * 1024 * MiB,
             DefaultPartSize: (int)(8 * MiB),
             TracksParts: true);
-        bucketReady = new Lazy<Task>(() => options.CreateBucketIfMissing ? EnsureBucketAsync() : Task.CompletedTask);
+        bucketReady = options.CreateBucketIfMissing ? null : Task.CompletedTask;
     }
 
     public BackendCapabilities Capabilities { get; }
@@ -361,7 +362,18 @@ public sealed partial class S3Backend : IUploadBackend, IDisposable
 
     private Task EnsureReadyAsync(CancellationToken cancellationToken)
     {
-        var ready = bucketReady.Value;
+        Task ready;
+        lock (bucketLock)
+        {
+            // Created once; a failed attempt (store not reachable yet) is retried by the next upload, not cached.
+            if (bucketReady is null || bucketReady.IsFaulted || bucketReady.IsCanceled)
+            {
+                bucketReady = EnsureBucketAsync();
+            }
+
+            ready = bucketReady;
+        }
+
         return ready.IsCompletedSuccessfully ? Task.CompletedTask : ready.WaitAsync(cancellationToken);
     }
 

@@ -84,6 +84,29 @@ public sealed class S3EngineTests(S3Endpoint endpoint) : IDisposable
     }
 
     [Fact]
+    public async Task MaxParts_grows_the_part_size_for_a_declared_length_and_bounds_an_undeclared_one()
+    {
+        // A store limited to 2 parts of (at least) 5 MiB.
+        var (coordinator, _) = NewEngine(maxParts: 2, partSize: 5 * MiB);
+        var declared = Bytes(11 * MiB + 7, seed: 40);
+        var upload = await CreateAsync(coordinator, length: declared.Length);
+        var result = await AppendAsync(coordinator, upload.Id, 0, declared, complete: true);
+        Assert.Equal(UploadState.Completed, result.Upload!.State);
+        Assert.Equal(2, result.Upload.Parts.Count); // parts grew past 5 MiB so two of them cover 11 MiB
+        Assert.Equal(Sha256Hex(declared), await ObjectSha256Async(result.Upload.ObjectKey));
+
+        // Without a declared length only MaxParts x PartSize fits: refused before anything past it is stored.
+        var open = await CreateAsync(coordinator, length: null);
+        var tooLarge = await AppendAsync(coordinator, open.Id, 0, Bytes(11 * MiB, seed: 41), complete: true);
+        Assert.Equal(UploadOutcome.TooLarge, tooLarge.Outcome);
+        Assert.Equal(LimitKind.MaxSize, tooLarge.Limit);
+        var kept = await store.GetAsync(open.Id, Ct);
+        Assert.True(kept!.Offset <= 10 * MiB, $"offset {kept.Offset}");
+        Assert.True(kept.Parts.Count <= 2);
+        Assert.All(kept.Parts, p => Assert.InRange(p.Number, 1, 2));
+    }
+
+    [Fact]
     public async Task Cancel_aborts_the_multipart_upload_and_deletes_every_staging_object()
     {
         var (coordinator, backend) = NewEngine();
@@ -248,15 +271,16 @@ public sealed class S3EngineTests(S3Endpoint endpoint) : IDisposable
 
     // ---- helpers ----
 
-    private (UploadCoordinator Coordinator, S3Backend Backend) NewEngine(TimeSpan? expiration = null)
+    private (UploadCoordinator Coordinator, S3Backend Backend) NewEngine(TimeSpan? expiration = null, int? maxParts = null, int? partSize = null)
     {
-        var options = endpoint.Options($"engine/{Guid.NewGuid():N}/");
+        var options = endpoint.Options($"engine/{Guid.NewGuid():N}/") with { MaxParts = maxParts ?? S3BackendOptions.DefaultMaxParts };
         var backend = new S3Backend(S3BackendFactory.CreateClient(options, faults), options);
         backends.Add(backend);
         var target = new UploadTarget(TargetName, backend, new UploadTargetOptions
         {
             Backend = "S3",
             Prefix = options.Prefix,
+            PartSize = partSize,
             Expiration = expiration ?? TimeSpan.FromDays(1),
         });
         var coordinator = new UploadCoordinator(
