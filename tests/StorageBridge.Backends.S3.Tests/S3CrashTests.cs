@@ -71,6 +71,59 @@ public sealed class S3CrashTests(S3Endpoint endpoint, ITestOutputHelper output)
         Assert.Equal(DeterministicData.Sha256(Seed, Size), Convert.ToHexStringLower(await sha.ComputeHashAsync(response.ResponseStream, cts.Token)));
     }
 
+    [Fact(Timeout = 180_000)]
+    public async Task Kill_during_a_PATCH_body_then_restart_resumes_from_a_consistent_offset()
+    {
+        using var cts = new CancellationTokenSource(TimeSpan.FromMinutes(3));
+        await using var proxy = await S3Proxy.StartAsync(endpoint.ServiceUrl);
+        await using var host = await StartHostAsync(proxy, cts.Token);
+        using var inspector = endpoint.CreateClient();
+
+        Uri upload;
+        long acknowledged;
+        long sent;
+        using (var client = Client(host))
+        {
+            upload = await CreateAsync(client, cts.Token);
+            acknowledged = await AppendAsync(client, upload, 0, 3 * MiB, cts.Token);
+            acknowledged = await AppendAsync(client, upload, acknowledged, 4 * MiB, cts.Token); // part 1 + 2 MiB tail
+
+            // 8 MiB announced, 3 MiB + 4321 sent (a part's worth with the tail), then the host is killed under it.
+            var stalling = new StallingContent(Seed, acknowledged, 8 * MiB, stallAfter: (3 * MiB) + 4321);
+            using var request = new HttpRequestMessage(HttpMethod.Patch, upload) { Content = stalling };
+            request.Headers.Add("Upload-Draft-Interop-Version", "8");
+            request.Headers.Add("Upload-Offset", acknowledged.ToString(CultureInfo.InvariantCulture));
+            request.Headers.Add("Upload-Complete", "?0");
+            stalling.Headers.ContentType = new MediaTypeHeaderValue("application/partial-upload");
+            using var inFlight = CancellationTokenSource.CreateLinkedTokenSource(cts.Token);
+            var send = client.SendAsync(request, inFlight.Token);
+            await stalling.Stalled.Task.WaitAsync(cts.Token);
+            await Task.Delay(500, cts.Token); // let the host take in what arrived
+            sent = stalling.BytesWritten;
+            host.Kill();
+            await inFlight.CancelAsync();
+            await Assert.ThrowsAnyAsync<Exception>(() => send);
+        }
+
+        await host.RestartAsync(cts.Token);
+        using (var client = Client(host))
+        {
+            var offset = await HeadOffsetAsync(client, upload, cts.Token);
+            output.WriteLine($"offset after restart: {offset} (acknowledged {acknowledged}, sent {acknowledged + sent})");
+            Assert.InRange(offset, acknowledged, acknowledged + sent);
+            while (offset < Size)
+            {
+                offset = await AppendAsync(client, upload, offset, 4 * MiB, cts.Token);
+            }
+        }
+
+        var key = endpoint.RunPrefix + "crash/" + upload.Segments[^1];
+        using var response = await inspector.GetObjectAsync(endpoint.Bucket, key, cts.Token);
+        Assert.Equal(Size, response.ContentLength);
+        using var sha = SHA256.Create();
+        Assert.Equal(DeterministicData.Sha256(Seed, Size), Convert.ToHexStringLower(await sha.ComputeHashAsync(response.ResponseStream, cts.Token)));
+    }
+
     private async Task<HostProcess> StartHostAsync(S3Proxy proxy, CancellationToken cancellationToken)
     {
         var environment = new Dictionary<string, string?>();
@@ -82,6 +135,7 @@ public sealed class S3CrashTests(S3Endpoint endpoint, ITestOutputHelper output)
         environment["StorageBridge__Targets__crash__ServiceUrl"] = proxy.Address.ToString();
         environment["StorageBridge__Targets__crash__PartSize"] = "5MiB";
         environment["StorageBridge__TakeoverWait"] = "1s";
+        environment["StorageBridge__LeaseDuration"] = "4s"; // the killed instance's lease lapses quickly after restart
         return await HostProcess.StartAsync(new HostProcessOptions { Environment = environment, OutputSink = output.WriteLine }, cancellationToken);
     }
 
@@ -122,5 +176,38 @@ public sealed class S3CrashTests(S3Endpoint endpoint, ITestOutputHelper output)
         using var response = await client.SendAsync(request, cancellationToken);
         Assert.Equal(HttpStatusCode.NoContent, response.StatusCode);
         return long.Parse(response.Headers.GetValues("Upload-Offset").Single(), CultureInfo.InvariantCulture);
+    }
+
+    /// <summary>Announces <c>length</c> bytes, writes the first <c>stallAfter</c> of them, then waits until cancelled.</summary>
+    private sealed class StallingContent(ulong seed, long offset, long length, long stallAfter) : HttpContent
+    {
+        public TaskCompletionSource Stalled { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
+
+        public long BytesWritten { get; private set; }
+
+        protected override Task SerializeToStreamAsync(Stream stream, TransportContext? context) =>
+            SerializeToStreamAsync(stream, context, CancellationToken.None);
+
+        protected override async Task SerializeToStreamAsync(Stream stream, TransportContext? context, CancellationToken cancellationToken)
+        {
+            var buffer = new byte[64 * 1024];
+            while (BytesWritten < stallAfter)
+            {
+                var n = (int)Math.Min(buffer.Length, stallAfter - BytesWritten);
+                DeterministicData.Fill(seed, offset + BytesWritten, buffer.AsSpan(0, n));
+                await stream.WriteAsync(buffer.AsMemory(0, n), cancellationToken);
+                BytesWritten += n;
+            }
+
+            await stream.FlushAsync(cancellationToken);
+            Stalled.TrySetResult();
+            await Task.Delay(Timeout.Infinite, cancellationToken);
+        }
+
+        protected override bool TryComputeLength(out long computed)
+        {
+            computed = length;
+            return true;
+        }
     }
 }
