@@ -36,6 +36,9 @@ public sealed class S3FaultInjector : HttpClientFactory
 
     public TimeSpan Delay { get; set; } = TimeSpan.FromSeconds(1);
 
+    /// <summary>Sees every request before it is sent (headers; the body may be read only if it is buffered).</summary>
+    public Func<HttpRequestMessage, Task>? Observe { get; set; }
+
     public int UploadPartCalls => Volatile.Read(ref uploadPartCalls);
 
     public int CompleteCalls => Volatile.Read(ref completeCalls);
@@ -94,6 +97,11 @@ public sealed class S3FaultInjector : HttpClientFactory
     {
         protected override async Task<HttpResponseMessage> SendAsync(HttpRequestMessage request, CancellationToken cancellationToken)
         {
+            if (owner.Observe is { } observe)
+            {
+                await observe(request);
+            }
+
             switch (owner.Decide(request))
             {
                 case S3Fault.FailBefore:

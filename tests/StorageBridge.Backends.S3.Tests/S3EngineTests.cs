@@ -65,6 +65,47 @@ public sealed class S3EngineTests(S3Endpoint endpoint) : IDisposable
     }
 
     [Fact]
+    public async Task Every_part_carries_the_SHA256_of_its_bytes_for_S3_to_verify_and_completion_repeats_it()
+    {
+        // fauxqs verifies no checksums, so check what goes on the wire: S3 and MinIO reject a part whose
+        // x-amz-checksum-sha256 does not match the bytes they received (BadDigest).
+        var sent = new List<(string Part, string Checksum)>();
+        string? completeBody = null;
+        faults.Observe = async request =>
+        {
+            var query = request.RequestUri!.Query;
+            if (request.Method == HttpMethod.Put && query.Contains("partNumber=", StringComparison.Ordinal))
+            {
+                lock (sent)
+                {
+                    sent.Add((query, request.Headers.GetValues("x-amz-checksum-sha256").Single()));
+                }
+            }
+            else if (request.Method == HttpMethod.Post && query.Contains("uploadId=", StringComparison.Ordinal) && request.Content is not null)
+            {
+                completeBody = await request.Content.ReadAsStringAsync();
+            }
+        };
+        var (coordinator, _) = NewEngine();
+        var source = Bytes(13 * MiB + 5, seed: 12);
+        var upload = await CreateAsync(coordinator, length: source.Length);
+        var result = await AppendAsync(coordinator, upload.Id, 0, source, complete: true);
+        faults.Observe = null;
+
+        var parts = result.Upload!.Parts;
+        Assert.Equal(2, parts.Count);
+        foreach (var part in parts)
+        {
+            var expected = Convert.ToBase64String(SHA256.HashData(source.AsSpan((int)part.Offset, (int)part.Size)));
+            Assert.Equal(expected, part.Checksum);
+            Assert.Contains(sent, s => s.Part.Contains($"partNumber={part.Number}", StringComparison.Ordinal) && s.Checksum == expected);
+            Assert.Contains($"<ChecksumSHA256>{expected}</ChecksumSHA256>", completeBody, StringComparison.Ordinal);
+        }
+
+        Assert.Equal(Sha256Hex(source), await ObjectSha256Async(result.Upload.ObjectKey));
+    }
+
+    [Fact]
     public async Task Small_upload_completes_in_one_request_and_a_zero_byte_upload_is_an_empty_object()
     {
         var (coordinator, backend) = NewEngine();
