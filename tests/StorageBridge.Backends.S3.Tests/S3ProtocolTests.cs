@@ -61,6 +61,31 @@ public sealed class S3ProtocolTests(S3Endpoint endpoint) : IDisposable
     }
 
     [Fact]
+    public async Task Key_template_puts_the_object_under_date_id_and_a_neutralised_client_file_name()
+    {
+        var server = await endpoint.ServerAsync();
+        var source = new byte[6 * MiB + 1];
+        new Random(77).NextBytes(source);
+        using var create = new HttpRequestMessage(HttpMethod.Post, "uploads/templated") { Content = new ByteArrayContent(source) };
+        create.Headers.Add("Upload-Draft-Interop-Version", "8");
+        create.Headers.Add("Upload-Complete", "?1");
+        create.Content.Headers.ContentType = new MediaTypeHeaderValue("application/pdf");
+        create.Content.Headers.TryAddWithoutValidation("Content-Disposition", "attachment; filename=\"../../My Report (final).pdf\"");
+        using var created = await server.Client.SendAsync(create, Ct);
+        Assert.Equal(HttpStatusCode.Created, created.StatusCode);
+        var id = IdOf(created.Headers.Location!);
+
+        var prefix = endpoint.RunPrefix + "templated/";
+        var listed = await inspector.ListObjectsV2Async(new Amazon.S3.Model.ListObjectsV2Request { BucketName = endpoint.Bucket, Prefix = prefix }, Ct);
+        var key = Assert.Single(listed.S3Objects, o => o.Key.Contains(id, StringComparison.Ordinal)).Key;
+        Assert.Matches($"^{System.Text.RegularExpressions.Regex.Escape(prefix)}\\d{{4}}/\\d{{2}}/{id}/[A-Za-z0-9._-]+$", key);
+        Assert.DoesNotMatch("/\\.", key); // "../" cannot climb: slashes became '_' and no segment starts with a dot
+        Assert.Equal(Sha256Hex(source), await ObjectSha256Async(endpoint.Bucket, key));
+        var head = await inspector.GetObjectMetadataAsync(endpoint.Bucket, key, Ct);
+        Assert.Equal("application/pdf", head.Headers.ContentType);
+    }
+
+    [Fact]
     public async Task Failing_S3_answers_503_keeps_the_offset_and_the_retried_PATCH_completes()
     {
         var server = await endpoint.ServerAsync();

@@ -15,7 +15,8 @@ namespace StorageBridge.Backends.S3.Tests;
 /// <summary>
 /// A real Kestrel on 127.0.0.1 (ephemeral port) with the upload endpoints under <c>/uploads</c> and two S3 targets
 /// configured only through configuration keys (so the factory, AddStorageBridgeS3 and one client per target are
-/// exercised): <c>web</c> in the endpoint's bucket, <c>other</c> in a second bucket created on first use.
+/// exercised): <c>web</c> in the endpoint's bucket, <c>other</c> in a second bucket created on first use,
+/// <c>templated</c> with the key template <c>{yyyy}/{MM}/{id}/{filename}</c>.
 /// </summary>
 public sealed class S3Server : IAsyncDisposable
 {
@@ -58,6 +59,12 @@ public sealed class S3Server : IAsyncDisposable
             settings[key] = value;
         }
 
+        foreach (var (key, value) in endpoint.TargetSettings("templated"))
+        {
+            settings[key] = value;
+        }
+
+        settings["StorageBridge:Targets:templated:KeyTemplate"] = "{yyyy}/{MM}/{id}/{filename}";
         settings["StorageBridge:Targets:other:Bucket"] = otherBucket;
         settings["StorageBridge:Targets:other:CreateBucketIfMissing"] = "true";
         settings["StorageBridge:Targets:other:PartSize"] = "5MiB";
