@@ -16,7 +16,7 @@ namespace StorageBridge.Backends.S3.Tests;
 /// size become valid S3 parts through tails, and what ends up in the bucket is checked with a separate SDK client.
 /// </summary>
 [Collection(S3Collection.Name)]
-public sealed class S3EngineTests(S3Endpoint endpoint) : IDisposable
+public sealed class S3EngineTests(S3Endpoint endpoint) : IAsyncLifetime
 {
     private const int MiB = 1024 * 1024;
     private const string TargetName = "s3";
@@ -26,6 +26,7 @@ public sealed class S3EngineTests(S3Endpoint endpoint) : IDisposable
     private readonly AmazonS3Client inspector = endpoint.CreateClient();
     private readonly List<S3Backend> backends = [];
     private readonly CancellationTokenSource timeout = new(TimeSpan.FromMinutes(2));
+    private readonly List<string> objectsRead = [];
 
     private CancellationToken Ct => timeout.Token;
 
@@ -299,8 +300,16 @@ public sealed class S3EngineTests(S3Endpoint endpoint) : IDisposable
         await AssertNoStagingAsync(backend, queried.Upload);
     }
 
-    public void Dispose()
+    public Task InitializeAsync() => Task.CompletedTask;
+
+    public async Task DisposeAsync()
     {
+        // fauxqs keeps objects in memory: drop what this test stored once it has been checked.
+        foreach (var key in objectsRead)
+        {
+            await inspector.DeleteObjectAsync(endpoint.Bucket, key);
+        }
+
         foreach (var backend in backends)
         {
             backend.Dispose();
@@ -352,6 +361,7 @@ public sealed class S3EngineTests(S3Endpoint endpoint) : IDisposable
 
     private async Task<string> ObjectSha256Async(string key)
     {
+        objectsRead.Add(key);
         using var response = await inspector.GetObjectAsync(endpoint.Bucket, key, Ct);
         using var sha = SHA256.Create();
         return Convert.ToHexStringLower(await sha.ComputeHashAsync(response.ResponseStream, Ct));

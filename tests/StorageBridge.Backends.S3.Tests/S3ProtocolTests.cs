@@ -12,11 +12,12 @@ namespace StorageBridge.Backends.S3.Tests;
 /// equal the source by sha-256. Targets come from configuration only (Backend: S3), two of them in different buckets.
 /// </summary>
 [Collection(S3Collection.Name)]
-public sealed class S3ProtocolTests(S3Endpoint endpoint) : IDisposable
+public sealed class S3ProtocolTests(S3Endpoint endpoint) : IAsyncLifetime
 {
     private const int MiB = 1024 * 1024;
     private readonly AmazonS3Client inspector = endpoint.CreateClient();
     private readonly CancellationTokenSource timeout = new(TimeSpan.FromMinutes(3));
+    private readonly List<(string Bucket, string Key)> objectsRead = [];
 
     private CancellationToken Ct => timeout.Token;
 
@@ -148,8 +149,16 @@ public sealed class S3ProtocolTests(S3Endpoint endpoint) : IDisposable
         Assert.Equal(sha, await ObjectSha256Async(endpoint.Bucket, key));
     }
 
-    public void Dispose()
+    public Task InitializeAsync() => Task.CompletedTask;
+
+    public async Task DisposeAsync()
     {
+        // fauxqs keeps objects in memory: drop what this test stored once it has been checked.
+        foreach (var (bucket, key) in objectsRead)
+        {
+            await inspector.DeleteObjectAsync(bucket, key);
+        }
+
         inspector.Dispose();
         timeout.Dispose();
     }
@@ -168,6 +177,7 @@ public sealed class S3ProtocolTests(S3Endpoint endpoint) : IDisposable
 
     private async Task<string> ObjectSha256Async(string bucket, string key)
     {
+        objectsRead.Add((bucket, key));
         using var response = await inspector.GetObjectAsync(bucket, key, Ct);
         using var sha = SHA256.Create();
         return Convert.ToHexStringLower(await sha.ComputeHashAsync(response.ResponseStream, Ct));
