@@ -52,6 +52,8 @@ public sealed partial class UploadCoordinator
             {
                 DigestValue.Sha256 => IncrementalHash.CreateHash(HashAlgorithmName.SHA256),
                 DigestValue.Sha512 => IncrementalHash.CreateHash(HashAlgorithmName.SHA512),
+                DigestValue.Sha1 => IncrementalHash.CreateHash(HashAlgorithmName.SHA1),
+                DigestValue.Md5 => IncrementalHash.CreateHash(HashAlgorithmName.MD5),
                 null => null,
                 var other => throw new ArgumentException($"Unsupported digest algorithm '{other}'.", nameof(request)),
             };
