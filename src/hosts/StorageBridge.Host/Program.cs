@@ -17,6 +17,7 @@ if (string.IsNullOrEmpty(builder.Configuration["urls"]) && string.IsNullOrEmpty(
 }
 
 builder.Services.AddStorageBridge(builder.Configuration);
+builder.Services.AddStorageBridgeAzureBlob();
 
 var app = builder.Build();
 app.MapGet("/healthz", () => Results.Text("ok"));
