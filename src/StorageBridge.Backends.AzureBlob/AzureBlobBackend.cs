@@ -193,7 +193,7 @@ public sealed partial class AzureBlobBackend : IUploadBackend
             if (own is null)
             {
                 Log.RefusedOverwrite(logger, upload.Id, upload.ObjectKey);
-                throw new AzureBlobObjectExistsException(
+                throw new ObjectExistsException(
                     $"Upload '{upload.Id}' cannot be completed: a blob already exists at '{upload.ObjectKey}' in container '{container.Name}' and the target does not allow overwrite (AllowOverwrite: false).",
                     ex);
             }

@@ -50,7 +50,7 @@ public sealed class AzureBlobCompletionTests(AzuriteFixture azurite)
         await backend.Container.GetBlobClient(key).UploadAsync(BinaryData.FromBytes(original));
         var (upload, _) = await StagedAsync(backend, seed: 4, key);
 
-        var error = await Assert.ThrowsAsync<AzureBlobObjectExistsException>(() => backend.CompleteAsync(upload, CancellationToken.None));
+        var error = await Assert.ThrowsAsync<ObjectExistsException>(() => backend.CompleteAsync(upload, CancellationToken.None));
 
         Assert.Contains(key, error.Message, StringComparison.Ordinal);
         Assert.Contains("AllowOverwrite", error.Message, StringComparison.Ordinal);

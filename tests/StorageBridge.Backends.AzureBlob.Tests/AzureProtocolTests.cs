@@ -116,6 +116,38 @@ public sealed class AzureProtocolTests(AzuriteFixture azurite) : IAsyncLifetime
         Assert.Equal(Sha(await download.Content.ReadAsByteArrayAsync()), Sha(source));
     }
 
+    [Fact]
+    public async Task Completion_over_a_foreign_blob_is_409_and_keeps_both_the_blob_and_the_upload()
+    {
+        var source = AzureEngine.Bytes(5000, seed: 23);
+        using var create = new HttpRequestMessage(HttpMethod.Post, "uploads/azure") { Content = new ByteArrayContent(source, 0, 2000) };
+        create.Headers.Add("Upload-Draft-Interop-Version", "8");
+        create.Headers.Add("Upload-Complete", "?0");
+        using var created = await Client.SendAsync(create);
+        Assert.Equal(HttpStatusCode.Created, created.StatusCode);
+        var location = created.Headers.Location!;
+        var key = KeyPrefix + location.ToString().Split('/')[^1];
+        var foreign = AzureEngine.Bytes(777, seed: 24);
+        await Container().GetBlobClient(key).UploadAsync(new BinaryData(foreign));
+
+        using var patch = new HttpRequestMessage(HttpMethod.Patch, location) { Content = new ByteArrayContent(source, 2000, 3000) };
+        patch.Headers.Add("Upload-Draft-Interop-Version", "8");
+        patch.Headers.Add("Upload-Offset", "2000");
+        patch.Headers.Add("Upload-Complete", "?1");
+        patch.Content.Headers.ContentType = new MediaTypeHeaderValue("application/partial-upload");
+        using var patched = await Client.SendAsync(patch);
+
+        Assert.Equal(HttpStatusCode.Conflict, patched.StatusCode);
+        Assert.Equal("application/problem+json", patched.Content.Headers.ContentType?.MediaType);
+        Assert.Equal(Sha(foreign), await BlobSha256Async(key));
+        using var head = new HttpRequestMessage(HttpMethod.Head, location);
+        head.Headers.Add("Upload-Draft-Interop-Version", "8");
+        using var state = await Client.SendAsync(head);
+        Assert.Equal(HttpStatusCode.NoContent, state.StatusCode);
+        Assert.Equal("5000", state.Headers.GetValues("Upload-Offset").Single());
+        Assert.Equal("?0", state.Headers.GetValues("Upload-Complete").Single());
+    }
+
     [Theory(Timeout = 180_000)]
     [InlineData(1 * MiB)]
     [InlineData(8 * MiB)]

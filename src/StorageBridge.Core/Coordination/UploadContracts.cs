@@ -26,6 +26,8 @@ public enum UploadOutcome
     Conflict,
     /// <summary>The target's backend lacks the capability the operation needs (e.g. concatenation).</summary>
     NotSupported,
+    /// <summary>Another object already exists under the key and the target does not allow overwriting it. The upload stays open.</summary>
+    ObjectExists,
     /// <summary>A source upload of a concatenation is not completed yet.</summary>
     IncompleteSource,
 }

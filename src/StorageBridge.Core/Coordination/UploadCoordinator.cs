@@ -573,7 +573,17 @@ public sealed partial class UploadCoordinator
             return null;
         }
 
-        var stored = await target.Backend.CompleteAsync(record, cancellationToken).ConfigureAwait(false);
+        StoredObject stored;
+        try
+        {
+            stored = await target.Backend.CompleteAsync(record, cancellationToken).ConfigureAwait(false);
+        }
+        catch (ObjectExistsException)
+        {
+            var reopened = await _store.TryReplaceAsync(record with { State = UploadState.Open, LeaseOwner = null, LeaseUntil = null }, cancellationToken).ConfigureAwait(false);
+            return reopened.Record;
+        }
+
         var completed = CompletedRecord(record, stored);
         var written = await _store.TryReplaceAsync(completed, cancellationToken).ConfigureAwait(false);
         return written.Record;

@@ -484,6 +484,7 @@ internal sealed partial class TusUploadHandler
             UploadOutcome.IncompleteSource => ErrorAsync(context, StatusCodes.Status400BadRequest, "A partial upload is not finished (concatenation-unfinished is not supported)."),
             UploadOutcome.NotSupported => ErrorAsync(context, StatusCodes.Status400BadRequest, "This target does not support concatenation."),
             UploadOutcome.AlreadyCompleted => ErrorAsync(context, StatusCodes.Status400BadRequest, "The upload is already complete."),
+            UploadOutcome.ObjectExists => ErrorAsync(context, StatusCodes.Status409Conflict, "Another object already exists under this upload's key and the target does not allow overwriting it."),
             _ => ErrorAsync(context, StatusCodes.Status409Conflict, "Another request changed this upload; retrieve the offset and resume."),
         };
     }
