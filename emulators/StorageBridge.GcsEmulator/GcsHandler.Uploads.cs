@@ -11,6 +11,9 @@ public sealed partial class GcsHandler
     /// <summary>Every chunk but the last must be a multiple of this (Google's documented 256 KiB granularity).</summary>
     public const int ChunkGranularity = 256 * 1024;
 
+    /// <summary>Fault-injection header (named like storage-testbench's): <c>return-503</c> or <c>short-308</c> on a chunk.</summary>
+    public const string InstructionsHeader = "x-goog-emulator-instructions";
+
     private static readonly string[] ExtraFields = ["cacheControl", "contentDisposition", "contentEncoding", "contentLanguage", "customTime"];
 
     private async Task InsertAsync(HttpContext context, string bucket, CancellationToken cancellationToken)
@@ -177,7 +180,22 @@ public sealed partial class GcsHandler
                 throw GcsException.BadRequest($"Content-Length {contentLength} does not match Content-Range ({length} bytes).");
             }
 
+            // Test hook in the spirit of Google's storage-testbench: fail before reading anything.
+            string instruction = context.Request.Headers[InstructionsHeader].ToString();
+            if (instruction == "return-503")
+            {
+                throw new GcsException(503, "backendError", "Injected by x-goog-emulator-instructions: return-503.");
+            }
+
             await AppendChunkAsync(context, session, first, length, cancellationToken);
+
+            // Test hook: GCS may persist fewer bytes than it received; keep one 256 KiB unit less of a non-final chunk.
+            if (instruction == "short-308" && !isFinal && session.Persisted - first > ChunkGranularity)
+            {
+                session.Persisted -= ChunkGranularity;
+                await using var file = new FileStream(session.FilePath, FileMode.Open, FileAccess.Write, FileShare.Read, 1, useAsync: true);
+                file.SetLength(session.Persisted);
+            }
         }
 
         if (range.Total is { } declared)

@@ -27,8 +27,8 @@ public sealed partial class GcsBackend : IUploadBackend, IDisposable
     /// <summary>Google's chunk granularity: every chunk but the last is a multiple of it.</summary>
     public const int ChunkGranularity = 256 * 1024;
 
-    // Bounded: GCS persisting less than was sent is rare, and a session that keeps doing it is broken.
-    private const int MaxShortWrites = 8;
+    // Bounded: short confirmations and transient failures are rare; a session that keeps failing is broken.
+    private const int MaxAttempts = 6;
 
     private readonly StorageClient client;
     private readonly bool ownsClient;
@@ -103,38 +103,90 @@ public sealed partial class GcsBackend : IUploadBackend, IDisposable
         long position = offset;
         for (int attempt = 0; ; attempt++)
         {
-            using var request = new HttpRequestMessage(HttpMethod.Put, session)
+            long persisted;
+            using (var request = new HttpRequestMessage(HttpMethod.Put, session))
             {
-                Content = new ReadOnlyMemoryContent(content[(int)(position - offset)..]),
-            };
-            request.Content.Headers.TryAddWithoutValidation("Content-Range", $"bytes {position}-{end - 1}/{total}");
-            using HttpResponseMessage response = await client.Service.HttpClient.SendAsync(request, cancellationToken).ConfigureAwait(false);
-            if (response.IsSuccessStatusCode)
-            {
-                return new PartRecord(partNumber, offset, content.Length);
+                request.Content = new ReadOnlyMemoryContent(content[(int)(position - offset)..]);
+                request.Content.Headers.TryAddWithoutValidation("Content-Range", $"bytes {position}-{end - 1}/{total}");
+                HttpResponseMessage? response = null;
+                try
+                {
+                    response = await client.Service.HttpClient.SendAsync(request, cancellationToken).ConfigureAwait(false);
+                }
+                catch (HttpRequestException e) when (attempt < MaxAttempts && !cancellationToken.IsCancellationRequested)
+                {
+                    // Connection lost mid-chunk: GCS may have kept part of it; ask before sending again.
+                    Log.Retrying(logger, upload.Id, e.Message);
+                }
+
+                using (response)
+                {
+                    if (response is { IsSuccessStatusCode: true })
+                    {
+                        return new PartRecord(partNumber, offset, content.Length);
+                    }
+
+                    if (response is not null && (int)response.StatusCode == 308)
+                    {
+                        persisted = PersistedBytes(response);
+                    }
+                    else if (response is null || (IsTransient(response.StatusCode) && attempt < MaxAttempts))
+                    {
+                        // Google's guidance for 5xx/429 on a chunk: back off, query the session, resume from there.
+                        if (response is not null)
+                        {
+                            Log.Retrying(logger, upload.Id, ((int)response.StatusCode).ToString(CultureInfo.InvariantCulture));
+                        }
+
+                        await Task.Delay(TimeSpan.FromMilliseconds(100 << attempt), cancellationToken).ConfigureAwait(false);
+                        persisted = await QueryPersistedAsync(session, cancellationToken).ConfigureAwait(false);
+                    }
+                    else
+                    {
+                        throw await FailureAsync(response, "chunk", cancellationToken).ConfigureAwait(false);
+                    }
+                }
             }
 
-            if ((int)response.StatusCode != 308)
-            {
-                throw await FailureAsync(response, "chunk", cancellationToken).ConfigureAwait(false);
-            }
-
-            long persisted = PersistedBytes(response);
             if (persisted >= end)
             {
                 return new PartRecord(partNumber, offset, content.Length);
             }
 
             // GCS confirmed fewer bytes than were sent: send the rest again from where it stopped.
-            if (persisted < offset || attempt >= MaxShortWrites)
+            if (persisted < offset || attempt >= MaxAttempts)
             {
                 throw new IOException($"GCS session holds {persisted} bytes after a chunk {offset}-{end - 1} (attempt {attempt + 1}).");
             }
 
-            Log.ShortWrite(logger, upload.Id, persisted, end);
+            if (persisted != position)
+            {
+                Log.ShortWrite(logger, upload.Id, persisted, end);
+            }
+
             position = persisted;
         }
     }
+
+    /// <summary>Bytes the session holds (<c>bytes */*</c>); long.MaxValue once it completed.</summary>
+    private async Task<long> QueryPersistedAsync(Uri session, CancellationToken cancellationToken)
+    {
+        using var request = new HttpRequestMessage(HttpMethod.Put, session) { Content = new ByteArrayContent([]) };
+        request.Content.Headers.TryAddWithoutValidation("Content-Range", "bytes */*");
+        using HttpResponseMessage response = await client.Service.HttpClient.SendAsync(request, cancellationToken).ConfigureAwait(false);
+        if (response.IsSuccessStatusCode)
+        {
+            return long.MaxValue;
+        }
+
+        return (int)response.StatusCode == 308
+            ? PersistedBytes(response)
+            : throw await FailureAsync(response, "status query", cancellationToken).ConfigureAwait(false);
+    }
+
+    private static bool IsTransient(HttpStatusCode status) =>
+        status is HttpStatusCode.TooManyRequests or HttpStatusCode.InternalServerError or HttpStatusCode.BadGateway
+            or HttpStatusCode.ServiceUnavailable or HttpStatusCode.GatewayTimeout or HttpStatusCode.RequestTimeout;
 
     public async Task WriteTailAsync(UploadRecord upload, int sequence, ReadOnlyMemory<byte> content, CancellationToken cancellationToken)
     {
@@ -345,6 +397,9 @@ public sealed partial class GcsBackend : IUploadBackend, IDisposable
     {
         [LoggerMessage(1, LogLevel.Warning, "Upload {UploadId}: GCS persisted {Persisted} of {End} bytes; re-sending the rest")]
         public static partial void ShortWrite(ILogger logger, string uploadId, long persisted, long end);
+
+        [LoggerMessage(2, LogLevel.Warning, "Upload {UploadId}: chunk failed ({Reason}); querying the session to resume")]
+        public static partial void Retrying(ILogger logger, string uploadId, string reason);
     }
 
     /// <summary>An empty, non-seekable source: the uploader only initiates the session and must not send a length.</summary>
