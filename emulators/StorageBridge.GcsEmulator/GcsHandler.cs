@@ -31,6 +31,11 @@ public sealed partial class GcsHandler(GcsStore store, ILogger<GcsHandler> logge
         {
             await WriteErrorAsync(context, e.Status, e.Reason, e.Message, cancellationToken);
         }
+        catch (BadHttpRequestException e) when (!context.RequestAborted.IsCancellationRequested && !context.Response.HasStarted)
+        {
+            // A body that ended early (or was malformed): whatever arrived has been kept by the handler.
+            await WriteErrorAsync(context, 400, "invalid", e.Message, cancellationToken);
+        }
         catch (Exception e) when (e is OperationCanceledException or IOException or BadHttpRequestException && context.RequestAborted.IsCancellationRequested)
         {
             // The client went away; whatever arrived has been kept by the handler.
