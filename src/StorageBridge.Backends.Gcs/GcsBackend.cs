@@ -1,7 +1,6 @@
 using System.Globalization;
 using System.Net;
 using System.Net.Http.Headers;
-using System.Runtime.InteropServices;
 using Google;
 using Google.Apis.Upload;
 using Google.Cloud.Storage.V1;
@@ -191,13 +190,17 @@ public sealed partial class GcsBackend : IUploadBackend, IDisposable
     public async Task WriteTailAsync(UploadRecord upload, int sequence, ReadOnlyMemory<byte> content, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(upload);
-        Stream source = MemoryMarshal.TryGetArray(content, out ArraySegment<byte> segment)
-            ? new MemoryStream(segment.Array!, segment.Offset, segment.Count, writable: false)
-            : new MemoryStream(content.ToArray(), writable: false);
-        await using (source.ConfigureAwait(false))
+
+        // One simple (uploadType=media) request: tails are written on every short append, so the two round trips
+        // of the client's resumable UploadObject would double their latency.
+        var uri = new Uri(downloadRoot,
+            $"upload/storage/v1/b/{Uri.EscapeDataString(options.Bucket)}/o?uploadType=media&name={Uri.EscapeDataString(TailName(upload, sequence))}");
+        using var request = new HttpRequestMessage(HttpMethod.Post, uri) { Content = new ReadOnlyMemoryContent(content) };
+        request.Content.Headers.ContentType = new MediaTypeHeaderValue("application/octet-stream");
+        using HttpResponseMessage response = await client.Service.HttpClient.SendAsync(request, cancellationToken).ConfigureAwait(false);
+        if (!response.IsSuccessStatusCode)
         {
-            await client.UploadObjectAsync(options.Bucket, TailName(upload, sequence), "application/octet-stream", source, cancellationToken: cancellationToken)
-                .ConfigureAwait(false);
+            throw await FailureAsync(response, "tail write", cancellationToken).ConfigureAwait(false);
         }
     }
 
@@ -369,7 +372,7 @@ public sealed partial class GcsBackend : IUploadBackend, IDisposable
         string body = await response.Content.ReadAsStringAsync(cancellationToken).ConfigureAwait(false);
         if (response.StatusCode is HttpStatusCode.NotFound or HttpStatusCode.Gone)
         {
-            return new FileNotFoundException($"GCS upload session not found during {what} ({(int)response.StatusCode}): {body}");
+            return new FileNotFoundException($"GCS {what}: not found ({(int)response.StatusCode}; an expired or cancelled session, or a missing bucket): {body}");
         }
 
         return new HttpRequestException($"GCS {what} failed with {(int)response.StatusCode}: {body}", null, response.StatusCode);
