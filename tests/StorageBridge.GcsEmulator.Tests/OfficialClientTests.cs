@@ -206,6 +206,38 @@ public sealed class OfficialClientTests(GcsEmulatorFixture emulator)
     }
 
     [Fact]
+    public async Task Object_metadata_from_the_client_round_trips()
+    {
+        string bucket = await emulator.NewBucketAsync();
+        byte[] payload = Bytes(Quantum * 2);
+        var destination = new GcsObject
+        {
+            Bucket = bucket,
+            Name = "with/metadata.bin",
+            ContentType = "application/x-meta",
+            CacheControl = "no-cache",
+            Metadata = new Dictionary<string, string> { ["origin"] = "bridge", ["upload-id"] = "0123456789abcdef" },
+        };
+
+        GcsObject uploaded = await emulator.Client.UploadObjectAsync(destination, new MemoryStream(payload), new UploadObjectOptions { ChunkSize = Quantum });
+        GcsObject fetched = await emulator.Client.GetObjectAsync(bucket, "with/metadata.bin");
+
+        foreach (GcsObject o in new[] { uploaded, fetched })
+        {
+            Assert.Equal("application/x-meta", o.ContentType);
+            Assert.Equal("no-cache", o.CacheControl);
+            Assert.Equal(new Dictionary<string, string> { ["origin"] = "bridge", ["upload-id"] = "0123456789abcdef" }, o.Metadata);
+            Assert.Equal((ulong)payload.Length, o.Size);
+            Assert.Equal(Md5Base64(payload), o.Md5Hash);
+            Assert.NotNull(o.TimeCreatedDateTimeOffset);
+            Assert.Equal(o.TimeCreatedDateTimeOffset, o.UpdatedDateTimeOffset);
+        }
+
+        Assert.Equal(uploaded.Generation, fetched.Generation);
+        Assert.Equal(uploaded.ETag, fetched.ETag);
+    }
+
+    [Fact]
     public async Task Buckets_are_created_and_fetched_and_missing_ones_are_404()
     {
         string bucket = await emulator.NewBucketAsync();
