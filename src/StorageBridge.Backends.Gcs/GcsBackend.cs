@@ -167,6 +167,33 @@ public sealed partial class GcsBackend : IUploadBackend, IDisposable
         }
     }
 
+    /// <summary>
+    /// What the session holds now (<c>bytes */*</c>), to reconcile a record with GCS after a crash: GCS may have
+    /// confirmed a chunk whose record write never happened. Null when the session is gone (cancelled or expired).
+    /// </summary>
+    public async Task<GcsSessionState?> QuerySessionAsync(UploadRecord upload, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(upload);
+        using var request = new HttpRequestMessage(HttpMethod.Put, SessionOf(upload)) { Content = new ByteArrayContent([]) };
+        request.Content.Headers.TryAddWithoutValidation("Content-Range", "bytes */*");
+        using HttpResponseMessage response = await client.Service.HttpClient.SendAsync(request, cancellationToken).ConfigureAwait(false);
+        if (response.IsSuccessStatusCode)
+        {
+            string json = await response.Content.ReadAsStringAsync(cancellationToken).ConfigureAwait(false);
+            StoredObject stored = ToStored(client.Service.Serializer.Deserialize<GcsObject>(json));
+            return new GcsSessionState(stored.Length, stored);
+        }
+
+        if ((int)response.StatusCode == 308)
+        {
+            return new GcsSessionState(PersistedBytes(response), null);
+        }
+
+        return response.StatusCode is HttpStatusCode.NotFound or HttpStatusCode.Gone
+            ? null
+            : throw await FailureAsync(response, "status query", cancellationToken).ConfigureAwait(false);
+    }
+
     /// <summary>Bytes the session holds (<c>bytes */*</c>); long.MaxValue once it completed.</summary>
     private async Task<long> QueryPersistedAsync(Uri session, CancellationToken cancellationToken)
     {

@@ -67,6 +67,33 @@ public sealed class GcsBackendFaultTests(GcsEmulatorHost emulator) : IClassFixtu
         Assert.Equal(HttpStatusCode.PreconditionFailed, e.HttpStatusCode);
     }
 
+    [Fact]
+    public async Task Session_query_reports_unrecorded_bytes_completion_and_cancel()
+    {
+        using var backend = new GcsBackend(emulator.NewClient(), new GcsBackendOptions { Bucket = emulator.Bucket, PartSize = Quantum }, ownsClient: true);
+        byte[] source = Bytes((2 * Quantum) + 7);
+        UploadRecord upload = await StartAsync(backend);
+        Assert.Equal(new GcsSessionState(0, null), await backend.QuerySessionAsync(upload, CancellationToken.None));
+
+        // A crash after GCS confirmed the chunk but before the record was written: the record still says 0.
+        await backend.WritePartAsync(upload, 1, 0, source.AsMemory(0, 2 * Quantum), CancellationToken.None);
+        Assert.Equal(new GcsSessionState(2 * Quantum, null), await backend.QuerySessionAsync(upload, CancellationToken.None));
+
+        // Reconciled: the record adopts what GCS holds and the upload goes on from there.
+        upload = upload with { Offset = 2 * Quantum };
+        await backend.WritePartAsync(upload, 2, 2 * Quantum, source.AsMemory(2 * Quantum), CancellationToken.None);
+        upload = upload with { Offset = source.Length };
+        StoredObject stored = await backend.CompleteAsync(upload, CancellationToken.None);
+        GcsSessionState? completed = await backend.QuerySessionAsync(upload, CancellationToken.None);
+        Assert.Equal(source.Length, completed?.Persisted);
+        Assert.Equal(stored, completed?.Completed);
+        await AssertStoredAsync(upload.ObjectKey, source);
+
+        UploadRecord cancelled = await StartAsync(backend);
+        await backend.AbortAsync(cancelled, CancellationToken.None);
+        Assert.Null(await backend.QuerySessionAsync(cancelled, CancellationToken.None));
+    }
+
     private GcsBackend NewBackend(InstructionInjector injector)
     {
         StorageClient client = new StorageClientBuilder
