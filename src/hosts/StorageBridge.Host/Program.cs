@@ -1,4 +1,5 @@
 using StorageBridge.AspNetCore;
+using StorageBridge.Backends.Gcs;
 
 // Configuration reload watches the content root recursively; the embedded default stores uploads under ./data inside
 // it, so every file the bridge writes would wake the watcher (measured: ~15% of CPU with many small uploads).
@@ -18,6 +19,8 @@ if (string.IsNullOrEmpty(builder.Configuration["urls"]) && string.IsNullOrEmpty(
 
 builder.Services.AddStorageBridge(builder.Configuration);
 builder.Services.AddStorageBridgeS3();
+builder.Services.AddStorageBridgeAzureBlob();
+builder.Services.AddGcsBackend();
 
 var app = builder.Build();
 app.MapGet("/healthz", () => Results.Text("ok"));
