@@ -1,4 +1,5 @@
 using StorageBridge.AspNetCore;
+using StorageBridge.Metadata.Cosmos;
 
 // Configuration reload watches the content root recursively; the embedded default stores uploads under ./data inside
 // it, so every file the bridge writes would wake the watcher (measured: ~15% of CPU with many small uploads).
@@ -17,6 +18,7 @@ if (string.IsNullOrEmpty(builder.Configuration["urls"]) && string.IsNullOrEmpty(
 }
 
 builder.Services.AddStorageBridge(builder.Configuration);
+builder.Services.AddStorageBridgeCosmos();
 
 var app = builder.Build();
 app.MapGet("/healthz", () => Results.Text("ok"));
