@@ -6,9 +6,9 @@
 //      parameterized `SELECT * FROM c WHERE ...` queries work (the server would run the query instead).
 // Plus: the account document advertises http:// endpoints (the server always writes https://, even without TLS).
 //
-// Usage: node start.js [--port N] [--host 127.0.0.1]   (port 0 or none: a free port)
+// Usage: node start.js [--port N] [--host 127.0.0.1] [--exit-with-stdin]   (port 0 or none: a free port)
 // Prints one line "cosmosdb-server listening on http://HOST:PORT/" once it accepts connections, then serves until
-// killed or until its stdin closes (so an abandoned test run never leaves it behind).
+// killed, or with --exit-with-stdin until its stdin closes (the tests use it so an abandoned run leaves nothing behind).
 "use strict";
 
 const args = process.argv.slice(2);
@@ -91,8 +91,10 @@ server.listen(port, host, () => {
   console.log(`cosmosdb-server listening on http://${address.address}:${address.port}/`);
 });
 
-process.stdin.on("end", () => process.exit(0));
-process.stdin.resume();
+if (args.includes("--exit-with-stdin")) {
+  process.stdin.on("end", () => process.exit(0));
+  process.stdin.resume();
+}
 for (const signal of ["SIGINT", "SIGTERM"]) {
   process.on(signal, () => process.exit(0));
 }

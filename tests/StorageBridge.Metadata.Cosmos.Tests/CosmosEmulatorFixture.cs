@@ -53,6 +53,7 @@ public sealed class CosmosEmulatorFixture : IAsyncLifetime
         start.ArgumentList.Add("start.js");
         start.ArgumentList.Add("--port");
         start.ArgumentList.Add("0");
+        start.ArgumentList.Add("--exit-with-stdin");
         _process = Process.Start(start) ?? throw new InvalidOperationException("node did not start.");
         _process.ErrorDataReceived += (_, _) => { };
         _process.BeginErrorReadLine();
