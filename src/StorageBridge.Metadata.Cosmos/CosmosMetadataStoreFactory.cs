@@ -1,5 +1,6 @@
 using Microsoft.Azure.Cosmos;
 using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.Logging;
 using StorageBridge.Configuration;
 
 namespace StorageBridge.Metadata.Cosmos;
@@ -9,11 +10,13 @@ namespace StorageBridge.Metadata.Cosmos;
 /// (default uploads), <c>ConnectionMode</c> (Gateway | Direct, default Direct), <c>CreateIfMissing</c> (default true) and
 /// <c>AcceptAnyServerCertificate</c> (emulators only, default false).
 /// </summary>
-public sealed class CosmosMetadataStoreFactory : IUploadMetadataStoreFactory
+/// <param name="loggerFactory">From DI when registered with AddStorageBridgeCosmos; the store logs retries through it.</param>
+public sealed class CosmosMetadataStoreFactory(ILoggerFactory? loggerFactory = null) : IUploadMetadataStoreFactory
 {
     public string Name => "Cosmos";
 
-    public IUploadMetadataStore Create(IConfigurationSection section) => new CosmosUploadMetadataStore(ReadOptions(section));
+    public IUploadMetadataStore Create(IConfigurationSection section) =>
+        new CosmosUploadMetadataStore(ReadOptions(section), TimeProvider.System, loggerFactory?.CreateLogger<CosmosUploadMetadataStore>());
 
     public static CosmosMetadataOptions ReadOptions(IConfigurationSection section)
     {

@@ -3,6 +3,8 @@ using System.Runtime.CompilerServices;
 using System.Text.Json;
 using System.Text.Json.Nodes;
 using Microsoft.Azure.Cosmos;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Logging.Abstractions;
 using StorageBridge.Uploads;
 
 namespace StorageBridge.Metadata.Cosmos;
@@ -18,7 +20,7 @@ namespace StorageBridge.Metadata.Cosmos;
 /// the shared format (the SDK's Newtonsoft serializer never touches it). The SDK itself retries 429 (honouring
 /// x-ms-retry-after-ms); this store additionally retries 503/408 a few times, since those are transient too.
 /// </remarks>
-public sealed class CosmosUploadMetadataStore : IUploadMetadataStore, IDisposable
+public sealed partial class CosmosUploadMetadataStore : IUploadMetadataStore, IDisposable
 {
     /// <summary>Top-level expiry instant in Unix milliseconds: the expiry query filters on it.</summary>
     public const string ExpiresAtField = "expiresAtMs";
@@ -32,13 +34,15 @@ public sealed class CosmosUploadMetadataStore : IUploadMetadataStore, IDisposabl
     private readonly CosmosMetadataOptions _options;
     private readonly CosmosClient _client;
     private readonly TimeProvider _time;
+    private readonly ILogger _logger;
     private Container _container;
 
-    public CosmosUploadMetadataStore(CosmosMetadataOptions options, TimeProvider? timeProvider = null)
+    public CosmosUploadMetadataStore(CosmosMetadataOptions options, TimeProvider? timeProvider = null, ILogger<CosmosUploadMetadataStore>? logger = null)
     {
         ArgumentNullException.ThrowIfNull(options);
         _options = options;
         _time = timeProvider ?? TimeProvider.System;
+        _logger = logger ?? NullLogger<CosmosUploadMetadataStore>.Instance;
 
         var clientOptions = new CosmosClientOptions
         {
@@ -63,27 +67,33 @@ public sealed class CosmosUploadMetadataStore : IUploadMetadataStore, IDisposabl
         {
             // Fail at start-up, not on the first upload, when the container is missing or the key is wrong.
             await RetryTransientAsync(
+                "read container",
                 async () => (await _container.ReadContainerAsync(cancellationToken: cancellationToken).ConfigureAwait(false)).StatusCode,
                 cancellationToken).ConfigureAwait(false);
+            Log.Ready(_logger, _options.Database, _options.Container, _options.Endpoint, _options.ConnectionMode);
             return;
         }
 
         var database = await RetryTransientAsync(
+            "create database",
             () => _client.CreateDatabaseIfNotExistsAsync(_options.Database, cancellationToken: cancellationToken),
             cancellationToken).ConfigureAwait(false);
 
         // DefaultTimeToLive = -1: TTL is on, but only items carrying a ttl field expire.
         var properties = new ContainerProperties(_options.Container, "/id") { DefaultTimeToLive = -1 };
         var container = await RetryTransientAsync(
+            "create container",
             () => database.Database.CreateContainerIfNotExistsAsync(properties, cancellationToken: cancellationToken),
             cancellationToken).ConfigureAwait(false);
         _container = container.Container;
+        Log.Ready(_logger, _options.Database, _options.Container, _options.Endpoint, _options.ConnectionMode);
     }
 
     public async Task<MetadataWriteResult> CreateAsync(UploadRecord record, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(record);
         using var response = await SendAsync(
+            "create",
             () => _container.CreateItemStreamAsync(ToDocument(record), new PartitionKey(record.Id), NoContent, cancellationToken),
             cancellationToken).ConfigureAwait(false);
 
@@ -99,6 +109,7 @@ public sealed class CosmosUploadMetadataStore : IUploadMetadataStore, IDisposabl
     {
         ArgumentNullException.ThrowIfNull(id);
         using var response = await SendAsync(
+            "read",
             () => _container.ReadItemStreamAsync(id, new PartitionKey(id), cancellationToken: cancellationToken),
             cancellationToken).ConfigureAwait(false);
 
@@ -123,6 +134,7 @@ public sealed class CosmosUploadMetadataStore : IUploadMetadataStore, IDisposabl
 
         var options = new ItemRequestOptions { IfMatchEtag = record.Version, EnableContentResponseOnWrite = false };
         using var response = await SendAsync(
+            "replace",
             () => _container.ReplaceItemStreamAsync(ToDocument(record), record.Id, new PartitionKey(record.Id), options, cancellationToken),
             cancellationToken).ConfigureAwait(false);
 
@@ -147,6 +159,7 @@ public sealed class CosmosUploadMetadataStore : IUploadMetadataStore, IDisposabl
 
         var options = new ItemRequestOptions { IfMatchEtag = version };
         using var response = await SendAsync(
+            "delete",
             () => _container.DeleteItemStreamAsync(id, new PartitionKey(id), options, cancellationToken),
             cancellationToken).ConfigureAwait(false);
 
@@ -178,7 +191,7 @@ public sealed class CosmosUploadMetadataStore : IUploadMetadataStore, IDisposabl
         {
             while (feed.HasMoreResults)
             {
-                using var page = await SendAsync(() => feed.ReadNextAsync(cancellationToken), cancellationToken).ConfigureAwait(false);
+                using var page = await SendAsync("expiry query", () => feed.ReadNextAsync(cancellationToken), cancellationToken).ConfigureAwait(false);
                 if (!page.IsSuccessStatusCode)
                 {
                     throw Fail(page);
@@ -266,7 +279,7 @@ public sealed class CosmosUploadMetadataStore : IUploadMetadataStore, IDisposabl
 
     // Stream APIs return errors as responses; 503/408 (and a 429 the SDK gave up on) are retried here with backoff.
     // A retried write whose first attempt did land answers 412/409, which callers treat as a lost race and re-read.
-    private static async Task<ResponseMessage> SendAsync(Func<Task<ResponseMessage>> send, CancellationToken cancellationToken)
+    private async Task<ResponseMessage> SendAsync(string operation, Func<Task<ResponseMessage>> send, CancellationToken cancellationToken)
     {
         for (var attempt = 1; ; attempt++)
         {
@@ -277,11 +290,12 @@ public sealed class CosmosUploadMetadataStore : IUploadMetadataStore, IDisposabl
             }
 
             response.Dispose();
+            Log.RetryingTransient(_logger, (int)response.StatusCode, operation, attempt, MaxTransientAttempts, (long)Backoff(attempt).TotalMilliseconds);
             await Task.Delay(Backoff(attempt), cancellationToken).ConfigureAwait(false);
         }
     }
 
-    private static async Task<T> RetryTransientAsync<T>(Func<Task<T>> operation, CancellationToken cancellationToken)
+    private async Task<T> RetryTransientAsync<T>(string name, Func<Task<T>> operation, CancellationToken cancellationToken)
     {
         for (var attempt = 1; ; attempt++)
         {
@@ -291,8 +305,18 @@ public sealed class CosmosUploadMetadataStore : IUploadMetadataStore, IDisposabl
             }
             catch (CosmosException e) when (IsTransient(e.StatusCode) && attempt < MaxTransientAttempts)
             {
+                Log.RetryingTransient(_logger, (int)e.StatusCode, name, attempt, MaxTransientAttempts, (long)Backoff(attempt).TotalMilliseconds);
                 await Task.Delay(Backoff(attempt), cancellationToken).ConfigureAwait(false);
             }
         }
+    }
+
+    private static partial class Log
+    {
+        [LoggerMessage(1, LogLevel.Information, "Cosmos DB metadata store ready: database {Database}, container {Container} at {Endpoint} ({Mode} mode)")]
+        public static partial void Ready(ILogger logger, string database, string container, Uri endpoint, ConnectionMode mode);
+
+        [LoggerMessage(2, LogLevel.Warning, "Cosmos DB answered {Status} to {Operation}; retry {Attempt} of {MaxAttempts} in {DelayMs} ms")]
+        public static partial void RetryingTransient(ILogger logger, int status, string operation, int attempt, int maxAttempts, long delayMs);
     }
 }

@@ -3,6 +3,7 @@ using System.Net;
 using System.Text.Json;
 using System.Text.Json.Nodes;
 using Microsoft.Azure.Cosmos;
+using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Time.Testing;
 using StorageBridge.Uploads;
 
@@ -163,7 +164,8 @@ public sealed class CosmosStoreBehaviourTests(CosmosEmulatorFixture emulator) : 
         // Every other document request fails with 503 until 6 have been injected.
         var count = 0;
         var handler = new FaultInjectingHandler(_ => Interlocked.Increment(ref count) % 2 == 1 && count <= 12 ? HttpStatusCode.ServiceUnavailable : null);
-        var store = await OpenAsync(handler);
+        var log = new ListLogger();
+        var store = await OpenAsync(handler, logger: log);
         var record = Record(UploadIds.New());
 
         var current = (await store.CreateAsync(record, Ct)).Record!;
@@ -175,6 +177,7 @@ public sealed class CosmosStoreBehaviourTests(CosmosEmulatorFixture emulator) : 
         }
 
         Assert.True(handler.Injected >= 5, $"only {handler.Injected} faults injected");
+        Assert.Contains(log.Entries, e => e.Level == LogLevel.Warning && e.Message.StartsWith("Cosmos DB answered 503 to replace; retry 1 of 5", StringComparison.Ordinal));
         var read = await store.GetAsync(record.Id, Ct);
         Assert.Equal(4, read!.Offset);
         Assert.Equal([1, 2, 3, 4], read.Parts.Select(p => p.Number));
@@ -316,13 +319,13 @@ public sealed class CosmosStoreBehaviourTests(CosmosEmulatorFixture emulator) : 
         Assert.Equal(MetadataWriteStatus.Success, (await store.CreateAsync(Record(UploadIds.New()), Ct)).Status);
     }
 
-    private async Task<CosmosUploadMetadataStore> OpenAsync(FaultInjectingHandler? handler = null, TimeProvider? time = null)
+    private async Task<CosmosUploadMetadataStore> OpenAsync(FaultInjectingHandler? handler = null, TimeProvider? time = null, ILogger<CosmosUploadMetadataStore>? logger = null)
     {
         var options = emulator.Options(
             Database,
             _container,
             handler is null ? null : o => o.HttpClientFactory = () => new HttpClient(handler, disposeHandler: false));
-        var store = new CosmosUploadMetadataStore(options, time);
+        var store = new CosmosUploadMetadataStore(options, time, logger);
         _disposables.Add(store);
         if (handler is not null)
         {
@@ -359,4 +362,34 @@ public sealed class CosmosStoreBehaviourTests(CosmosEmulatorFixture emulator) : 
         CreatedAt = Now,
         UpdatedAt = Now,
     };
+
+    private sealed class ListLogger : ILogger<CosmosUploadMetadataStore>
+    {
+        private readonly Lock _gate = new();
+        private readonly List<(LogLevel Level, string Message)> _entries = [];
+
+        public IReadOnlyList<(LogLevel Level, string Message)> Entries
+        {
+            get
+            {
+                lock (_gate)
+                {
+                    return [.. _entries];
+                }
+            }
+        }
+
+        public IDisposable? BeginScope<TState>(TState state)
+            where TState : notnull => null;
+
+        public bool IsEnabled(LogLevel logLevel) => true;
+
+        public void Log<TState>(LogLevel logLevel, EventId eventId, TState state, Exception? exception, Func<TState, Exception?, string> formatter)
+        {
+            lock (_gate)
+            {
+                _entries.Add((logLevel, formatter(state, exception)));
+            }
+        }
+    }
 }
