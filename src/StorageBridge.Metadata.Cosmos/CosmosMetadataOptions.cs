@@ -28,6 +28,15 @@ public sealed record CosmosMetadataOptions
     /// <summary>Accept any TLS certificate from the endpoint. For emulators with self-signed certificates only.</summary>
     public bool AcceptAnyServerCertificate { get; init; }
 
+    /// <summary>
+    /// How long after its expiry Cosmos DB may drop a record by itself (item ttl = time left + this). The expiry scan
+    /// must see a record first: it drops the upload's staged bytes, finishes an interrupted completion and leaves the
+    /// 410 tombstone; the ttl is only the safety net for records no instance cleans up. Zero: ttl = time left exactly.
+    /// </summary>
+    public TimeSpan TtlGrace { get; init; } = DefaultTtlGrace;
+
+    public static readonly TimeSpan DefaultTtlGrace = TimeSpan.FromHours(1);
+
     /// <summary>Last-chance adjustments to the SDK client (tests install HTTP fault injection here).</summary>
     public Action<CosmosClientOptions>? ConfigureClient { get; init; }
 }

@@ -8,7 +8,7 @@ namespace StorageBridge.Metadata.Cosmos;
 /// <summary>
 /// <c>Provider: Cosmos</c> with <c>Endpoint</c>, <c>Key</c>, <c>Database</c> (default storagebridge), <c>Container</c>
 /// (default uploads), <c>ConnectionMode</c> (Gateway | Direct, default Direct), <c>CreateIfMissing</c> (default true) and
-/// <c>AcceptAnyServerCertificate</c> (emulators only, default false).
+/// <c>AcceptAnyServerCertificate</c> (emulators only, default false) and <c>TtlGrace</c> (default 1h; 0 or none: no grace).
 /// </summary>
 /// <param name="loggerFactory">From DI when registered with AddStorageBridgeCosmos; the store logs retries through it.</param>
 public sealed class CosmosMetadataStoreFactory(ILoggerFactory? loggerFactory = null) : IUploadMetadataStoreFactory
@@ -48,6 +48,7 @@ public sealed class CosmosMetadataStoreFactory(ILoggerFactory? loggerFactory = n
             ConnectionMode = mode,
             CreateIfMissing = ConfigurationValues.GetBool(section, "CreateIfMissing", defaultValue: true),
             AcceptAnyServerCertificate = ConfigurationValues.GetBool(section, "AcceptAnyServerCertificate", defaultValue: false),
+            TtlGrace = ConfigurationValues.GetDuration(section, "TtlGrace", CosmosMetadataOptions.DefaultTtlGrace) ?? TimeSpan.Zero,
         };
     }
 

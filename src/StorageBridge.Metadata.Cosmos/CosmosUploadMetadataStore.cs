@@ -12,7 +12,7 @@ namespace StorageBridge.Metadata.Cosmos;
 /// <summary>
 /// Upload records in a Cosmos DB (NoSQL API) container partitioned on <c>/id</c>: one item per upload whose body is the
 /// shared <see cref="UploadRecordJson"/> document plus <c>expiresAtMs</c> (for the expiry scan) and <c>ttl</c>
-/// (so the service drops abandoned records by itself). The version is the item's <c>_etag</c>; every replace and delete
+/// (so the service drops records nobody cleans up, <see cref="CosmosMetadataOptions.TtlGrace"/> after the expiry). The version is the item's <c>_etag</c>; every replace and delete
 /// is conditional on it (IfMatch), which is what makes several instances safe without a lock server.
 /// </summary>
 /// <remarks>
@@ -220,15 +220,15 @@ public sealed partial class CosmosUploadMetadataStore : IUploadMetadataStore, ID
 
     public void Dispose() => _client.Dispose();
 
-    /// <summary>Seconds until <paramref name="expiresAt"/> (at least 1), or null (no ttl: the item never expires).</summary>
-    public static int? TtlSeconds(DateTimeOffset? expiresAt, DateTimeOffset now)
+    /// <summary>Seconds until <paramref name="expiresAt"/> plus <paramref name="grace"/>, rounded up and at least 1; null (no ttl: the item never expires) without an expiry.</summary>
+    public static int? TtlSeconds(DateTimeOffset? expiresAt, DateTimeOffset now, TimeSpan grace)
     {
         if (expiresAt is not { } expires)
         {
             return null;
         }
 
-        var seconds = Math.Ceiling((expires - now).TotalSeconds);
+        var seconds = Math.Ceiling((expires - now + grace).TotalSeconds);
         return (int)Math.Clamp(seconds, 1, int.MaxValue);
     }
 
@@ -238,7 +238,7 @@ public sealed partial class CosmosUploadMetadataStore : IUploadMetadataStore, ID
         if (record.ExpiresAt is { } expires)
         {
             document[ExpiresAtField] = expires.ToUnixTimeMilliseconds();
-            document[TtlField] = TtlSeconds(expires, _time.GetUtcNow());
+            document[TtlField] = TtlSeconds(expires, _time.GetUtcNow(), _options.TtlGrace);
         }
 
         var stream = new MemoryStream();

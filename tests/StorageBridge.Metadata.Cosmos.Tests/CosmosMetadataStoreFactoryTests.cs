@@ -22,6 +22,7 @@ public sealed class CosmosMetadataStoreFactoryTests
         Assert.Equal(ConnectionMode.Direct, options.ConnectionMode);
         Assert.True(options.CreateIfMissing);
         Assert.False(options.AcceptAnyServerCertificate);
+        Assert.Equal(TimeSpan.FromHours(1), options.TtlGrace);
     }
 
     [Fact]
@@ -29,13 +30,15 @@ public sealed class CosmosMetadataStoreFactoryTests
     {
         var options = CosmosMetadataStoreFactory.ReadOptions(Section(
             ("Endpoint", "http://127.0.0.1:8081/"), ("Key", Key), ("Database", "db1"), ("Container", "c1"),
-            ("ConnectionMode", "gateway"), ("CreateIfMissing", "false"), ("AcceptAnyServerCertificate", "true")));
+            ("ConnectionMode", "gateway"), ("CreateIfMissing", "false"), ("AcceptAnyServerCertificate", "true"), ("TtlGrace", "2d")));
 
         Assert.Equal("db1", options.Database);
         Assert.Equal("c1", options.Container);
         Assert.Equal(ConnectionMode.Gateway, options.ConnectionMode);
         Assert.False(options.CreateIfMissing);
         Assert.True(options.AcceptAnyServerCertificate);
+        Assert.Equal(TimeSpan.FromDays(2), options.TtlGrace);
+        Assert.Equal(TimeSpan.Zero, CosmosMetadataStoreFactory.ReadOptions(Section(("Endpoint", "http://h/"), ("Key", Key), ("TtlGrace", "none"))).TtlGrace);
     }
 
     [Theory]
@@ -49,6 +52,7 @@ public sealed class CosmosMetadataStoreFactoryTests
     [InlineData("AcceptAnyServerCertificate", "yes")]
     [InlineData("Database", "a/b")]
     [InlineData("Container", "x#y")]
+    [InlineData("TtlGrace", "soon")]
     public void Bad_values_fail_naming_the_key(string name, string? value)
     {
         var values = new Dictionary<string, string?>

@@ -67,7 +67,7 @@ public sealed class CosmosStoreBehaviourTests(CosmosEmulatorFixture emulator) : 
     public async Task Document_is_the_shared_format_plus_id_expiry_and_ttl_set_from_ExpiresAt()
     {
         var time = new FakeTimeProvider(Now);
-        var store = await OpenAsync(time: time);
+        var store = await OpenAsync(time: time, ttlGrace: TimeSpan.Zero);
         var expires = Now.AddSeconds(90.2).ToOffset(TimeSpan.FromHours(5));
         var record = Record(UploadIds.New()) with { ExpiresAt = expires, Offset = 7, Metadata = new Dictionary<string, string> { ["n"] = "ü" } };
 
@@ -101,16 +101,32 @@ public sealed class CosmosStoreBehaviourTests(CosmosEmulatorFixture emulator) : 
         Assert.Equal(record.Id, Assert.Single(listed).Id);
     }
 
-    [Theory]
-    [InlineData(0.001, 1)]
-    [InlineData(1, 1)]
-    [InlineData(1.5, 2)]
-    [InlineData(3600, 3600)]
-    [InlineData(-10, 1)]
-    public void Ttl_is_the_seconds_left_rounded_up_and_at_least_one(double secondsLeft, int ttl)
+    [Fact]
+    public async Task By_default_the_ttl_trails_the_expiry_by_an_hour_so_the_expiry_scan_sees_the_record_first()
     {
-        Assert.Equal(ttl, CosmosUploadMetadataStore.TtlSeconds(Now.AddSeconds(secondsLeft), Now));
-        Assert.Null(CosmosUploadMetadataStore.TtlSeconds(null, Now));
+        var store = await OpenAsync(time: new FakeTimeProvider(Now));
+        var record = Record(UploadIds.New()) with { ExpiresAt = Now.AddMinutes(10) };
+
+        await store.CreateAsync(record, Ct);
+
+        var doc = await RawDocumentAsync(record.Id);
+        Assert.Equal(600 + 3600, (int)doc["ttl"]!);
+        Assert.Equal(record.ExpiresAt!.Value.ToUnixTimeMilliseconds(), (long)doc["expiresAtMs"]!);
+    }
+
+    [Theory]
+    [InlineData(0.001, 0, 1)]
+    [InlineData(1, 0, 1)]
+    [InlineData(1.5, 0, 2)]
+    [InlineData(3600, 0, 3600)]
+    [InlineData(-10, 0, 1)]
+    [InlineData(-10, 60, 50)]
+    [InlineData(0.5, 3600, 3601)]
+    public void Ttl_is_the_seconds_left_plus_grace_rounded_up_and_at_least_one(double secondsLeft, int graceSeconds, int ttl)
+    {
+        var grace = TimeSpan.FromSeconds(graceSeconds);
+        Assert.Equal(ttl, CosmosUploadMetadataStore.TtlSeconds(Now.AddSeconds(secondsLeft), Now, grace));
+        Assert.Null(CosmosUploadMetadataStore.TtlSeconds(null, Now, grace));
     }
 
     [Fact]
@@ -319,12 +335,14 @@ public sealed class CosmosStoreBehaviourTests(CosmosEmulatorFixture emulator) : 
         Assert.Equal(MetadataWriteStatus.Success, (await store.CreateAsync(Record(UploadIds.New()), Ct)).Status);
     }
 
-    private async Task<CosmosUploadMetadataStore> OpenAsync(FaultInjectingHandler? handler = null, TimeProvider? time = null, ILogger<CosmosUploadMetadataStore>? logger = null)
+    private async Task<CosmosUploadMetadataStore> OpenAsync(
+        FaultInjectingHandler? handler = null, TimeProvider? time = null, ILogger<CosmosUploadMetadataStore>? logger = null, TimeSpan? ttlGrace = null)
     {
         var options = emulator.Options(
             Database,
             _container,
-            handler is null ? null : o => o.HttpClientFactory = () => new HttpClient(handler, disposeHandler: false));
+            handler is null ? null : o => o.HttpClientFactory = () => new HttpClient(handler, disposeHandler: false))
+            with { TtlGrace = ttlGrace ?? CosmosMetadataOptions.DefaultTtlGrace };
         var store = new CosmosUploadMetadataStore(options, time, logger);
         _disposables.Add(store);
         if (handler is not null)
