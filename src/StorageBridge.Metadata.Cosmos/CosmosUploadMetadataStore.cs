@@ -86,6 +86,12 @@ public sealed partial class CosmosUploadMetadataStore : IUploadMetadataStore, ID
             () => database.Database.CreateContainerIfNotExistsAsync(properties, cancellationToken: cancellationToken),
             cancellationToken).ConfigureAwait(false);
         _container = container.Container;
+        if (container.Resource?.DefaultTimeToLive is null)
+        {
+            // An existing container without TTL ignores the ttl fields: records then leave only through the expiry scan.
+            Log.TtlOff(_logger, _options.Container);
+        }
+
         Log.Ready(_logger, _options.Database, _options.Container, _options.Endpoint, _options.ConnectionMode);
     }
 
@@ -313,6 +319,9 @@ public sealed partial class CosmosUploadMetadataStore : IUploadMetadataStore, ID
 
     private static partial class Log
     {
+        [LoggerMessage(3, LogLevel.Warning, "Time to live is off on container {Container}: per-item ttl is ignored, records leave only through the expiry scan (set DefaultTimeToLive = -1 to enable it)")]
+        public static partial void TtlOff(ILogger logger, string container);
+
         [LoggerMessage(1, LogLevel.Information, "Cosmos DB metadata store ready: database {Database}, container {Container} at {Endpoint} ({Mode} mode)")]
         public static partial void Ready(ILogger logger, string database, string container, Uri endpoint, ConnectionMode mode);
 

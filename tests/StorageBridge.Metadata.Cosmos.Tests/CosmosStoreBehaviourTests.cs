@@ -56,11 +56,27 @@ public sealed class CosmosStoreBehaviourTests(CosmosEmulatorFixture emulator) : 
     [Fact]
     public async Task Container_is_partitioned_on_id_with_ttl_enabled_per_item()
     {
-        await OpenAsync();
+        var log = new ListLogger();
+        await OpenAsync(logger: log);
+        Assert.DoesNotContain(log.Entries, e => e.Level == LogLevel.Warning);
 
         var properties = (await Raw.ReadContainerAsync(cancellationToken: Ct)).Resource;
         Assert.Equal("/id", properties.PartitionKeyPath);
         Assert.Equal(-1, properties.DefaultTimeToLive);
+    }
+
+    [Fact]
+    public async Task An_existing_container_without_ttl_is_used_as_it_is_with_a_warning()
+    {
+        var database = (await _inspector.CreateDatabaseIfNotExistsAsync(Database, cancellationToken: Ct)).Database;
+        await database.CreateContainerAsync(new ContainerProperties(_container, "/id"), cancellationToken: Ct);
+        var log = new ListLogger();
+
+        var store = await OpenAsync(logger: log);
+
+        Assert.Null((await Raw.ReadContainerAsync(cancellationToken: Ct)).Resource.DefaultTimeToLive);
+        Assert.Contains(log.Entries, e => e.Level == LogLevel.Warning && e.Message.StartsWith($"Time to live is off on container {_container}", StringComparison.Ordinal));
+        Assert.Equal(MetadataWriteStatus.Success, (await store.CreateAsync(Record(UploadIds.New()) with { ExpiresAt = Now }, Ct)).Status);
     }
 
     [Fact]
