@@ -98,14 +98,17 @@ public sealed partial class CosmosUploadMetadataStore : IUploadMetadataStore, ID
     public async Task<MetadataWriteResult> CreateAsync(UploadRecord record, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(record);
+        var retried = new StrongBox<bool>();
         using var response = await SendAsync(
             "create",
             () => _container.CreateItemStreamAsync(ToDocument(record), new PartitionKey(record.Id), NoContent, cancellationToken),
-            cancellationToken).ConfigureAwait(false);
+            cancellationToken,
+            retried).ConfigureAwait(false);
 
         return response.StatusCode switch
         {
             HttpStatusCode.Created or HttpStatusCode.OK => MetadataWriteResult.Success(record with { Version = ETagOf(response) }),
+            HttpStatusCode.Conflict when retried.Value => await LandedEarlierAsync(record, cancellationToken).ConfigureAwait(false),
             HttpStatusCode.Conflict => MetadataWriteResult.Conflict,
             _ => throw Fail(response),
         };
@@ -139,14 +142,17 @@ public sealed partial class CosmosUploadMetadataStore : IUploadMetadataStore, ID
         }
 
         var options = new ItemRequestOptions { IfMatchEtag = record.Version, EnableContentResponseOnWrite = false };
+        var retried = new StrongBox<bool>();
         using var response = await SendAsync(
             "replace",
             () => _container.ReplaceItemStreamAsync(ToDocument(record), record.Id, new PartitionKey(record.Id), options, cancellationToken),
-            cancellationToken).ConfigureAwait(false);
+            cancellationToken,
+            retried).ConfigureAwait(false);
 
         return response.StatusCode switch
         {
             HttpStatusCode.OK => MetadataWriteResult.Success(record with { Version = ETagOf(response) }),
+            HttpStatusCode.PreconditionFailed when retried.Value => await LandedEarlierAsync(record, cancellationToken).ConfigureAwait(false),
             HttpStatusCode.PreconditionFailed => MetadataWriteResult.Conflict,
             HttpStatusCode.NotFound => MetadataWriteResult.NotFound,
             _ => throw Fail(response),
@@ -226,6 +232,24 @@ public sealed partial class CosmosUploadMetadataStore : IUploadMetadataStore, ID
 
     public void Dispose() => _client.Dispose();
 
+    /// <summary>
+    /// A write retried after a transient failure answers 409/412 when its first attempt did land (only the answer was
+    /// lost). If the stored record is exactly what we wrote, report that success instead of a phantom lost race, so the
+    /// caller does not redo (or abandon) a write that is already in place.
+    /// </summary>
+    private async Task<MetadataWriteResult> LandedEarlierAsync(UploadRecord written, CancellationToken cancellationToken)
+    {
+        var current = await GetAsync(written.Id, cancellationToken).ConfigureAwait(false);
+        if (current is null)
+        {
+            return MetadataWriteResult.NotFound;
+        }
+
+        return string.Equals(UploadRecordJson.Serialize(current), UploadRecordJson.Serialize(written), StringComparison.Ordinal)
+            ? MetadataWriteResult.Success(current)
+            : MetadataWriteResult.Conflict;
+    }
+
     /// <summary>Seconds until <paramref name="expiresAt"/> plus <paramref name="grace"/>, rounded up and at least 1; null (no ttl: the item never expires) without an expiry.</summary>
     public static int? TtlSeconds(DateTimeOffset? expiresAt, DateTimeOffset now, TimeSpan grace)
     {
@@ -285,7 +309,8 @@ public sealed partial class CosmosUploadMetadataStore : IUploadMetadataStore, ID
 
     // Stream APIs return errors as responses; 503/408 (and a 429 the SDK gave up on) are retried here with backoff.
     // A retried write whose first attempt did land answers 412/409, which callers treat as a lost race and re-read.
-    private async Task<ResponseMessage> SendAsync(string operation, Func<Task<ResponseMessage>> send, CancellationToken cancellationToken)
+    private async Task<ResponseMessage> SendAsync(
+        string operation, Func<Task<ResponseMessage>> send, CancellationToken cancellationToken, StrongBox<bool>? retried = null)
     {
         for (var attempt = 1; ; attempt++)
         {
@@ -296,6 +321,7 @@ public sealed partial class CosmosUploadMetadataStore : IUploadMetadataStore, ID
             }
 
             response.Dispose();
+            retried?.Value = true;
             Log.RetryingTransient(_logger, (int)response.StatusCode, operation, attempt, MaxTransientAttempts, (long)Backoff(attempt).TotalMilliseconds);
             await Task.Delay(Backoff(attempt), cancellationToken).ConfigureAwait(false);
         }

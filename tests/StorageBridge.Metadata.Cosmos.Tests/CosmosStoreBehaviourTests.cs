@@ -217,6 +217,45 @@ public sealed class CosmosStoreBehaviourTests(CosmosEmulatorFixture emulator) : 
     }
 
     [Fact]
+    public async Task A_write_that_landed_but_whose_answer_was_lost_is_reported_as_the_success_it_was()
+    {
+        // The first POST and the first PUT reach the service and are stored; their answers are replaced by 503.
+        var lose = new HashSet<HttpMethod>();
+        var gate = new Lock();
+        var handler = new FaultInjectingHandler(_ => null)
+        {
+            LoseAnswer = r =>
+            {
+                lock (gate)
+                {
+                    return (r.Method == HttpMethod.Post || r.Method == HttpMethod.Put) && r.Headers.Contains("x-ms-documentdb-isquery") is false && lose.Add(r.Method);
+                }
+            },
+        };
+        var store = await OpenAsync(handler);
+        var record = Record(UploadIds.New()) with { Offset = 1 };
+
+        var created = await store.CreateAsync(record, Ct);      // stored, 503, retried: 409 from our own write
+        Assert.Equal(MetadataWriteStatus.Success, created.Status);
+        var replaced = await store.TryReplaceAsync(created.Record! with { Offset = 2 }, Ct); // stored, 503, retried: 412
+        Assert.Equal(MetadataWriteStatus.Success, replaced.Status);
+
+        Assert.Equal(2, handler.Injected);
+        var read = await store.GetAsync(record.Id, Ct);
+        Assert.Equal(2, read!.Offset);
+        Assert.Equal(replaced.Record!.Version, read.Version); // the version returned is the one stored, usable for the next write
+        Assert.Equal(MetadataWriteStatus.Success, (await store.TryReplaceAsync(read with { Offset = 3 }, Ct)).Status);
+
+        // A genuinely lost race stays a conflict even after a retry: different content is stored.
+        var other = await OpenAsync();
+        var current = (await other.GetAsync(record.Id, Ct))!;
+        await other.TryReplaceAsync(current with { Offset = 10 }, Ct);
+        lose.Remove(HttpMethod.Put);
+        Assert.Equal(MetadataWriteStatus.Conflict, (await store.TryReplaceAsync(current with { Offset = 11 }, Ct)).Status);
+        Assert.Equal(10, (await store.GetAsync(record.Id, Ct))!.Offset);
+    }
+
+    [Fact]
     public async Task A_service_that_stays_unavailable_surfaces_an_error_and_changes_nothing()
     {
         var failing = false;

@@ -25,6 +25,9 @@ public sealed class FaultInjectingHandler : DelegatingHandler
 
     public int DocumentRequests => Volatile.Read(ref _documentRequests);
 
+    /// <summary>For requests it returns true for: send the request, then throw the answer away and answer 503 (the write landed, its answer was lost).</summary>
+    public Func<HttpRequestMessage, bool>? LoseAnswer { get; init; }
+
     /// <summary>Sent with each injected 429.</summary>
     public int RetryAfterMs { get; init; } = 20;
 
@@ -37,6 +40,13 @@ public sealed class FaultInjectingHandler : DelegatingHandler
             {
                 Interlocked.Increment(ref _injected);
                 return Fault(request, status);
+            }
+
+            if (LoseAnswer?.Invoke(request) == true)
+            {
+                (await base.SendAsync(request, cancellationToken).ConfigureAwait(false)).Dispose();
+                Interlocked.Increment(ref _injected);
+                return Fault(request, HttpStatusCode.ServiceUnavailable);
             }
         }
 
