@@ -5,6 +5,7 @@ using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
 using StorageBridge.AspNetCore.Download;
 using StorageBridge.AspNetCore.Protocols.Ietf;
+using StorageBridge.AspNetCore.Protocols.Tus;
 using StorageBridge.Coordination;
 using StorageBridge.Metadata;
 using StorageBridge.Targets;
@@ -29,12 +30,16 @@ public static partial class ResumableUploadEndpoints
         services.GetRequiredService<IUploadMetadataStore>().InitializeAsync(CancellationToken.None).GetAwaiter().GetResult();
 
         var group = endpoints.MapGroup(prefix);
-        group.MapMethods("/{target}", [HttpMethods.Post, HttpMethods.Put], WithTarget((ctx, target) => Ietf(ctx).CreateIfIetfAsync(ctx, target), prefix));
-        group.MapMethods("/{target}", [HttpMethods.Options], WithTarget((ctx, target) => { Ietf(ctx).Options(ctx, target); return Task.CompletedTask; }, prefix));
-        group.MapMethods("/{target}/{id}", [HttpMethods.Head, HttpMethods.Get], WithUpload((ctx, target, id) => Ietf(ctx).GetOffsetAsync(ctx, target, id), prefix));
-        group.MapMethods("/{target}/{id}", [HttpMethods.Patch], WithUpload((ctx, target, id) => Ietf(ctx).AppendAsync(ctx, target, id), prefix));
-        group.MapMethods("/{target}/{id}", [HttpMethods.Delete], WithUpload((ctx, target, id) => Ietf(ctx).CancelAsync(ctx, target, id), prefix));
-        group.MapMethods("/{target}/{id}", [HttpMethods.Options], WithUpload((ctx, target, _) => { Ietf(ctx).Options(ctx, target); return Task.CompletedTask; }, prefix));
+        // tus 1.0 and the IETF draft share these URLs: a request carrying Tus-Resumable is tus, anything else IETF.
+        group.MapMethods("/{target}", [HttpMethods.Post, HttpMethods.Put], WithTarget(
+            (ctx, target) => TusUploadHandler.IsTusRequest(ctx.Request) ? Tus(ctx).CreateAsync(ctx, target) : Ietf(ctx).CreateIfIetfAsync(ctx, target), prefix));
+        group.MapMethods("/{target}", [HttpMethods.Options], WithTarget((ctx, target) => OptionsAsync(ctx, target), prefix));
+        group.MapMethods("/{target}/{id}", [HttpMethods.Head, HttpMethods.Get], WithUpload((ctx, target, id) => TusOr(ctx, target, id, Ietf(ctx).GetOffsetAsync), prefix));
+        group.MapMethods("/{target}/{id}", [HttpMethods.Patch], WithUpload((ctx, target, id) => TusOr(ctx, target, id, Ietf(ctx).AppendAsync), prefix));
+        group.MapMethods("/{target}/{id}", [HttpMethods.Delete], WithUpload((ctx, target, id) => TusOr(ctx, target, id, Ietf(ctx).CancelAsync), prefix));
+        // tus X-HTTP-Method-Override arrives as a POST on the upload; only tus uses POST there.
+        group.MapMethods("/{target}/{id}", [HttpMethods.Post], WithUpload((ctx, target, id) => Tus(ctx).HandleUploadAsync(ctx, target, id), prefix));
+        group.MapMethods("/{target}/{id}", [HttpMethods.Options], WithUpload((ctx, target, _) => OptionsAsync(ctx, target), prefix));
         group.MapMethods("/{target}/{id}/content", [HttpMethods.Get, HttpMethods.Head], WithUpload(
             (ctx, target, id) => ctx.RequestServices.GetRequiredService<DownloadHandler>().DownloadAsync(ctx, target, id), prefix));
         return group;
@@ -44,6 +49,19 @@ public static partial class ResumableUploadEndpoints
         $"{(context.Items.TryGetValue(PrefixItem, out var prefix) ? prefix : "/uploads")}/{Uri.EscapeDataString(target)}/{id}";
 
     private static IetfUploadHandler Ietf(HttpContext context) => context.RequestServices.GetRequiredService<IetfUploadHandler>();
+
+    private static TusUploadHandler Tus(HttpContext context) => context.RequestServices.GetRequiredService<TusUploadHandler>();
+
+    private static Task TusOr(HttpContext context, UploadTarget target, string id, Func<HttpContext, UploadTarget, string, Task> ietf) =>
+        TusUploadHandler.IsTusRequest(context.Request) ? Tus(context).HandleUploadAsync(context, target, id) : ietf(context, target, id);
+
+    /// <summary>OPTIONS is answered for both protocols at once (tus clients send no Tus-Resumable on OPTIONS).</summary>
+    private static Task OptionsAsync(HttpContext context, UploadTarget target)
+    {
+        Ietf(context).Options(context, target);
+        Tus(context).WriteOptions(context, target);
+        return Task.CompletedTask;
+    }
 
     private static Task CreateIfIetfAsync(this IetfUploadHandler handler, HttpContext context, UploadTarget target)
     {

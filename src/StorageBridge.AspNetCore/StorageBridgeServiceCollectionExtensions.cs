@@ -6,6 +6,7 @@ using StorageBridge.AspNetCore;
 using StorageBridge.AspNetCore.Download;
 using StorageBridge.AspNetCore.Hosting;
 using StorageBridge.AspNetCore.Protocols.Ietf;
+using StorageBridge.AspNetCore.Protocols.Tus;
 using StorageBridge.Backends;
 using StorageBridge.Configuration;
 using StorageBridge.Coordination;
@@ -41,6 +42,7 @@ public static class StorageBridgeServiceCollectionExtensions
             sp.GetRequiredService<TimeProvider>(),
             sp.GetRequiredService<ILogger<UploadCoordinator>>()));
         services.TryAddSingleton<IetfUploadHandler>();
+        services.TryAddSingleton<TusUploadHandler>();
         services.TryAddSingleton<DownloadHandler>();
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IHostedService, ExpiryCleanupService>());
         return services;

@@ -4,12 +4,16 @@
 // usage: node tus-upload.mjs <endpoint> <file> <ietf-draft-03|ietf-draft-05|tus-v1> <chunkSize|none>
 //                            [--abort-after-bytes N] [--upload-url URL] [--input stream|buffer]
 //                            [--retry-delays 0,1000] [--metadata key=value]... [--timeout-ms N]
+//                            [--defer-length 1] [--data-during-creation 1] [--parallel-uploads N] [--terminate 1]
 //
 // On success it prints one JSON line {"url": ..., "bytesUploaded": ...} and exits 0.
 // With --abort-after-bytes N it aborts the running request once the client has sent at least
 // N bytes, prints {"url": ..., "bytesUploaded": <bytes sent so far>, "aborted": true,
 // "bytesAcknowledged": <offset last confirmed by the server>} and exits 0.
 // With --upload-url URL it resumes that upload (HEAD, then PATCHes from the reported offset).
+// --defer-length 1 sets uploadLengthDeferred (the length goes with the last PATCH), --data-during-creation 1
+// sets uploadDataDuringCreation, --parallel-uploads N splits the file into N partial uploads joined by a final
+// one (tus concatenation), --terminate 1 makes --abort-after-bytes terminate the upload (DELETE) as it aborts.
 // On failure it prints the error message to stderr and exits 1 (2 for bad arguments).
 import { createReadStream, promises as fs } from 'node:fs'
 import { Upload } from 'tus-js-client'
@@ -41,6 +45,10 @@ function parseArgs(argv) {
     retryDelays: null,
     metadata: {},
     timeoutMs: 600_000,
+    deferLength: false,
+    dataDuringCreation: false,
+    parallelUploads: 1,
+    terminate: false,
   }
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i]
@@ -72,6 +80,18 @@ function parseArgs(argv) {
       }
       case '--timeout-ms':
         options.timeoutMs = parseNonNegativeInteger(value, arg)
+        break
+      case '--defer-length':
+        options.deferLength = value === '1'
+        break
+      case '--data-during-creation':
+        options.dataDuringCreation = value === '1'
+        break
+      case '--parallel-uploads':
+        options.parallelUploads = parseNonNegativeInteger(value, arg)
+        break
+      case '--terminate':
+        options.terminate = value === '1'
         break
       default:
         usage(`unknown option ${arg}`)
@@ -115,7 +135,10 @@ async function main() {
       uploadUrl: args.uploadUrl,
       protocol: args.protocol,
       chunkSize: args.chunkSize,
-      uploadSize: size,
+      uploadSize: args.deferLength || args.parallelUploads > 1 ? undefined : size,
+      uploadLengthDeferred: args.deferLength,
+      uploadDataDuringCreation: args.dataDuringCreation,
+      parallelUploads: args.parallelUploads,
       metadata: { filename: args.filePath.split(/[\\/]/).pop(), ...args.metadata },
       // No retries unless asked for: a test must see the first failure, not a masked one.
       retryDelays: args.retryDelays,
@@ -124,7 +147,7 @@ async function main() {
         bytesSent = sent
         if (args.abortAfterBytes !== null && sent >= args.abortAfterBytes && !settled) {
           const url = upload.url
-          upload.abort(false).then(
+          upload.abort(args.terminate).then(
             () => finish(resolve, { url, bytesUploaded: bytesSent, aborted: true, bytesAcknowledged }),
             (err) => finish(reject, err),
           )

@@ -24,6 +24,12 @@ public enum UploadOutcome
     Interrupted,
     /// <summary>Another writer changed the upload and the operation could not proceed.</summary>
     Conflict,
+    /// <summary>The target's backend lacks the capability the operation needs (e.g. concatenation).</summary>
+    NotSupported,
+    /// <summary>Another object already exists under the key and the target does not allow overwriting it. The upload stays open.</summary>
+    ObjectExists,
+    /// <summary>A source upload of a concatenation is not completed yet.</summary>
+    IncompleteSource,
 }
 
 public enum LimitKind
@@ -34,11 +40,30 @@ public enum LimitKind
     MinAppendSize,
 }
 
-/// <summary>An RFC 9530 digest: algorithm name as registered ("sha-256", "sha-512") and the raw digest bytes.</summary>
+/// <summary>A digest: algorithm name as in the RFC 9530 registry ("sha-256", "sha-512", "sha", "md5") and the raw digest bytes.</summary>
 public sealed record DigestValue(string Algorithm, byte[] Value)
 {
     public const string Sha256 = "sha-256";
     public const string Sha512 = "sha-512";
+
+    /// <summary>SHA-1 (registry name "sha"): insecure, accepted only as a per-append integrity check some clients send.</summary>
+    public const string Sha1 = "sha";
+
+    /// <summary>MD5: insecure, accepted only as a per-append integrity check some clients send.</summary>
+    public const string Md5 = "md5";
+
+    /// <summary>Whether <see cref="UploadCoordinator.AppendAsync"/> can check an append against this algorithm.</summary>
+    public static bool IsSupportedForAppend(string algorithm) => algorithm is Sha256 or Sha512 or Sha1 or Md5;
+
+    /// <summary>Digest size in bytes of a supported algorithm, 0 otherwise.</summary>
+    public static int SizeOf(string algorithm) => algorithm switch
+    {
+        Sha256 => 32,
+        Sha512 => 64,
+        Sha1 => 20,
+        Md5 => 16,
+        _ => 0,
+    };
 }
 
 public sealed record CreateUploadRequest
@@ -92,3 +117,18 @@ public sealed record UploadQueryResult(UploadOutcome Outcome, UploadRecord? Uplo
 
 /// <summary>A readable completed object: <see cref="Content"/> covers [<see cref="Offset"/>, Offset + Length).</summary>
 public sealed record DownloadResult(UploadOutcome Outcome, UploadRecord? Upload, Stream? Content = null, long Offset = 0, long Length = 0);
+
+/// <summary>
+/// Creates a completed upload whose object is the concatenation of completed source uploads of the same target,
+/// in the given order. Needs a backend implementing <see cref="Backends.IConcatenatingBackend"/>.
+/// </summary>
+public sealed record ConcatenateRequest
+{
+    public required string Target { get; init; }
+    public required IReadOnlyList<string> SourceIds { get; init; }
+    public string Protocol { get; init; } = "ietf";
+    public string? ContentType { get; init; }
+    public string? FileName { get; init; }
+    public IReadOnlyDictionary<string, string>? Metadata { get; init; }
+    public IReadOnlyDictionary<string, string>? ProtocolState { get; init; }
+}

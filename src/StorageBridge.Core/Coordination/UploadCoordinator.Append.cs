@@ -52,6 +52,8 @@ public sealed partial class UploadCoordinator
             {
                 DigestValue.Sha256 => IncrementalHash.CreateHash(HashAlgorithmName.SHA256),
                 DigestValue.Sha512 => IncrementalHash.CreateHash(HashAlgorithmName.SHA512),
+                DigestValue.Sha1 => IncrementalHash.CreateHash(HashAlgorithmName.SHA1),
+                DigestValue.Md5 => IncrementalHash.CreateHash(HashAlgorithmName.MD5),
                 null => null,
                 var other => throw new ArgumentException($"Unsupported digest algorithm '{other}'.", nameof(request)),
             };
@@ -296,7 +298,18 @@ public sealed partial class UploadCoordinator
             }
 
             var completing = await CommitAsync(newTail: null, keepTail: false, release: false, UploadState.Completing).ConfigureAwait(false);
-            var stored = await Backend.CompleteAsync(completing, SalvageToken).ConfigureAwait(false);
+            StoredObject stored;
+            try
+            {
+                stored = await Backend.CompleteAsync(completing, SalvageToken).ConfigureAwait(false);
+            }
+            catch (ObjectExistsException)
+            {
+                // Nothing was replaced and every byte is still staged: reopen so the upload is not stuck in Completing.
+                var reopened = await _owner._store.TryReplaceAsync(completing with { State = UploadState.Open, LeaseOwner = null, LeaseUntil = null }, SalvageToken).ConfigureAwait(false);
+                return new AppendResult(UploadOutcome.ObjectExists, reopened.Record ?? completing);
+            }
+
             var written = await _owner._store.TryReplaceAsync(_owner.CompletedRecord(completing, stored), SalvageToken).ConfigureAwait(false);
             if (written.Status != MetadataWriteStatus.Success)
             {

@@ -1,5 +1,6 @@
 using System.Buffers;
 using Microsoft.Extensions.Logging;
+using StorageBridge.Backends;
 using StorageBridge.Diagnostics;
 using StorageBridge.Metadata;
 using StorageBridge.Targets;
@@ -327,6 +328,86 @@ public sealed partial class UploadCoordinator
         return handled;
     }
 
+    /// <summary>Whether the target's backend can join completed uploads into a new one (<see cref="ConcatenateAsync"/>).</summary>
+    public bool SupportsConcatenation(string target) => _targets.Find(target)?.Backend is IConcatenatingBackend;
+
+    /// <summary>
+    /// Creates a completed upload whose object is the given completed uploads joined in order. The record is written
+    /// only after the backend committed the object, so a failure leaves no half-made upload (at most an orphan object).
+    /// </summary>
+    public async Task<CreateResult> ConcatenateAsync(ConcatenateRequest request, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(request);
+        var target = _targets.Find(request.Target);
+        if (target is null)
+        {
+            return new CreateResult(UploadOutcome.TargetNotFound, null);
+        }
+
+        if (target.Backend is not IConcatenatingBackend concatenating)
+        {
+            return new CreateResult(UploadOutcome.NotSupported, null);
+        }
+
+        var sources = new List<UploadRecord>(request.SourceIds.Count);
+        foreach (var sourceId in request.SourceIds)
+        {
+            var source = UploadIds.IsWellFormed(sourceId) ? await LoadAsync(target.Name, sourceId, cancellationToken).ConfigureAwait(false) : null;
+            if (source is null)
+            {
+                return new CreateResult(UploadOutcome.NotFound, null);
+            }
+
+            if (StateOutcome(source) is { } gone)
+            {
+                return new CreateResult(gone, source);
+            }
+
+            if (source.State != UploadState.Completed)
+            {
+                return new CreateResult(UploadOutcome.IncompleteSource, source);
+            }
+
+            sources.Add(source);
+        }
+
+        var total = sources.Sum(s => s.Offset);
+        if (total > MaxLength(target, declared: true))
+        {
+            return new CreateResult(UploadOutcome.TooLarge, null, LimitKind.MaxSize);
+        }
+
+        var now = Now;
+        var id = UploadIds.New();
+        var record = new UploadRecord
+        {
+            Id = id,
+            Target = target.Name,
+            ObjectKey = ObjectKeys.Build(target.Options, target.Name, id, request.FileName, now),
+            Protocol = request.Protocol,
+            Length = total,
+            Offset = total,
+            ContentType = request.ContentType,
+            FileName = request.FileName,
+            Metadata = request.Metadata ?? UploadRecord.EmptyMetadata,
+            ProtocolState = request.ProtocolState ?? UploadRecord.EmptyMetadata,
+            CreatedAt = now,
+            UpdatedAt = now,
+        };
+        var stored = await concatenating.ConcatenateAsync(record, [.. sources.Select(s => s.StoredObject?.Key ?? s.ObjectKey)], cancellationToken)
+            .ConfigureAwait(false);
+        var created = await _store.CreateAsync(CompletedRecord(record, stored), cancellationToken).ConfigureAwait(false);
+        if (created.Status != MetadataWriteStatus.Success)
+        {
+            throw new InvalidOperationException($"Metadata store refused to create upload {id}: {created.Status}.");
+        }
+
+        StorageBridgeTelemetry.UploadsCreated.Add(1, new KeyValuePair<string, object?>("target", target.Name));
+        StorageBridgeTelemetry.UploadsCompleted.Add(1, new KeyValuePair<string, object?>("target", target.Name));
+        Log.UploadCompleted(_logger, id, total, record.ObjectKey);
+        return new CreateResult(UploadOutcome.Success, created.Record);
+    }
+
     /// <summary>Largest total size accepted by this target (declared up front, or discovered while streaming).</summary>
     public static long MaxLength(UploadTarget target, bool declared)
     {
@@ -356,7 +437,7 @@ public sealed partial class UploadCoordinator
 
     private AppendResult? CheckAppend(UploadTarget target, UploadRecord record, AppendRequest request)
     {
-        if (request.ContentDigest is { Algorithm: not (DigestValue.Sha256 or DigestValue.Sha512) } digest)
+        if (request.ContentDigest is { } digest && !DigestValue.IsSupportedForAppend(digest.Algorithm))
         {
             throw new ArgumentException($"Unsupported digest algorithm '{digest.Algorithm}'.", nameof(request));
         }
@@ -492,7 +573,17 @@ public sealed partial class UploadCoordinator
             return null;
         }
 
-        var stored = await target.Backend.CompleteAsync(record, cancellationToken).ConfigureAwait(false);
+        StoredObject stored;
+        try
+        {
+            stored = await target.Backend.CompleteAsync(record, cancellationToken).ConfigureAwait(false);
+        }
+        catch (ObjectExistsException)
+        {
+            var reopened = await _store.TryReplaceAsync(record with { State = UploadState.Open, LeaseOwner = null, LeaseUntil = null }, cancellationToken).ConfigureAwait(false);
+            return reopened.Record;
+        }
+
         var completed = CompletedRecord(record, stored);
         var written = await _store.TryReplaceAsync(completed, cancellationToken).ConfigureAwait(false);
         return written.Record;

@@ -17,7 +17,7 @@ namespace StorageBridge.FileSystem;
 /// visible to the next instance; durability across power loss is out of scope for the embedded default, and
 /// flushing every part would cost more than the rest of the append path.
 /// </remarks>
-public sealed class FileSystemBackend : IUploadBackend
+public sealed class FileSystemBackend : IUploadBackend, IConcatenatingBackend
 {
     /// <summary>Reserved top-level folder for staging data; object keys may not start with it.</summary>
     public const string StagingFolderName = ".staging";
@@ -196,6 +196,38 @@ public sealed class FileSystemBackend : IUploadBackend
         var path = ObjectPath(objectKey);
         return Run(() => OpenRange(objectKey, path, offset, length), cancellationToken);
     }
+
+    public async Task<StoredObject> ConcatenateAsync(UploadRecord upload, IReadOnlyList<string> sourceKeys, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(upload);
+        ArgumentNullException.ThrowIfNull(sourceKeys);
+        var finalPath = ObjectPath(upload.ObjectKey);
+        var sources = sourceKeys.Select(ObjectPath).ToList();
+        var dataPath = StagingDataPath(upload);
+        Directory.CreateDirectory(stagingRoot);
+        // Built in staging and renamed like any completion, so readers never see a half-written object.
+        var target = new FileStream(dataPath, FileMode.Create, FileAccess.Write, FileShare.None, 0, FileOptions.Asynchronous);
+        await using (target.ConfigureAwait(false))
+        {
+            foreach (var source in sources)
+            {
+                var input = new FileStream(source, FileMode.Open, FileAccess.Read, FileShare.ReadWrite | FileShare.Delete, 0, FileOptions.Asynchronous | FileOptions.SequentialScan);
+                await using (input.ConfigureAwait(false))
+                {
+                    // Streamed through one buffer: memory stays constant whatever the object sizes.
+                    await input.CopyToAsync(target, ConcatenationBufferSize, cancellationToken).ConfigureAwait(false);
+                }
+            }
+        }
+
+        cancellationToken.ThrowIfCancellationRequested();
+        Directory.CreateDirectory(Path.GetDirectoryName(finalPath)!);
+        File.Move(dataPath, finalPath, overwrite: true);
+        var info = new FileInfo(finalPath);
+        return new StoredObject(upload.ObjectKey, info.Length, ETagOf(info), ContentType: upload.ContentType);
+    }
+
+    private const int ConcatenationBufferSize = 1024 * 1024;
 
     public Task DeleteObjectAsync(string objectKey, CancellationToken cancellationToken)
     {

@@ -1,4 +1,5 @@
 using StorageBridge.AspNetCore;
+using StorageBridge.Backends.Gcs;
 using StorageBridge.Metadata.Cosmos;
 
 // Configuration reload watches the content root recursively; the embedded default stores uploads under ./data inside
@@ -19,6 +20,8 @@ if (string.IsNullOrEmpty(builder.Configuration["urls"]) && string.IsNullOrEmpty(
 
 builder.Services.AddStorageBridge(builder.Configuration);
 builder.Services.AddStorageBridgeCosmos();
+builder.Services.AddStorageBridgeAzureBlob();
+builder.Services.AddGcsBackend();
 
 var app = builder.Build();
 app.MapGet("/healthz", () => Results.Text("ok"));

@@ -393,6 +393,16 @@ internal sealed partial class IetfUploadHandler
 
                 await InconsistentLengthAsync(context, version, "The length indications of this upload disagree.");
                 break;
+            case UploadOutcome.ObjectExists:
+                if (upload is not null)
+                {
+                    response.Headers["Upload-Offset"] = upload.Offset.ToString(CultureInfo.InvariantCulture);
+                }
+
+                await ProblemResults.WriteAsync(
+                    response, StatusCodes.Status409Conflict, "about:blank", "Object exists",
+                    "Another object already exists under this upload's key and the target does not allow overwriting it; the upload's bytes are kept.");
+                break;
             case UploadOutcome.DigestMismatch:
                 if (upload is not null)
                 {

@@ -1,0 +1,502 @@
+using System.Globalization;
+using System.Net;
+using System.Net.Http.Headers;
+using Google;
+using Google.Apis.Upload;
+using Google.Cloud.Storage.V1;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Logging.Abstractions;
+using StorageBridge.Uploads;
+using GcsObject = Google.Apis.Storage.v1.Data.Object;
+
+namespace StorageBridge.Backends.Gcs;
+
+/// <summary>
+/// Uploads ride on GCS's own resumable sessions: the session URI is the record's <see cref="UploadRecord.Session"/>,
+/// parts are chunks PUT at their offset, and GCS assembles the object itself (no compose, no temporary objects).
+/// Non-final chunks are multiples of 256 KiB (the coordinator plans them from <see cref="Capabilities"/>); bytes
+/// short of that wait as tails, which are small objects under <see cref="GcsBackendOptions.StagingPrefix"/>.
+/// </summary>
+/// <remarks>
+/// Session requests go through the client's own HTTP pipeline (<c>Service.HttpClient</c>), so credentials, retries
+/// and the user agent are the official client's. Session URIs carry their own authorization, as Google documents.
+/// </remarks>
+public sealed partial class GcsBackend : IUploadBackend, IDisposable
+{
+    /// <summary>Google's chunk granularity: every chunk but the last is a multiple of it.</summary>
+    public const int ChunkGranularity = 256 * 1024;
+
+    // Bounded: short confirmations and transient failures are rare; a session that keeps failing is broken.
+    private const int MaxAttempts = 6;
+
+    private readonly StorageClient client;
+    private readonly bool ownsClient;
+    private readonly GcsBackendOptions options;
+    private readonly Uri downloadRoot;
+    private readonly ILogger logger;
+
+    public GcsBackend(StorageClient client, GcsBackendOptions options, ILogger<GcsBackend>? logger = null, bool ownsClient = false)
+    {
+        ArgumentNullException.ThrowIfNull(client);
+        ArgumentNullException.ThrowIfNull(options);
+        ArgumentException.ThrowIfNullOrWhiteSpace(options.Bucket, nameof(options.Bucket));
+        if (options.PartSize <= 0 || options.PartSize % ChunkGranularity != 0)
+        {
+            throw new ArgumentException($"PartSize must be a positive multiple of {ChunkGranularity}.", nameof(options));
+        }
+
+        this.client = client;
+        this.ownsClient = ownsClient;
+        this.options = options;
+        this.logger = logger ?? NullLogger<GcsBackend>.Instance;
+
+        // Downloads use /download/storage/v1/... next to the JSON API's /storage/v1/ (emulators included).
+        string baseUri = client.Service.BaseUri;
+        const string ApiPath = "storage/v1/";
+        downloadRoot = new Uri(baseUri.EndsWith(ApiPath, StringComparison.Ordinal) ? baseUri[..^ApiPath.Length] : baseUri);
+        Capabilities = new BackendCapabilities(
+            MinPartSize: ChunkGranularity,
+            PartAlignment: ChunkGranularity,
+            MaxParts: int.MaxValue,
+            MaxPartSize: 1L << 30,
+            DefaultPartSize: options.PartSize,
+            TracksParts: false);
+    }
+
+    public BackendCapabilities Capabilities { get; }
+
+    /// <summary>The official client, for what this backend does not cover.</summary>
+    public StorageClient NativeClient => client;
+
+    public async Task<string?> StartAsync(UploadRecord upload, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(upload);
+        var destination = new GcsObject
+        {
+            Bucket = options.Bucket,
+            Name = upload.ObjectKey,
+            ContentType = upload.ContentType,
+            Metadata = upload.Metadata.Count > 0 ? new Dictionary<string, string>(upload.Metadata) : null,
+        };
+        var uploadOptions = new UploadObjectOptions { IfGenerationMatch = options.AllowOverwrite ? null : 0 };
+
+        // A non-seekable empty source: the initiation must not announce a length (X-Upload-Content-Length).
+        var uploader = client.CreateObjectUploader(destination, new UnknownLengthStream(), uploadOptions);
+        Uri session = await uploader.InitiateSessionAsync(cancellationToken).ConfigureAwait(false);
+        return session.AbsoluteUri;
+    }
+
+    public async Task<PartRecord> WritePartAsync(UploadRecord upload, int partNumber, long offset, ReadOnlyMemory<byte> content, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(upload);
+        Uri session = SessionOf(upload);
+        long end = offset + content.Length;
+        if (content.Length == 0)
+        {
+            return new PartRecord(partNumber, offset, 0);
+        }
+
+        // An unaligned chunk can only be the last one; an aligned one is last when it reaches the known length.
+        bool isFinal = content.Length % ChunkGranularity != 0 || upload.Length == end;
+        string total = isFinal ? end.ToString(CultureInfo.InvariantCulture) : "*";
+        long position = offset;
+        for (int attempt = 0; ; attempt++)
+        {
+            long persisted;
+            using (var request = new HttpRequestMessage(HttpMethod.Put, session))
+            {
+                request.Content = new ReadOnlyMemoryContent(content[(int)(position - offset)..]);
+                request.Content.Headers.TryAddWithoutValidation("Content-Range", $"bytes {position}-{end - 1}/{total}");
+                HttpResponseMessage? response = null;
+                try
+                {
+                    response = await client.Service.HttpClient.SendAsync(request, cancellationToken).ConfigureAwait(false);
+                }
+                catch (HttpRequestException e) when (attempt < MaxAttempts && !cancellationToken.IsCancellationRequested)
+                {
+                    // Connection lost mid-chunk: GCS may have kept part of it; ask before sending again.
+                    Log.Retrying(logger, upload.Id, e.Message);
+                }
+
+                using (response)
+                {
+                    if (response is { IsSuccessStatusCode: true })
+                    {
+                        return new PartRecord(partNumber, offset, content.Length);
+                    }
+
+                    if (response is not null && (int)response.StatusCode == 308)
+                    {
+                        persisted = PersistedBytes(response);
+                    }
+                    else if (response is null || (IsTransient(response.StatusCode) && attempt < MaxAttempts))
+                    {
+                        // Google's guidance for 5xx/429 on a chunk: back off, query the session, resume from there.
+                        if (response is not null)
+                        {
+                            Log.Retrying(logger, upload.Id, ((int)response.StatusCode).ToString(CultureInfo.InvariantCulture));
+                        }
+
+                        await Task.Delay(TimeSpan.FromMilliseconds(100 << attempt), cancellationToken).ConfigureAwait(false);
+                        persisted = await QueryPersistedAsync(session, cancellationToken).ConfigureAwait(false);
+                    }
+                    else
+                    {
+                        throw await FailureAsync(response, "chunk", cancellationToken).ConfigureAwait(false);
+                    }
+                }
+            }
+
+            if (persisted >= end)
+            {
+                return new PartRecord(partNumber, offset, content.Length);
+            }
+
+            // GCS confirmed fewer bytes than were sent: send the rest again from where it stopped.
+            if (persisted < offset || attempt >= MaxAttempts)
+            {
+                throw new IOException($"GCS session holds {persisted} bytes after a chunk {offset}-{end - 1} (attempt {attempt + 1}).");
+            }
+
+            if (persisted != position)
+            {
+                Log.ShortWrite(logger, upload.Id, persisted, end);
+            }
+
+            position = persisted;
+        }
+    }
+
+    /// <summary>
+    /// What the session holds now (<c>bytes */*</c>), to reconcile a record with GCS after a crash: GCS may have
+    /// confirmed a chunk whose record write never happened. Null when the session is gone (cancelled or expired).
+    /// </summary>
+    public async Task<GcsSessionState?> QuerySessionAsync(UploadRecord upload, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(upload);
+        using var request = new HttpRequestMessage(HttpMethod.Put, SessionOf(upload)) { Content = new ByteArrayContent([]) };
+        request.Content.Headers.TryAddWithoutValidation("Content-Range", "bytes */*");
+        using HttpResponseMessage response = await client.Service.HttpClient.SendAsync(request, cancellationToken).ConfigureAwait(false);
+        if (response.IsSuccessStatusCode)
+        {
+            string json = await response.Content.ReadAsStringAsync(cancellationToken).ConfigureAwait(false);
+            StoredObject stored = ToStored(client.Service.Serializer.Deserialize<GcsObject>(json));
+            return new GcsSessionState(stored.Length, stored);
+        }
+
+        if ((int)response.StatusCode == 308)
+        {
+            return new GcsSessionState(PersistedBytes(response), null);
+        }
+
+        return response.StatusCode is HttpStatusCode.NotFound or HttpStatusCode.Gone
+            ? null
+            : throw await FailureAsync(response, "status query", cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <summary>Bytes the session holds (<c>bytes */*</c>); long.MaxValue once it completed.</summary>
+    private async Task<long> QueryPersistedAsync(Uri session, CancellationToken cancellationToken)
+    {
+        using var request = new HttpRequestMessage(HttpMethod.Put, session) { Content = new ByteArrayContent([]) };
+        request.Content.Headers.TryAddWithoutValidation("Content-Range", "bytes */*");
+        using HttpResponseMessage response = await client.Service.HttpClient.SendAsync(request, cancellationToken).ConfigureAwait(false);
+        if (response.IsSuccessStatusCode)
+        {
+            return long.MaxValue;
+        }
+
+        return (int)response.StatusCode == 308
+            ? PersistedBytes(response)
+            : throw await FailureAsync(response, "status query", cancellationToken).ConfigureAwait(false);
+    }
+
+    private static bool IsTransient(HttpStatusCode status) =>
+        status is HttpStatusCode.TooManyRequests or HttpStatusCode.InternalServerError or HttpStatusCode.BadGateway
+            or HttpStatusCode.ServiceUnavailable or HttpStatusCode.GatewayTimeout or HttpStatusCode.RequestTimeout;
+
+    public async Task WriteTailAsync(UploadRecord upload, int sequence, ReadOnlyMemory<byte> content, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(upload);
+
+        // One simple (uploadType=media) request: tails are written on every short append, so the two round trips
+        // of the client's resumable UploadObject would double their latency.
+        var uri = new Uri(downloadRoot,
+            $"upload/storage/v1/b/{Uri.EscapeDataString(options.Bucket)}/o?uploadType=media&name={Uri.EscapeDataString(TailName(upload, sequence))}");
+        using var request = new HttpRequestMessage(HttpMethod.Post, uri) { Content = new ReadOnlyMemoryContent(content) };
+        request.Content.Headers.ContentType = new MediaTypeHeaderValue("application/octet-stream");
+        using HttpResponseMessage response = await client.Service.HttpClient.SendAsync(request, cancellationToken).ConfigureAwait(false);
+        if (!response.IsSuccessStatusCode)
+        {
+            throw await FailureAsync(response, "tail write", cancellationToken).ConfigureAwait(false);
+        }
+    }
+
+    public async Task ReadTailAsync(UploadRecord upload, TailRecord tail, Memory<byte> destination, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(upload);
+        ArgumentNullException.ThrowIfNull(tail);
+        await using Stream stream = await OpenReadAsync(TailName(upload, tail.Sequence), 0, null, cancellationToken).ConfigureAwait(false);
+        int read = 0;
+        while (read < tail.Size)
+        {
+            int n = await stream.ReadAsync(destination[read..(int)tail.Size], cancellationToken).ConfigureAwait(false);
+            if (n == 0)
+            {
+                throw new IOException($"Tail {tail.Sequence} of upload {upload.Id} is shorter than {tail.Size} bytes.");
+            }
+
+            read += n;
+        }
+    }
+
+    public Task DeleteTailAsync(UploadRecord upload, int sequence, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(upload);
+        return DeleteObjectAsync(TailName(upload, sequence), cancellationToken);
+    }
+
+    public async Task<StoredObject> CompleteAsync(UploadRecord upload, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(upload);
+        Uri session = SessionOf(upload);
+        long total = upload.PartsLength;
+
+        // A status query naming the total finalizes a session holding all bytes, and answers the object again
+        // when it already completed (the retry after a crash between the commit and the record write).
+        using var request = new HttpRequestMessage(HttpMethod.Put, session) { Content = new ByteArrayContent([]) };
+        request.Content.Headers.TryAddWithoutValidation("Content-Range", $"bytes */{total}");
+        using HttpResponseMessage response = await client.Service.HttpClient.SendAsync(request, cancellationToken).ConfigureAwait(false);
+        if (response.IsSuccessStatusCode)
+        {
+            string json = await response.Content.ReadAsStringAsync(cancellationToken).ConfigureAwait(false);
+            return ToStored(client.Service.Serializer.Deserialize<GcsObject>(json));
+        }
+
+        if ((int)response.StatusCode == 308)
+        {
+            throw new IOException($"GCS session holds {PersistedBytes(response)} bytes; the upload has {total}.");
+        }
+
+        if (response.StatusCode is HttpStatusCode.NotFound or HttpStatusCode.Gone)
+        {
+            // The session is gone (expired or forgotten after completion): the object itself is the answer.
+            GcsObject? existing = await TryGetObjectAsync(upload.ObjectKey, cancellationToken).ConfigureAwait(false);
+            if (existing is not null && (long)(existing.Size ?? 0) == total)
+            {
+                return ToStored(existing);
+            }
+        }
+
+        throw await FailureAsync(response, "finalize", cancellationToken).ConfigureAwait(false);
+    }
+
+    public async Task AbortAsync(UploadRecord upload, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(upload);
+        if (upload.Session is { Length: > 0 })
+        {
+            using var request = new HttpRequestMessage(HttpMethod.Delete, SessionOf(upload));
+            using HttpResponseMessage response = await client.Service.HttpClient.SendAsync(request, cancellationToken).ConfigureAwait(false);
+            // 499 is Google's answer to a cancel; 404/410: already cancelled or expired.
+            if (!response.IsSuccessStatusCode && (int)response.StatusCode is not (499 or 404 or 410))
+            {
+                throw await FailureAsync(response, "cancel", cancellationToken).ConfigureAwait(false);
+            }
+        }
+
+        var sequences = Enumerable.Range(1, upload.TailSequence).ToHashSet();
+        if (upload.Tail is { } tail)
+        {
+            sequences.Add(tail.Sequence);
+        }
+
+        foreach (int sequence in sequences)
+        {
+            await DeleteTailAsync(upload, sequence, cancellationToken).ConfigureAwait(false);
+        }
+    }
+
+    public async Task<Stream> OpenReadAsync(string objectKey, long offset, long? length, CancellationToken cancellationToken)
+    {
+        GcsObject found = await TryGetObjectAsync(objectKey, cancellationToken).ConfigureAwait(false)
+            ?? throw new FileNotFoundException($"No object '{objectKey}' in bucket '{options.Bucket}'.", objectKey);
+        long size = (long)(found.Size ?? 0);
+        ArgumentOutOfRangeException.ThrowIfNegative(offset);
+        ArgumentOutOfRangeException.ThrowIfGreaterThan(offset, size);
+        long count = length ?? size - offset;
+        ArgumentOutOfRangeException.ThrowIfGreaterThan(count, size - offset, nameof(length));
+        if (count == 0)
+        {
+            return new MemoryStream([], writable: false);
+        }
+
+        // The generation pins the read to the object just looked up, even if it is replaced meanwhile.
+        var uri = new Uri(downloadRoot,
+            $"download/storage/v1/b/{Uri.EscapeDataString(options.Bucket)}/o/{Uri.EscapeDataString(objectKey)}?alt=media&generation={found.Generation}");
+        var request = new HttpRequestMessage(HttpMethod.Get, uri);
+        request.Headers.Range = new RangeHeaderValue(offset, offset + count - 1);
+        HttpResponseMessage response = await client.Service.HttpClient.SendAsync(request, HttpCompletionOption.ResponseHeadersRead, cancellationToken)
+            .ConfigureAwait(false);
+        request.Dispose();
+        if (response.StatusCode == HttpStatusCode.NotFound)
+        {
+            response.Dispose();
+            throw new FileNotFoundException($"No object '{objectKey}' in bucket '{options.Bucket}'.", objectKey);
+        }
+
+        if (!response.IsSuccessStatusCode)
+        {
+            using (response)
+            {
+                throw await FailureAsync(response, "download", cancellationToken).ConfigureAwait(false);
+            }
+        }
+
+        Stream body = await response.Content.ReadAsStreamAsync(cancellationToken).ConfigureAwait(false);
+        return new ResponseStream(response, body);
+    }
+
+    public async Task DeleteObjectAsync(string objectKey, CancellationToken cancellationToken)
+    {
+        try
+        {
+            await client.DeleteObjectAsync(options.Bucket, objectKey, cancellationToken: cancellationToken).ConfigureAwait(false);
+        }
+        catch (GoogleApiException e) when (e.HttpStatusCode == HttpStatusCode.NotFound)
+        {
+            // Missing objects are not an error.
+        }
+    }
+
+    public void Dispose()
+    {
+        if (ownsClient)
+        {
+            client.Dispose();
+        }
+    }
+
+    private static Uri SessionOf(UploadRecord upload) =>
+        upload.Session is { Length: > 0 } session ? new Uri(session) : throw new InvalidOperationException($"Upload {upload.Id} has no GCS session.");
+
+    /// <summary>N+1 from <c>Range: bytes=0-N</c> on a 308; 0 when the header is absent (nothing persisted).</summary>
+    private static long PersistedBytes(HttpResponseMessage response)
+    {
+        if (!response.Headers.TryGetValues("Range", out IEnumerable<string>? values))
+        {
+            return 0;
+        }
+
+        string value = values.First();
+        int dash = value.IndexOf('-', StringComparison.Ordinal);
+        return dash > 0 && long.TryParse(value[(dash + 1)..], NumberStyles.None, CultureInfo.InvariantCulture, out long last)
+            ? last + 1
+            : throw new IOException($"Unexpected Range header from GCS: {value}");
+    }
+
+    private static async Task<Exception> FailureAsync(HttpResponseMessage response, string what, CancellationToken cancellationToken)
+    {
+        string body = await response.Content.ReadAsStringAsync(cancellationToken).ConfigureAwait(false);
+        if (response.StatusCode is HttpStatusCode.NotFound or HttpStatusCode.Gone)
+        {
+            return new FileNotFoundException($"GCS {what}: not found ({(int)response.StatusCode}; an expired or cancelled session, or a missing bucket): {body}");
+        }
+
+        return new HttpRequestException($"GCS {what} failed with {(int)response.StatusCode}: {body}", null, response.StatusCode);
+    }
+
+    private async Task<GcsObject?> TryGetObjectAsync(string objectKey, CancellationToken cancellationToken)
+    {
+        try
+        {
+            return await client.GetObjectAsync(options.Bucket, objectKey, cancellationToken: cancellationToken).ConfigureAwait(false);
+        }
+        catch (GoogleApiException e) when (e.HttpStatusCode == HttpStatusCode.NotFound)
+        {
+            return null;
+        }
+    }
+
+    private string TailName(UploadRecord upload, int sequence) =>
+        $"{options.StagingPrefix}{upload.Id}/tail-{sequence.ToString(CultureInfo.InvariantCulture)}";
+
+    private static StoredObject ToStored(GcsObject o) =>
+        new(o.Name, (long)(o.Size ?? 0), ETag: o.Generation?.ToString(CultureInfo.InvariantCulture), Checksum: o.Crc32c is null ? null : "crc32c=" + o.Crc32c, ContentType: o.ContentType);
+
+    private static partial class Log
+    {
+        [LoggerMessage(1, LogLevel.Warning, "Upload {UploadId}: GCS persisted {Persisted} of {End} bytes; re-sending the rest")]
+        public static partial void ShortWrite(ILogger logger, string uploadId, long persisted, long end);
+
+        [LoggerMessage(2, LogLevel.Warning, "Upload {UploadId}: chunk failed ({Reason}); querying the session to resume")]
+        public static partial void Retrying(ILogger logger, string uploadId, string reason);
+    }
+
+    /// <summary>An empty, non-seekable source: the uploader only initiates the session and must not send a length.</summary>
+    private sealed class UnknownLengthStream : Stream
+    {
+        public override bool CanRead => true;
+
+        public override bool CanSeek => false;
+
+        public override bool CanWrite => false;
+
+        public override long Length => throw new NotSupportedException();
+
+        public override long Position { get => 0; set => throw new NotSupportedException(); }
+
+        public override void Flush()
+        {
+        }
+
+        public override int Read(byte[] buffer, int offset, int count) => 0;
+
+        public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();
+
+        public override void SetLength(long value) => throw new NotSupportedException();
+
+        public override void Write(byte[] buffer, int offset, int count) => throw new NotSupportedException();
+    }
+
+    /// <summary>A download body that releases its HTTP response when disposed.</summary>
+    private sealed class ResponseStream(HttpResponseMessage response, Stream inner) : Stream
+    {
+        public override bool CanRead => true;
+
+        public override bool CanSeek => false;
+
+        public override bool CanWrite => false;
+
+        public override long Length => throw new NotSupportedException();
+
+        public override long Position { get => throw new NotSupportedException(); set => throw new NotSupportedException(); }
+
+        public override void Flush()
+        {
+        }
+
+        public override int Read(byte[] buffer, int offset, int count) => inner.Read(buffer, offset, count);
+
+        public override ValueTask<int> ReadAsync(Memory<byte> buffer, CancellationToken cancellationToken = default) => inner.ReadAsync(buffer, cancellationToken);
+
+        public override Task<int> ReadAsync(byte[] buffer, int offset, int count, CancellationToken cancellationToken) =>
+            inner.ReadAsync(buffer, offset, count, cancellationToken);
+
+        public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();
+
+        public override void SetLength(long value) => throw new NotSupportedException();
+
+        public override void Write(byte[] buffer, int offset, int count) => throw new NotSupportedException();
+
+        protected override void Dispose(bool disposing)
+        {
+            if (disposing)
+            {
+                inner.Dispose();
+                response.Dispose();
+            }
+
+            base.Dispose(disposing);
+        }
+    }
+}

@@ -1,0 +1,174 @@
+using System.Net;
+using System.Security.Cryptography;
+using Google.Apis.Http;
+using Google.Cloud.Storage.V1;
+using StorageBridge.GcsEmulator;
+using StorageBridge.Uploads;
+
+namespace StorageBridge.Backends.Gcs.Tests;
+
+/// <summary>
+/// Faults injected into the official client's own HTTP pipeline (a handler under Service.HttpClient) and carried
+/// out by the emulator: GCS confirming fewer bytes than a chunk had, and a 503 on a chunk.
+/// </summary>
+public sealed class GcsBackendFaultTests(GcsEmulatorHost emulator) : IClassFixture<GcsEmulatorHost>
+{
+    private const int Quantum = GcsBackend.ChunkGranularity;
+
+    [Fact]
+    public async Task Short_308_is_re_sent_from_where_GCS_stopped()
+    {
+        var injector = new InstructionInjector("short-308", times: 1);
+        using var backend = NewBackend(injector);
+        byte[] source = Bytes((3 * Quantum) + 99);
+        UploadRecord upload = await StartAsync(backend);
+
+        PartRecord part = await backend.WritePartAsync(upload, 1, 0, source.AsMemory(0, 3 * Quantum), CancellationToken.None);
+        Assert.Equal(3 * Quantum, part.Size);
+        Assert.Equal(1, injector.Injected);
+        // The emulator kept 512 KiB of the first 768 KiB chunk: the backend sent the last 256 KiB again.
+        Assert.Equal(["bytes 0-786431/*", "bytes 524288-786431/*"], injector.ChunkRanges);
+        upload = upload with { Offset = 3 * Quantum };
+
+        await backend.WritePartAsync(upload, 2, 3 * Quantum, source.AsMemory(3 * Quantum), CancellationToken.None);
+        upload = upload with { Offset = source.Length };
+        StoredObject stored = await backend.CompleteAsync(upload, CancellationToken.None);
+
+        Assert.Equal(source.Length, stored.Length);
+        await AssertStoredAsync(upload.ObjectKey, source);
+    }
+
+    [Fact]
+    public async Task Chunk_answered_503_is_retried_by_the_client_pipeline()
+    {
+        var injector = new InstructionInjector("return-503", times: 1);
+        using var backend = NewBackend(injector);
+        byte[] source = Bytes(Quantum + 5);
+        UploadRecord upload = await StartAsync(backend);
+
+        await backend.WritePartAsync(upload, 1, 0, source, CancellationToken.None);
+        upload = upload with { Offset = source.Length };
+        StoredObject stored = await backend.CompleteAsync(upload, CancellationToken.None);
+
+        Assert.Equal(1, injector.Injected);
+        Assert.Equal(["bytes 0-262148/262149", "bytes 0-262148/262149"], injector.ChunkRanges);
+        Assert.Equal(source.Length, stored.Length);
+        await AssertStoredAsync(upload.ObjectKey, source);
+    }
+
+    [Fact]
+    public async Task Overwrite_disallowed_makes_the_session_precondition_fail_with_412()
+    {
+        using var backend = new GcsBackend(emulator.NewClient(), new GcsBackendOptions { Bucket = emulator.Bucket, AllowOverwrite = false }, ownsClient: true);
+        string key = "no-overwrite/" + Guid.NewGuid().ToString("N");
+        await emulator.Client.UploadObjectAsync(emulator.Bucket, key, null, new MemoryStream([1, 2, 3]));
+
+        var e = await Assert.ThrowsAsync<Google.GoogleApiException>(() => StartAsync(backend, key));
+        Assert.Equal(HttpStatusCode.PreconditionFailed, e.HttpStatusCode);
+    }
+
+    [Fact]
+    public async Task Session_query_reports_unrecorded_bytes_completion_and_cancel()
+    {
+        using var backend = new GcsBackend(emulator.NewClient(), new GcsBackendOptions { Bucket = emulator.Bucket, PartSize = Quantum }, ownsClient: true);
+        byte[] source = Bytes((2 * Quantum) + 7);
+        UploadRecord upload = await StartAsync(backend);
+        Assert.Equal(new GcsSessionState(0, null), await backend.QuerySessionAsync(upload, CancellationToken.None));
+
+        // A crash after GCS confirmed the chunk but before the record was written: the record still says 0.
+        await backend.WritePartAsync(upload, 1, 0, source.AsMemory(0, 2 * Quantum), CancellationToken.None);
+        Assert.Equal(new GcsSessionState(2 * Quantum, null), await backend.QuerySessionAsync(upload, CancellationToken.None));
+
+        // Reconciled: the record adopts what GCS holds and the upload goes on from there.
+        upload = upload with { Offset = 2 * Quantum };
+        await backend.WritePartAsync(upload, 2, 2 * Quantum, source.AsMemory(2 * Quantum), CancellationToken.None);
+        upload = upload with { Offset = source.Length };
+        StoredObject stored = await backend.CompleteAsync(upload, CancellationToken.None);
+        GcsSessionState? completed = await backend.QuerySessionAsync(upload, CancellationToken.None);
+        Assert.Equal(source.Length, completed?.Persisted);
+        Assert.Equal(stored, completed?.Completed);
+        await AssertStoredAsync(upload.ObjectKey, source);
+
+        UploadRecord cancelled = await StartAsync(backend);
+        await backend.AbortAsync(cancelled, CancellationToken.None);
+        Assert.Null(await backend.QuerySessionAsync(cancelled, CancellationToken.None));
+    }
+
+    private GcsBackend NewBackend(InstructionInjector injector)
+    {
+        StorageClient client = new StorageClientBuilder
+        {
+            BaseUri = emulator.BaseUri,
+            UnauthenticatedAccess = true,
+            HttpClientFactory = new InjectingHttpClientFactory(injector),
+        }.Build();
+        return new GcsBackend(client, new GcsBackendOptions { Bucket = emulator.Bucket, PartSize = Quantum }, ownsClient: true);
+    }
+
+    private static async Task<UploadRecord> StartAsync(GcsBackend backend, string? key = null)
+    {
+        var upload = new UploadRecord
+        {
+            Id = UploadIds.New(),
+            Target = "faults",
+            ObjectKey = key ?? "faults/" + Guid.NewGuid().ToString("N"),
+            ContentType = "application/octet-stream",
+        };
+        return upload with { Session = await backend.StartAsync(upload, CancellationToken.None) };
+    }
+
+    private async Task AssertStoredAsync(string key, byte[] source)
+    {
+        var downloaded = new MemoryStream();
+        await emulator.Client.DownloadObjectAsync(emulator.Bucket, key, downloaded);
+        Assert.Equal(Convert.ToHexString(SHA256.HashData(source)), Convert.ToHexString(SHA256.HashData(downloaded.ToArray())));
+        var stored = await emulator.Client.GetObjectAsync(emulator.Bucket, key);
+        Assert.Equal(Convert.ToBase64String(MD5.HashData(source)), stored.Md5Hash);
+    }
+
+    private static byte[] Bytes(int length)
+    {
+        byte[] data = new byte[length];
+        new Random(length).NextBytes(data);
+        return data;
+    }
+
+    private sealed class InjectingHttpClientFactory(InstructionInjector injector) : HttpClientFactory
+    {
+        protected override HttpMessageHandler CreateHandler(CreateHttpClientArgs args)
+        {
+            injector.InnerHandler = base.CreateHandler(args);
+            return injector;
+        }
+    }
+
+    /// <summary>Adds the emulator's instruction header to the first <paramref name="times"/> data chunks; records chunk ranges.</summary>
+    private sealed class InstructionInjector(string instruction, int times) : DelegatingHandler
+    {
+        private int remaining = times;
+
+        public int Injected { get; private set; }
+
+        public List<string> ChunkRanges { get; } = [];
+
+        protected override Task<HttpResponseMessage> SendAsync(HttpRequestMessage request, CancellationToken cancellationToken)
+        {
+            if (request.Method == HttpMethod.Put && request.Content?.Headers.TryGetValues("Content-Range", out var values) == true &&
+                values.Single() is { } range && !range.StartsWith("bytes */", StringComparison.Ordinal))
+            {
+                lock (ChunkRanges)
+                {
+                    ChunkRanges.Add(range);
+                    if (remaining > 0)
+                    {
+                        remaining--;
+                        Injected++;
+                        request.Headers.TryAddWithoutValidation(GcsHandler.InstructionsHeader, instruction);
+                    }
+                }
+            }
+
+            return base.SendAsync(request, cancellationToken);
+        }
+    }
+}

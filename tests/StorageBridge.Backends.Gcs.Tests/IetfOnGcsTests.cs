@@ -1,0 +1,115 @@
+using System.Net;
+using System.Net.Http.Headers;
+using System.Security.Cryptography;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Hosting;
+using Microsoft.AspNetCore.Hosting.Server;
+using Microsoft.AspNetCore.Hosting.Server.Features;
+using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging;
+using StorageBridge.AspNetCore;
+using StorageBridge.Configuration;
+
+namespace StorageBridge.Backends.Gcs.Tests;
+
+/// <summary>IETF resumable uploads through the bridge onto a <c>Backend: Gcs</c> target backed by the emulator.</summary>
+public sealed class IetfOnGcsTests(GcsEmulatorHost emulator) : IClassFixture<GcsEmulatorHost>, IAsyncLifetime
+{
+    private WebApplication? app;
+    private HttpClient client = null!;
+
+    public async Task InitializeAsync()
+    {
+        var builder = WebApplication.CreateSlimBuilder(new WebApplicationOptions { EnvironmentName = "Testing" });
+        builder.Configuration.Sources.Clear();
+        builder.Configuration.AddInMemoryCollection(new Dictionary<string, string?>
+        {
+            ["StorageBridge:Metadata:Provider"] = "InMemory",
+            ["StorageBridge:Targets:gcs:Backend"] = "Gcs",
+            ["StorageBridge:Targets:gcs:Bucket"] = emulator.Bucket,
+            ["StorageBridge:Targets:gcs:BaseUri"] = emulator.BaseUri,
+            ["StorageBridge:Targets:gcs:PartSize"] = "256KiB",
+            ["StorageBridge:Targets:gcs:KeyTemplate"] = "ietf/{id}",
+        });
+        builder.Logging.ClearProviders();
+        builder.WebHost.UseKestrel(options => options.Listen(IPAddress.Loopback, 0));
+        builder.Services.AddStorageBridge(builder.Configuration);
+        builder.Services.AddGcsBackend();
+        app = builder.Build();
+        app.MapResumableUploads("/uploads");
+        await app.StartAsync();
+        string address = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First();
+        client = new HttpClient { BaseAddress = new Uri(address + "/"), Timeout = TimeSpan.FromSeconds(30) };
+    }
+
+    public async Task DisposeAsync()
+    {
+        client?.Dispose();
+        if (app is not null)
+        {
+            await app.StopAsync();
+            await app.DisposeAsync();
+        }
+    }
+
+    [Theory]
+    [InlineData(0)]
+    [InlineData(1000)]
+    [InlineData((256 * 1024) + 1)]
+    [InlineData((3 * 1024 * 1024) + 17)]
+    public async Task Upload_in_uneven_appends_lands_in_GCS_with_matching_hashes(int size)
+    {
+        byte[] source = new byte[size];
+        new Random(size).NextBytes(source);
+
+        // Creation with the first 100,000 bytes, then appends of 300,001 bytes (never chunk-aligned).
+        int first = Math.Min(size, 100_000);
+        using var create = new HttpRequestMessage(HttpMethod.Post, "uploads/gcs") { Content = new ByteArrayContent(source[..first]) };
+        create.Headers.Add("Upload-Draft-Interop-Version", "8");
+        create.Headers.Add("Upload-Complete", first == size ? "?1" : "?0");
+        create.Content.Headers.ContentType = new MediaTypeHeaderValue("application/x-test");
+        using HttpResponseMessage created = await client.SendAsync(create);
+        Assert.True(created.StatusCode is HttpStatusCode.Created or HttpStatusCode.OK, created.StatusCode.ToString());
+        var location = new Uri(client.BaseAddress!, created.Headers.Location!);
+
+        int offset = first;
+        while (offset < size)
+        {
+            int count = Math.Min(300_001, size - offset);
+            using var patch = new HttpRequestMessage(HttpMethod.Patch, location) { Content = new ByteArrayContent(source, offset, count) };
+            patch.Headers.Add("Upload-Draft-Interop-Version", "8");
+            patch.Headers.Add("Upload-Offset", offset.ToString(System.Globalization.CultureInfo.InvariantCulture));
+            patch.Headers.Add("Upload-Complete", offset + count == size ? "?1" : "?0");
+            patch.Content.Headers.ContentType = new MediaTypeHeaderValue("application/partial-upload");
+            using HttpResponseMessage appended = await client.SendAsync(patch);
+            Assert.True(appended.IsSuccessStatusCode, $"{appended.StatusCode}: {await appended.Content.ReadAsStringAsync()}");
+            offset += count;
+        }
+
+        string id = location.AbsolutePath.Split('/')[^1];
+        var stored = await emulator.Client.GetObjectAsync(emulator.Bucket, "ietf/" + id);
+        var downloaded = new MemoryStream();
+        await emulator.Client.DownloadObjectAsync(emulator.Bucket, "ietf/" + id, downloaded);
+        Assert.Equal(Convert.ToHexString(SHA256.HashData(source)), Convert.ToHexString(SHA256.HashData(downloaded.ToArray())));
+        Assert.Equal((ulong)size, stored.Size);
+        Assert.Equal(Convert.ToBase64String(MD5.HashData(source)), stored.Md5Hash);
+        Assert.Equal("application/x-test", stored.ContentType);
+
+        // No staged tail is left behind.
+        Assert.Empty(emulator.Client.ListObjects(emulator.Bucket, $".staging/{id}/"));
+    }
+
+    [Theory]
+    [InlineData("Expiration", "8d")]
+    [InlineData("Expiration", "none")]
+    [InlineData("PartSize", "100KiB")]
+    [InlineData("Bucket", "")]
+    public void Invalid_target_configuration_names_the_key(string key, string value)
+    {
+        var settings = new Dictionary<string, string?> { ["T:Bucket"] = "b", ["T:BaseUri"] = "http://127.0.0.1:1/storage/v1/", ["T:" + key] = value };
+        IConfigurationSection section = new ConfigurationBuilder().AddInMemoryCollection(settings).Build().GetSection("T");
+        var e = Assert.Throws<StorageBridgeConfigurationException>(() => new GcsBackendFactory().Create("t", section));
+        Assert.Equal("T:" + key, e.Key);
+    }
+}
