@@ -8,11 +8,10 @@ using Xunit.Abstractions;
 namespace StorageBridge.Metadata.Cosmos.Tests;
 
 /// <summary>
-/// Two StorageBridge.Host processes sharing one Cosmos DB store and one storage root (the file backend on a shared
-/// folder stands in for shared cloud storage): an upload moves between them, and racing appends never corrupt it.
+/// Two StorageBridge.Host processes sharing one Cosmos DB store and one storage target: an upload moves between them,
+/// and racing appends never corrupt it. Subclasses choose the target (a shared folder, an Azure container).
 /// </summary>
-[Collection(CosmosCollection.Name)]
-public sealed class TwoHostsSharingCosmosTests(CosmosEmulatorFixture emulator, ITestOutputHelper output) : IAsyncLifetime
+public abstract class TwoHostsSharingCosmosTestsBase(CosmosEmulatorFixture emulator, ITestOutputHelper output) : IAsyncLifetime
 {
     private readonly CancellationTokenSource _timeout = new(TimeSpan.FromMinutes(2));
     private readonly string _shared = Path.Combine(Path.GetTempPath(), "sb-two-hosts-" + Guid.NewGuid().ToString("N"));
@@ -23,7 +22,13 @@ public sealed class TwoHostsSharingCosmosTests(CosmosEmulatorFixture emulator, I
 
     private CancellationToken Ct => _timeout.Token;
 
-    private string SharedRoot => Path.Combine(_shared, "files");
+    protected string SharedRoot => Path.Combine(_shared, "files");
+
+    /// <summary>Configuration of the <c>default</c> target both instances use.</summary>
+    protected abstract IReadOnlyDictionary<string, string?> TargetEnvironment { get; }
+
+    /// <summary>The committed object's bytes, read from the storage itself (not through the bridge).</summary>
+    protected abstract Task<byte[]> ReadStoredObjectAsync(string id, CancellationToken cancellationToken);
 
     public async Task InitializeAsync()
     {
@@ -36,9 +41,12 @@ public sealed class TwoHostsSharingCosmosTests(CosmosEmulatorFixture emulator, I
             ["StorageBridge__Metadata__AcceptAnyServerCertificate"] = emulator.AcceptAnyServerCertificate ? "true" : "false",
             ["StorageBridge__Metadata__Database"] = "sb-hosts",
             ["StorageBridge__Metadata__Container"] = "c" + Guid.NewGuid().ToString("N"),
-            ["StorageBridge__Targets__default__Root"] = SharedRoot,
             ["StorageBridge__LeaseDuration"] = "2s", // a silent lease holder is waited for at most this long
         };
+        foreach (var (key, value) in TargetEnvironment)
+        {
+            environment[key] = value;
+        }
 
         // Started one after the other: both create the container if missing; the second finds it.
         _a = await HostProcess.StartAsync(new HostProcessOptions { Environment = environment, OutputSink = Log("A") }, Ct);
@@ -106,7 +114,7 @@ public sealed class TwoHostsSharingCosmosTests(CosmosEmulatorFixture emulator, I
         }
 
         var expected = SHA256.HashData(source);
-        Assert.Equal(expected, SHA256.HashData(await File.ReadAllBytesAsync(Path.Combine(SharedRoot, id), Ct)));
+        Assert.Equal(expected, SHA256.HashData(await ReadStoredObjectAsync(id, Ct)));
         Assert.Equal(expected, SHA256.HashData(await _clientA.GetByteArrayAsync(path + "/content", Ct)));
         Assert.Equal(expected, SHA256.HashData(await _clientB.GetByteArrayAsync(path + "/content", Ct)));
     }
@@ -197,7 +205,7 @@ public sealed class TwoHostsSharingCosmosTests(CosmosEmulatorFixture emulator, I
         Assert.Contains(accepted, a => a.StartsWith('A'));
         Assert.Contains(accepted, a => a.StartsWith('B'));
         var hash = SHA256.HashData(expected);
-        Assert.Equal(hash, SHA256.HashData(await File.ReadAllBytesAsync(Path.Combine(SharedRoot, id), Ct)));
+        Assert.Equal(hash, SHA256.HashData(await ReadStoredObjectAsync(id, Ct)));
         Assert.Equal(hash, SHA256.HashData(await _clientB.GetByteArrayAsync(path + "/content", Ct)));
     }
 
@@ -270,4 +278,18 @@ public sealed class TwoHostsSharingCosmosTests(CosmosEmulatorFixture emulator, I
             // The test already finished.
         }
     };
+}
+
+/// <summary>The file backend on one shared folder stands in for shared cloud storage.</summary>
+[Collection(CosmosCollection.Name)]
+public sealed class TwoHostsSharingCosmosTests(CosmosEmulatorFixture emulator, ITestOutputHelper output)
+    : TwoHostsSharingCosmosTestsBase(emulator, output)
+{
+    protected override IReadOnlyDictionary<string, string?> TargetEnvironment => new Dictionary<string, string?>
+    {
+        ["StorageBridge__Targets__default__Root"] = SharedRoot,
+    };
+
+    protected override Task<byte[]> ReadStoredObjectAsync(string id, CancellationToken cancellationToken) =>
+        File.ReadAllBytesAsync(Path.Combine(SharedRoot, id), cancellationToken);
 }
