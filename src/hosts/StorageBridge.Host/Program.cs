@@ -1,5 +1,6 @@
 using StorageBridge.AspNetCore;
 using StorageBridge.Backends.Gcs;
+using StorageBridge.Metadata.Cosmos;
 
 // Configuration reload watches the content root recursively; the embedded default stores uploads under ./data inside
 // it, so every file the bridge writes would wake the watcher (measured: ~15% of CPU with many small uploads).
@@ -19,6 +20,7 @@ if (string.IsNullOrEmpty(builder.Configuration["urls"]) && string.IsNullOrEmpty(
 
 builder.Services.AddStorageBridge(builder.Configuration);
 builder.Services.AddStorageBridgeS3();
+builder.Services.AddStorageBridgeCosmos();
 builder.Services.AddStorageBridgeAzureBlob();
 builder.Services.AddGcsBackend();
 
