@@ -97,7 +97,7 @@ internal sealed partial class IetfUploadHandler
         }
 
         var upload = created.Upload!;
-        var location = UploadLocation(context, upload);
+        var location = UploadHttp.Location(context, upload);
         if (version.Announced && target.Options.InterimResponses)
         {
             await SendResumptionSupportedAsync(context, version, target, upload, location);
@@ -107,7 +107,7 @@ internal sealed partial class IetfUploadHandler
         // An empty upload (Upload-Length: 0) is complete as soon as it exists.
         if (hasContent || complete || declaredLength == 0)
         {
-            DisableBodySizeLimit(context);
+            UploadHttp.DisableBodySizeLimit(context);
             var appended = await _coordinator.AppendAsync(
                 new AppendRequest
                 {
@@ -198,7 +198,7 @@ internal sealed partial class IetfUploadHandler
             return;
         }
 
-        DisableBodySizeLimit(context);
+        UploadHttp.DisableBodySizeLimit(context);
         var result = await _coordinator.AppendAsync(
             new AppendRequest
             {
@@ -515,17 +515,7 @@ internal sealed partial class IetfUploadHandler
         return (string.IsNullOrWhiteSpace(fileName) ? null : fileName, contentType, metadata.Count > 0 ? metadata : null);
     }
 
-    private static string UploadLocation(HttpContext context, UploadRecord upload) =>
-        $"{context.Request.PathBase}{ResumableUploadEndpoints.UploadPath(context, upload.Target, upload.Id)}";
 
-    private static void DisableBodySizeLimit(HttpContext context)
-    {
-        // Appends are streamed and bounded by the target's own limits, not Kestrel's 30 MB default.
-        if (context.Features.Get<IHttpMaxRequestBodySizeFeature>() is { IsReadOnly: false } feature)
-        {
-            feature.MaxRequestBodySize = null;
-        }
-    }
 
     private static partial class Log
     {

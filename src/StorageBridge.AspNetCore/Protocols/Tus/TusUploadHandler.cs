@@ -1,3 +1,4 @@
+using StorageBridge.AspNetCore.Http;
 using System.Globalization;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Http.Features;
@@ -172,11 +173,11 @@ internal sealed partial class TusUploadHandler
         }
 
         var upload = created.Upload!;
-        var location = Location(context, upload);
+        var location = UploadHttp.Location(context, upload);
         // An empty upload is complete as soon as it exists; data in the POST is the first append (creation-with-upload).
         if (hasContent || length == 0)
         {
-            DisableBodySizeLimit(context);
+            UploadHttp.DisableBodySizeLimit(context);
             var appended = await _coordinator.AppendAsync(
                 new AppendRequest
                 {
@@ -264,7 +265,7 @@ internal sealed partial class TusUploadHandler
         }
 
         context.Response.StatusCode = StatusCodes.Status201Created;
-        context.Response.Headers.Location = Location(context, joined.Upload!);
+        context.Response.Headers.Location = UploadHttp.Location(context, joined.Upload!);
         WriteCommon(context);
         context.Response.Headers["Upload-Offset"] = joined.Upload!.Offset.ToString(CultureInfo.InvariantCulture);
     }
@@ -371,7 +372,7 @@ internal sealed partial class TusUploadHandler
             return;
         }
 
-        DisableBodySizeLimit(context);
+        UploadHttp.DisableBodySizeLimit(context);
         var result = await _coordinator.AppendAsync(
             new AppendRequest
             {
@@ -513,17 +514,7 @@ internal sealed partial class TusUploadHandler
         MediaTypeHeaderValue.TryParse(request.ContentType, out var parsed)
         && parsed.MediaType.Equals(TusHeaders.OffsetOctetStream, StringComparison.OrdinalIgnoreCase);
 
-    private static string Location(HttpContext context, UploadRecord upload) =>
-        $"{context.Request.PathBase}{ResumableUploadEndpoints.UploadPath(context, upload.Target, upload.Id)}";
 
-    private static void DisableBodySizeLimit(HttpContext context)
-    {
-        // Appends are streamed and bounded by the target's own limits, not Kestrel's 30 MB default.
-        if (context.Features.Get<IHttpMaxRequestBodySizeFeature>() is { IsReadOnly: false } feature)
-        {
-            feature.MaxRequestBodySize = null;
-        }
-    }
 
     private static partial class Log
     {
