@@ -51,16 +51,15 @@ public static class StructuredFieldParser
     }
 
     /// <summary>Parses an Item field given as all of its field lines (joined with ", " per RFC 9110).</summary>
-    public static bool TryParseItem(StringValues lines, out SfItem item)
-    {
-        if (lines.Count == 0)
-        {
-            item = default;
-            return false;
-        }
+    public static bool TryParseItem(StringValues lines, out SfItem item) => TryParseItem(JoinLines(lines), out item);
 
-        return TryParseItem(lines.Count == 1 ? lines[0] : string.Join(", ", lines.ToArray()), out item);
-    }
+    /// <summary>All field lines as one field value (RFC 9110 5.3); null when the field is absent.</summary>
+    private static string? JoinLines(StringValues lines) => lines.Count switch
+    {
+        0 => null,
+        1 => lines[0],
+        _ => string.Join(", ", lines.ToArray()),
+    };
 
     /// <summary>Parses a List field. An empty field is an empty list.</summary>
     public static bool TryParseList(string? field, [NotNullWhen(true)] out SfList? list)
@@ -91,16 +90,7 @@ public static class StructuredFieldParser
         return true;
     }
 
-    public static bool TryParseList(StringValues lines, [NotNullWhen(true)] out SfList? list)
-    {
-        if (lines.Count == 0)
-        {
-            list = null;
-            return false;
-        }
-
-        return TryParseList(lines.Count == 1 ? lines[0] : string.Join(", ", lines.ToArray()), out list);
-    }
+    public static bool TryParseList(StringValues lines, [NotNullWhen(true)] out SfList? list) => TryParseList(JoinLines(lines), out list);
 
     /// <summary>Parses a Dictionary field. An empty field is an empty dictionary.</summary>
     public static bool TryParseDictionary(string? field, [NotNullWhen(true)] out SfDictionary? dictionary)
@@ -131,16 +121,7 @@ public static class StructuredFieldParser
         return true;
     }
 
-    public static bool TryParseDictionary(StringValues lines, [NotNullWhen(true)] out SfDictionary? dictionary)
-    {
-        if (lines.Count == 0)
-        {
-            dictionary = null;
-            return false;
-        }
-
-        return TryParseDictionary(lines.Count == 1 ? lines[0] : string.Join(", ", lines.ToArray()), out dictionary);
-    }
+    public static bool TryParseDictionary(StringValues lines, [NotNullWhen(true)] out SfDictionary? dictionary) => TryParseDictionary(JoinLines(lines), out dictionary);
 
     /// <summary>Parses an Item field whose bare item must be a Boolean (<c>?0</c> / <c>?1</c>); parameters are ignored.</summary>
     public static bool TryParseBoolean(string? field, out bool value)
