@@ -16,7 +16,9 @@
 // one (tus concatenation), --terminate 1 makes --abort-after-bytes terminate the upload (DELETE) as it aborts.
 // On failure it prints the error message to stderr and exits 1 (2 for bad arguments).
 import { createReadStream, promises as fs } from 'node:fs'
-import { Upload } from 'tus-js-client'
+import { Readable } from 'node:stream'
+import { setTimeout as delay } from 'node:timers/promises'
+import { DefaultHttpStack, Upload } from 'tus-js-client'
 
 const PROTOCOLS = new Set(['ietf-draft-03', 'ietf-draft-05', 'tus-v1'])
 
@@ -108,6 +110,36 @@ function parseArgs(argv) {
   return { endpoint, filePath, protocol, chunkSize, ...options }
 }
 
+// With --abort-after-bytes the abort must land mid-request, but a Buffer body reaches a loopback server faster
+// than tus-js-client's progress events (throttled to one per 100 ms) arrive. This stack sends Buffer bodies as a
+// stream of 1 MiB slices with a short pause between them, so progress is reported while the request still runs.
+// The bytes, headers and tus-js-client's own slicing of the Buffer source are unchanged.
+function pacedHttpStack() {
+  const inner = new DefaultHttpStack()
+  return {
+    getName: () => 'PacedNodeHttpStack',
+    createRequest(method, url) {
+      const request = inner.createRequest(method, url)
+      const send = request.send.bind(request)
+      request.send = (body) => {
+        if (!(body instanceof Uint8Array) || body.length === 0) return send(body)
+        const slice = 1024 * 1024
+        return send(
+          Readable.from(
+            (async function* () {
+              for (let at = 0; at < body.length; at += slice) {
+                yield body.subarray(at, Math.min(at + slice, body.length))
+                await delay(5)
+              }
+            })(),
+          ),
+        )
+      }
+      return request
+    },
+  }
+}
+
 async function main() {
   const args = parseArgs(process.argv.slice(2))
   const { size } = await fs.stat(args.filePath)
@@ -143,6 +175,7 @@ async function main() {
       // No retries unless asked for: a test must see the first failure, not a masked one.
       retryDelays: args.retryDelays,
       storeFingerprintForResuming: false,
+      ...(args.abortAfterBytes !== null && args.input === 'buffer' ? { httpStack: pacedHttpStack() } : {}),
       onProgress(sent) {
         bytesSent = sent
         if (args.abortAfterBytes !== null && sent >= args.abortAfterBytes && !settled) {
