@@ -183,6 +183,9 @@ public sealed partial class UploadCoordinator
             ? null
             : new ChunkResult(UploadOutcome.LengthMismatch, upload, "The chunk layout differs from the one this file's upload started with.");
 
+    private static bool AllChunksStored(UploadRecord upload, ChunkLayout layout) =>
+        Enumerable.Range(1, layout.ChunkCount).All(k => IsChunkStored(upload, layout, k));
+
     private static bool IsChunkStored(UploadRecord upload, ChunkLayout layout, int number)
     {
         if (upload.State == UploadState.Completed)
@@ -470,7 +473,16 @@ public sealed partial class UploadCoordinator
         {
             if (IsChunkStored(upload, layout, number) || !upload.IsActive)
             {
-                return await DuplicateAsync(upload, layout, body, cancellationToken).ConfigureAwait(false);
+                var duplicate = await DuplicateAsync(upload, layout, body, cancellationToken).ConfigureAwait(false);
+                if (duplicate.Upload is { State: UploadState.Open } open && AllChunksStored(open, layout))
+                {
+                    // Everything is there but not appended yet (a drain that stopped, or an instance that died holding
+                    // the lease): this retry finishes the job.
+                    await RequestDrainAsync(target, upload.Id, layout, gate, wait: true, cancellationToken).ConfigureAwait(false);
+                    return await ChunkStateAsync(upload.Id, layout).ConfigureAwait(false);
+                }
+
+                return duplicate;
             }
 
             // The chunk just before this one is on its way in this process: wait for it rather than stage a copy.
@@ -502,7 +514,7 @@ public sealed partial class UploadCoordinator
                 }
 
                 Interlocked.Exchange(ref gate.PendingDrain, 0);
-                await DrainStagedChunksAsync(target, upload.Id, layout).ConfigureAwait(false);
+                await DrainStagedChunksAsync(target, upload.Id, layout, takeOver: false).ConfigureAwait(false);
             }
             finally
             {
@@ -596,9 +608,8 @@ public sealed partial class UploadCoordinator
         }
 
         var marked = await MarkStagedAsync(target, reserved, layout, entry, salvage.Token).ConfigureAwait(false);
-        var everything = Enumerable.Range(1, layout.ChunkCount).All(k => IsChunkStored(marked, layout, k));
         // The request that brings the last missing chunk waits for the commit, so its answer can say "complete".
-        await RequestDrainAsync(target, upload.Id, layout, gate, wait: everything, cancellationToken).ConfigureAwait(false);
+        await RequestDrainAsync(target, upload.Id, layout, gate, wait: AllChunksStored(marked, layout), cancellationToken).ConfigureAwait(false);
         return await ChunkStateAsync(upload.Id, layout).ConfigureAwait(false);
     }
 
@@ -698,7 +709,9 @@ public sealed partial class UploadCoordinator
 
     /// <summary>
     /// Asks for the staged chunks to be replayed. If another request of this process is appending, it is told to look
-    /// again when it is done (<see cref="ChunkGate.PendingDrain"/>) and this request does not wait, unless <paramref name="wait"/>.
+    /// again when it is done (<see cref="ChunkGate.PendingDrain"/>) and this request does not wait, unless <paramref name="wait"/>:
+    /// then it also replays past another instance's lease (the append path takes over once that lease lapses), so an
+    /// upload whose chunks are all stored never stays incomplete because an instance died while appending.
     /// </summary>
     private async Task RequestDrainAsync(UploadTarget target, string uploadId, ChunkLayout layout, ChunkGate gate, bool wait, CancellationToken cancellationToken)
     {
@@ -717,7 +730,7 @@ public sealed partial class UploadCoordinator
             try
             {
                 Interlocked.Exchange(ref gate.PendingDrain, 0);
-                await DrainStagedChunksAsync(target, uploadId, layout).ConfigureAwait(false);
+                await DrainStagedChunksAsync(target, uploadId, layout, takeOver: wait).ConfigureAwait(false);
             }
             finally
             {
@@ -731,13 +744,13 @@ public sealed partial class UploadCoordinator
     /// missing. Runs under <see cref="ChunkGate.Appending"/>; leaves the upload to another instance holding the lease
     /// (that one drains after its own append). Not bound to the request: staged bytes are durable, replay is cheap to finish.
     /// </summary>
-    private async Task DrainStagedChunksAsync(UploadTarget target, string uploadId, ChunkLayout layout)
+    private async Task DrainStagedChunksAsync(UploadTarget target, string uploadId, ChunkLayout layout, bool takeOver)
     {
         using var salvage = new CancellationTokenSource(SalvageTimeout);
         var token = salvage.Token;
         try
         {
-            while (await _store.GetAsync(uploadId, token).ConfigureAwait(false) is { State: UploadState.Open } upload && !LeaseHeldByOther(upload))
+            while (await _store.GetAsync(uploadId, token).ConfigureAwait(false) is { State: UploadState.Open } upload && (takeOver || !LeaseHeldByOther(upload)))
             {
                 var staged = StagedChunk.Parse(upload);
                 if (staged.FirstOrDefault(s => s.Ready && layout.End(s.Chunk) <= upload.Offset) is { } obsolete)
@@ -782,6 +795,11 @@ public sealed partial class UploadCoordinator
                 finally
                 {
                     PartBuffers.Return(piece);
+                }
+
+                if (result.Outcome == UploadOutcome.OffsetMismatch)
+                {
+                    continue; // another instance appended meanwhile: look again from its offset
                 }
 
                 if (result.Outcome != UploadOutcome.Success)

@@ -95,6 +95,25 @@ public sealed class ChunkEngineTests
     }
 
     [Fact]
+    public async Task Last_chunk_completes_the_upload_even_when_a_dead_instance_still_holds_the_lease()
+    {
+        using var harness = new EngineHarness();
+        using var clock = new ClockPump(harness);
+        var file = EngineHarness.Bytes(3000, seed: 9);
+        var first = await WriteAsync(harness.Coordinator, Chunk("dead", 2, 1000, 3000), file.AsMemory(1000, 1000));
+        await WriteAsync(harness.Coordinator, Chunk("dead", 3, 1000, 3000), file.AsMemory(2000, 1000));
+
+        // An instance that died while appending: its lease stays in the record until it lapses.
+        var record = await harness.LoadExistingAsync(first.Upload!.Id);
+        var leased = await harness.Store.TryReplaceAsync(record with { LeaseOwner = "node-dead", LeaseUntil = harness.Time.GetUtcNow() + TimeSpan.FromSeconds(10) }, CancellationToken.None);
+        Assert.Equal(StorageBridge.Metadata.MetadataWriteStatus.Success, leased.Status);
+
+        var last = await WriteAsync(harness.Coordinator, Chunk("dead", 1, 1000, 3000), file.AsMemory(0, 1000));
+        Assert.True(last.IsComplete);
+        Assert.Equal(file, await harness.ReadObjectAsync(first.Upload.Id));
+    }
+
+    [Fact]
     public async Task Staged_chunks_of_a_cancelled_upload_are_deleted()
     {
         using var harness = new EngineHarness();
