@@ -5,6 +5,7 @@ using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
 using StorageBridge.AspNetCore.Download;
 using StorageBridge.AspNetCore.Protocols.Ietf;
+using StorageBridge.AspNetCore.Protocols.Resumable;
 using StorageBridge.AspNetCore.Protocols.Tus;
 using StorageBridge.Coordination;
 using StorageBridge.Metadata;
@@ -30,9 +31,13 @@ public static partial class ResumableUploadEndpoints
         services.GetRequiredService<IUploadMetadataStore>().InitializeAsync(CancellationToken.None).GetAwaiter().GetResult();
 
         var group = endpoints.MapGroup(prefix);
-        // tus 1.0 and the IETF draft share these URLs: a request carrying Tus-Resumable is tus, anything else IETF.
-        group.MapMethods("/{target}", [HttpMethods.Post, HttpMethods.Put], WithTarget(
-            (ctx, target) => TusUploadHandler.IsTusRequest(ctx.Request) ? Tus(ctx).CreateAsync(ctx, target) : Ietf(ctx).CreateIfIetfAsync(ctx, target), prefix));
+        // tus 1.0, the IETF draft and Resumable.js/Flow.js share these URLs: a request carrying Tus-Resumable is tus,
+        // one carrying IETF fields is IETF, one naming a chunk (or with a multipart form body) is Resumable.js/Flow.js.
+        group.MapMethods("/{target}", [HttpMethods.Post, HttpMethods.Put], WithTarget((ctx, target) => CreateAsync(ctx, target), prefix));
+        group.MapMethods("/{target}", [HttpMethods.Get], WithTarget(
+            (ctx, target) => ResumableUploadHandler.IsChunkTest(ctx.Request)
+                ? Resumable(ctx).TestAsync(ctx, target)
+                : NotFoundAsync(ctx, "Not a chunk test: GET on a target needs resumableChunkNumber (or flowChunkNumber)."), prefix));
         group.MapMethods("/{target}", [HttpMethods.Options], WithTarget((ctx, target) => OptionsAsync(ctx, target), prefix));
         group.MapMethods("/{target}/{id}", [HttpMethods.Head, HttpMethods.Get], WithUpload((ctx, target, id) => TusOr(ctx, target, id, Ietf(ctx).GetOffsetAsync), prefix));
         group.MapMethods("/{target}/{id}", [HttpMethods.Patch], WithUpload((ctx, target, id) => TusOr(ctx, target, id, Ietf(ctx).AppendAsync), prefix));
@@ -51,6 +56,21 @@ public static partial class ResumableUploadEndpoints
     private static IetfUploadHandler Ietf(HttpContext context) => context.RequestServices.GetRequiredService<IetfUploadHandler>();
 
     private static TusUploadHandler Tus(HttpContext context) => context.RequestServices.GetRequiredService<TusUploadHandler>();
+
+    private static ResumableUploadHandler Resumable(HttpContext context) => context.RequestServices.GetRequiredService<ResumableUploadHandler>();
+
+    private static Task CreateAsync(HttpContext context, UploadTarget target)
+    {
+        var request = context.Request;
+        if (TusUploadHandler.IsTusRequest(request))
+        {
+            return Tus(context).CreateAsync(context, target);
+        }
+
+        return !IetfUploadHandler.IsIetfRequest(request) && ResumableUploadHandler.IsChunkUpload(request)
+            ? Resumable(context).UploadAsync(context, target)
+            : Ietf(context).CreateIfIetfAsync(context, target);
+    }
 
     private static Task TusOr(HttpContext context, UploadTarget target, string id, Func<HttpContext, UploadTarget, string, Task> ietf) =>
         TusUploadHandler.IsTusRequest(context.Request) ? Tus(context).HandleUploadAsync(context, target, id) : ietf(context, target, id);

@@ -6,6 +6,7 @@ using StorageBridge.AspNetCore;
 using StorageBridge.AspNetCore.Download;
 using StorageBridge.AspNetCore.Hosting;
 using StorageBridge.AspNetCore.Protocols.Ietf;
+using StorageBridge.AspNetCore.Protocols.Resumable;
 using StorageBridge.AspNetCore.Protocols.Tus;
 using StorageBridge.Backends;
 using StorageBridge.Configuration;
@@ -43,6 +44,7 @@ public static class StorageBridgeServiceCollectionExtensions
             sp.GetRequiredService<ILogger<UploadCoordinator>>()));
         services.TryAddSingleton<IetfUploadHandler>();
         services.TryAddSingleton<TusUploadHandler>();
+        services.TryAddSingleton<ResumableUploadHandler>();
         services.TryAddSingleton<DownloadHandler>();
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IHostedService, ExpiryCleanupService>());
         return services;

@@ -116,6 +116,24 @@ public sealed class AzureProtocolTests(AzuriteFixture azurite) : IAsyncLifetime
         Assert.Equal(Sha(await download.Content.ReadAsByteArrayAsync()), Sha(source));
     }
 
+    [Theory]
+    // 4 MiB chunks (the minimum block): each chunk is its own block, the 5 MiB + 7 last chunk split into 4 MiB + 1 MiB + 7.
+    [InlineData(4 * MiB, (13 * MiB) + 7, new long[] { 4 * MiB, 4 * MiB, 4 * MiB, MiB + 7 })]
+    // 1 MiB chunks are below the minimum block: staged, replayed in order, cut into 8 MiB blocks.
+    [InlineData(MiB, (9 * MiB) + 3, new long[] { 8 * MiB, MiB + 3 })]
+    public async Task Resumable_chunks_shuffled_three_at_once_commit_the_blob(int chunkSize, int size, long[] expectedBlocks)
+    {
+        var source = AzureEngine.Bytes(size, seed: chunkSize);
+        var answer = await ResumableChunks.UploadAsync(Client, "uploads/azure", source, chunkSize, new ChunkUploadOptions { ShuffleSeed = 9, Duplicates = 2 });
+
+        var key = KeyPrefix + answer.Id;
+        Assert.Equal(Sha(source), await BlobSha256Async(key));
+        var blocks = (await Container().GetBlockBlobClient(key).GetBlockListAsync(BlockListTypes.Committed)).Value.CommittedBlocks.ToList();
+        Assert.Equal(expectedBlocks, blocks.Select(b => b.SizeLong));
+        // Staged chunks and the live marker are gone.
+        Assert.Empty(await Container().GetBlobsAsync(BlobTraits.None, BlobStates.None, ".storagebridge-staging/" + answer.Id, CancellationToken.None).ToListAsync());
+    }
+
     [Fact]
     public async Task Completion_over_a_foreign_blob_is_409_and_keeps_both_the_blob_and_the_upload()
     {

@@ -101,6 +101,23 @@ public sealed class IetfOnGcsTests(GcsEmulatorHost emulator) : IClassFixture<Gcs
     }
 
     [Theory]
+    // Unaligned chunks, each staged in two 256 KiB pieces when it arrives early; and aligned ones.
+    [InlineData(300_000, 2_000_003)]
+    [InlineData(256 * 1024, (5 * 256 * 1024) + 99)]
+    public async Task Resumable_chunks_shuffled_three_at_once_land_in_GCS(int chunkSize, int size)
+    {
+        byte[] source = new byte[size];
+        new Random(chunkSize).NextBytes(source);
+        var answer = await StorageBridge.Tests.ResumableChunks.UploadAsync(
+            client, "uploads/gcs", source, chunkSize, new StorageBridge.Tests.ChunkUploadOptions { ShuffleSeed = 3, Duplicates = 2 });
+
+        var downloaded = new MemoryStream();
+        await emulator.Client.DownloadObjectAsync(emulator.Bucket, "ietf/" + answer.Id, downloaded);
+        Assert.Equal(Convert.ToHexString(SHA256.HashData(source)), Convert.ToHexString(SHA256.HashData(downloaded.ToArray())));
+        Assert.Empty(emulator.Client.ListObjects(emulator.Bucket, $".staging/{answer.Id}/"));
+    }
+
+    [Theory]
     [InlineData("Expiration", "8d")]
     [InlineData("Expiration", "none")]
     [InlineData("PartSize", "100KiB")]

@@ -49,7 +49,11 @@ public sealed partial class UploadCoordinator
 
     private DateTimeOffset Now => _time.GetUtcNow();
 
-    public async Task<CreateResult> CreateAsync(CreateUploadRequest request, CancellationToken cancellationToken)
+    public Task<CreateResult> CreateAsync(CreateUploadRequest request, CancellationToken cancellationToken) =>
+        CreateWithIdAsync(request, UploadIds.New(), cancellationToken);
+
+    /// <summary>Creates an upload under an id the caller drew (<see cref="UploadIds.New"/>), e.g. one a lookup record already names.</summary>
+    private async Task<CreateResult> CreateWithIdAsync(CreateUploadRequest request, string id, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(request);
         var target = _targets.Find(request.Target);
@@ -74,7 +78,6 @@ public sealed partial class UploadCoordinator
 
         using var activity = StorageBridgeTelemetry.ActivitySource.StartActivity("StorageBridge.Create");
         var now = Now;
-        var id = UploadIds.New();
         var record = new UploadRecord
         {
             Id = id,
@@ -457,6 +460,11 @@ public sealed partial class UploadCoordinator
             return new AppendResult(UploadOutcome.Conflict, record);
         }
 
+        if (CheckChunkedAppend(record, request) is { } chunked)
+        {
+            return chunked;
+        }
+
         if (request.Offset != record.Offset)
         {
             return new AppendResult(UploadOutcome.OffsetMismatch, record, record.Offset);
@@ -486,7 +494,7 @@ public sealed partial class UploadCoordinator
                 return new AppendResult(UploadOutcome.TooLarge, record, Limit: LimitKind.MaxAppendSize);
             }
 
-            var exempt = request.Complete || (request.IsCreation && contentLength == 0);
+            var exempt = request.Complete || request.FromChunks || (request.IsCreation && contentLength == 0);
             if (!exempt && target.Limits.MinAppendSize is long minAppend && contentLength < minAppend)
             {
                 return new AppendResult(UploadOutcome.TooSmall, record, Limit: LimitKind.MinAppendSize);

@@ -1,0 +1,40 @@
+using StorageBridge.Uploads;
+
+namespace StorageBridge.Coordination;
+
+/// <summary>
+/// The identity and layout fields of a numbered-chunk request (Resumable.js / Flow.js), already parsed as numbers.
+/// The client's identifier is not secret; the upload it maps to has its own random id (see <see cref="UploadCoordinator.WriteChunkAsync"/>).
+/// </summary>
+public sealed record ChunkRequest
+{
+    public required string Target { get; init; }
+
+    /// <summary>Client identifier of the file (Resumable.js default: size-relativePath).</summary>
+    public required string Identifier { get; init; }
+    public string? FileName { get; init; }
+    public string? ContentType { get; init; }
+
+    /// <summary>Authenticated user the upload belongs to, or empty: part of the identity, so users never share an upload.</summary>
+    public string Principal { get; init; } = "";
+
+    public required long ChunkNumber { get; init; }
+    public required long ChunkSize { get; init; }
+    public required long TotalSize { get; init; }
+    public long? CurrentChunkSize { get; init; }
+    public long? TotalChunks { get; init; }
+
+    /// <summary>Body length when known up front (Content-Length of an octet-mode chunk).</summary>
+    public long? ContentLength { get; init; }
+}
+
+/// <param name="Outcome">Success (also for a duplicate), or why not: <see cref="UploadOutcome.LengthMismatch"/> for
+/// inconsistent fields or a body of the wrong size, <see cref="UploadOutcome.TooLarge"/> for limits,
+/// <see cref="UploadOutcome.Conflict"/> for a race worth retrying, <see cref="UploadOutcome.Interrupted"/> when the body broke off.</param>
+/// <param name="Upload">The upload the chunk belongs to, as it stands afterwards.</param>
+/// <param name="Error">A short explanation for a refused chunk.</param>
+/// <param name="ChunkStored">For a chunk test: the chunk is durably stored (or the upload is complete).</param>
+public sealed record ChunkResult(UploadOutcome Outcome, UploadRecord? Upload, string? Error = null, bool ChunkStored = false)
+{
+    public bool IsComplete => Upload?.State == UploadState.Completed;
+}

@@ -1,0 +1,1015 @@
+using System.Globalization;
+using System.Security.Cryptography;
+using System.Text;
+using Microsoft.Extensions.Logging;
+using StorageBridge.Diagnostics;
+using StorageBridge.Metadata;
+using StorageBridge.Targets;
+using StorageBridge.Uploads;
+
+namespace StorageBridge.Coordination;
+
+/// <summary>
+/// Numbered chunks of fixed size (Resumable.js / Flow.js) that arrive out of order, in parallel and twice.
+/// <list type="bullet">
+/// <item><b>Identity.</b> The client's identifier is not secret and can collide, so it never becomes the upload id: a
+/// lookup record, id "rjs-" + SHA-256(target, principal, identifier, total size, chunk size, file name), names the
+/// upload (a fresh 128-bit id). Racing first chunks agree through the store's create-if-absent on the lookup.</item>
+/// <item><b>Direct parts</b> (S3, Azure, when the chunk size is a valid part): chunk k is written straight to part k
+/// (a last chunk longer than the chunk size as parts n and n + 1), recorded by compare-and-swap, committed when all
+/// are there. No chunk waits for another.</item>
+/// <item><b>Ordered</b> (everything else): the chunk at the upload's offset streams through the normal append path;
+/// a chunk ahead of it is staged durably in tail slots (pieces of the target's part size) and replayed through the
+/// append path once the chunks before it are in.</item>
+/// </list>
+/// </summary>
+public sealed partial class UploadCoordinator
+{
+    public const string ChunkProtocol = "resumable";
+
+    // UploadRecord.ProtocolState keys of an upload made of chunks.
+    private const string LayoutKey = "resumable.layout";
+    private const string ModeKey = "resumable.mode";
+    private const string LookupKey = "resumable.lookup";
+    private const string StagedKey = "resumable.staged";
+    private const string DirectMode = "parts";
+    private const string OrderedMode = "ordered";
+
+    // Lookup records: their target is never a real one, so the expiry scan forgets them without touching a backend.
+    private const string LookupUploadKey = "resumable.upload";
+    private const string LookupTargetPrefix = "resumable-lookup:";
+
+    /// <summary>How long after completion the same file's chunks still map to the completed upload (late duplicates, test GETs).</summary>
+    public static readonly TimeSpan CompletedChunkWindow = TimeSpan.FromHours(1);
+
+    // A lookup naming an upload that does not exist yet: its creator is between the two writes, or died there.
+    private static readonly TimeSpan LookupCreationGrace = TimeSpan.FromSeconds(10);
+    private static readonly TimeSpan LookupPollInterval = TimeSpan.FromMilliseconds(20);
+
+    private readonly Dictionary<string, ChunkGate> _chunkGates = new(StringComparer.Ordinal);
+
+    /// <summary>Whether chunk <see cref="ChunkRequest.ChunkNumber"/> is stored (a chunk test). Never creates anything.</summary>
+    public async Task<ChunkResult> TestChunkAsync(ChunkRequest request, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(request);
+        var (target, layout, refused) = CheckChunkRequest(request);
+        if (refused is not null)
+        {
+            return refused;
+        }
+
+        var upload = await ResolveChunkUploadAsync(target!, request, layout, create: false, cancellationToken).ConfigureAwait(false);
+        if (upload is null)
+        {
+            return new ChunkResult(UploadOutcome.Success, null);
+        }
+
+        if (LayoutMismatch(upload, layout) is { } mismatch)
+        {
+            return mismatch;
+        }
+
+        return new ChunkResult(UploadOutcome.Success, upload, ChunkStored: IsChunkStored(upload, layout, (int)request.ChunkNumber));
+    }
+
+    /// <summary>
+    /// Stores one chunk (idempotent: a chunk already stored is read and dropped) and commits the object once every
+    /// chunk is there. The body must hold exactly the chunk's bytes.
+    /// </summary>
+    public async Task<ChunkResult> WriteChunkAsync(ChunkRequest request, Stream body, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(request);
+        ArgumentNullException.ThrowIfNull(body);
+        var (target, layout, refused) = CheckChunkRequest(request);
+        if (refused is not null)
+        {
+            return refused;
+        }
+
+        var upload = await ResolveChunkUploadAsync(target!, request, layout, create: true, cancellationToken).ConfigureAwait(false);
+        if (upload is null)
+        {
+            return new ChunkResult(UploadOutcome.TargetNotFound, null);
+        }
+
+        if (LayoutMismatch(upload, layout) is { } mismatch)
+        {
+            return mismatch;
+        }
+
+        var number = (int)request.ChunkNumber;
+        var gate = EnterGate(upload.Id);
+        var flight = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        try
+        {
+            // One request per chunk number at a time in this process: a duplicate waits for the first copy.
+            while (gate.TryClaim(number, flight.Task) is { } earlier)
+            {
+                await WaitQuietlyAsync(earlier, cancellationToken).ConfigureAwait(false);
+            }
+
+            upload = await _store.GetAsync(upload.Id, cancellationToken).ConfigureAwait(false) ?? upload;
+            var body2 = new ExactLengthStream(body, layout.SizeOf(number));
+            var result = upload.ProtocolState.GetValueOrDefault(ModeKey) == DirectMode
+                ? await WriteDirectChunkAsync(target!, upload, layout, number, body2, cancellationToken).ConfigureAwait(false)
+                : await WriteOrderedChunkAsync(target!, upload, layout, number, body2, gate, cancellationToken).ConfigureAwait(false);
+            if (result.IsComplete)
+            {
+                await TouchLookupAsync(result.Upload!).ConfigureAwait(false);
+            }
+
+            return result;
+        }
+        catch (InvalidDataException ex)
+        {
+            // A body of the wrong size: whatever was written for it is unrecorded (or, in ordered mode, at most the
+            // whole parts before its end, which are the client's bytes for those positions).
+            return new ChunkResult(UploadOutcome.LengthMismatch, upload, ex.Message);
+        }
+        finally
+        {
+            gate.Release(number, flight.Task);
+            flight.TrySetResult();
+            LeaveGate(upload.Id, gate);
+        }
+    }
+
+    /// <summary>An upload made of chunks accepts appends only from the chunk path (and only that path may use one).</summary>
+    private static AppendResult? CheckChunkedAppend(UploadRecord record, AppendRequest request) =>
+        record.ProtocolState.ContainsKey(LayoutKey) != request.FromChunks ? new AppendResult(UploadOutcome.Conflict, record) : null;
+
+    private (UploadTarget? Target, ChunkLayout Layout, ChunkResult? Refused) CheckChunkRequest(ChunkRequest request)
+    {
+        var target = _targets.Find(request.Target);
+        if (target is null)
+        {
+            return (null, default, new ChunkResult(UploadOutcome.TargetNotFound, null));
+        }
+
+        var (layout, error) = ChunkLayout.From(request.ChunkSize, request.TotalSize, request.TotalChunks);
+        if (layout is not { } valid)
+        {
+            return (target, default, new ChunkResult(UploadOutcome.LengthMismatch, null, error));
+        }
+
+        if (valid.CheckChunk(request.ChunkNumber, request.CurrentChunkSize) is { } chunkError)
+        {
+            return (target, valid, new ChunkResult(UploadOutcome.LengthMismatch, null, chunkError));
+        }
+
+        var size = valid.SizeOf((int)request.ChunkNumber);
+        if (request.ContentLength is long contentLength && contentLength != size)
+        {
+            return (target, valid, new ChunkResult(UploadOutcome.LengthMismatch, null,
+                string.Create(CultureInfo.InvariantCulture, $"The body holds {contentLength} bytes; chunk {request.ChunkNumber} has {size}.")));
+        }
+
+        if (request.TotalSize > MaxLength(target, declared: true))
+        {
+            return (target, valid, new ChunkResult(UploadOutcome.TooLarge, null, "The file is larger than this target accepts."));
+        }
+
+        if (target.Limits.MaxAppendSize is long maxAppend && valid.MaxChunkSize > maxAppend)
+        {
+            return (target, valid, new ChunkResult(UploadOutcome.TooLarge, null,
+                string.Create(CultureInfo.InvariantCulture, $"Chunks of up to {valid.MaxChunkSize} bytes exceed this target's {maxAppend}-byte request limit.")));
+        }
+
+        return (target, valid, null);
+    }
+
+    private static ChunkResult? LayoutMismatch(UploadRecord upload, ChunkLayout layout) =>
+        ChunkLayout.Parse(upload.ProtocolState.GetValueOrDefault(LayoutKey)) == layout
+            ? null
+            : new ChunkResult(UploadOutcome.LengthMismatch, upload, "The chunk layout differs from the one this file's upload started with.");
+
+    private static bool AllChunksStored(UploadRecord upload, ChunkLayout layout) =>
+        Enumerable.Range(1, layout.ChunkCount).All(k => IsChunkStored(upload, layout, k));
+
+    private static bool IsChunkStored(UploadRecord upload, ChunkLayout layout, int number)
+    {
+        if (upload.State == UploadState.Completed)
+        {
+            return true;
+        }
+
+        if (upload.ProtocolState.GetValueOrDefault(ModeKey) == DirectMode)
+        {
+            return upload.Parts.Any(p => p.Number == number);
+        }
+
+        // A zero-byte chunk (the only chunk of an empty file) is stored when the upload completes.
+        return (layout.SizeOf(number) > 0 && layout.End(number) <= upload.Offset)
+            || StagedChunk.Parse(upload).Any(s => s.Chunk == number && s.Ready);
+    }
+
+    // ---- identity: lookup record -> upload ----
+
+    private static string LookupId(string target, ChunkRequest request)
+    {
+        // Length-prefixed fields: no choice of identifier or file name can make two different tuples hash alike.
+        var material = new StringBuilder();
+        foreach (var field in new[]
+                 {
+                     target, request.Principal, request.Identifier,
+                     request.TotalSize.ToString(CultureInfo.InvariantCulture), request.ChunkSize.ToString(CultureInfo.InvariantCulture),
+                     request.FileName ?? "",
+                 })
+        {
+            material.Append(field.Length.ToString(CultureInfo.InvariantCulture)).Append(':').Append(field).Append('\n');
+        }
+
+        return "rjs-" + Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(material.ToString())));
+    }
+
+    /// <summary>
+    /// The upload the request's file maps to. With <paramref name="create"/>, one is created when there is none, or
+    /// when the mapped one is gone or completed longer than <see cref="CompletedChunkWindow"/> ago.
+    /// </summary>
+    private async Task<UploadRecord?> ResolveChunkUploadAsync(
+        UploadTarget target, ChunkRequest request, ChunkLayout layout, bool create, CancellationToken cancellationToken)
+    {
+        var lookupId = LookupId(target.Name, request);
+        for (var attempt = 0; attempt < 10_000; attempt++)
+        {
+            var lookup = await _store.GetAsync(lookupId, cancellationToken).ConfigureAwait(false);
+            if (lookup is null)
+            {
+                if (!create)
+                {
+                    return null;
+                }
+
+                var id = UploadIds.New();
+                var written = await _store.CreateAsync(NewLookup(lookupId, target, id), cancellationToken).ConfigureAwait(false);
+                if (written.Status == MetadataWriteStatus.Success)
+                {
+                    return await CreateChunkUploadAsync(target, request, layout, id, lookupId, cancellationToken).ConfigureAwait(false);
+                }
+
+                continue; // another request created it first: use theirs
+            }
+
+            var upload = lookup.ProtocolState.GetValueOrDefault(LookupUploadKey) is { } uploadId && UploadIds.IsWellFormed(uploadId)
+                ? await LoadAsync(target.Name, uploadId, cancellationToken).ConfigureAwait(false)
+                : null;
+            if (upload is not null && IsCurrentChunkUpload(upload))
+            {
+                return upload;
+            }
+
+            if (!create)
+            {
+                return null;
+            }
+
+            if (upload is null && Now - lookup.UpdatedAt < LookupCreationGrace)
+            {
+                // Real time, not the injected clock: this waits for another request's two writes, not for a deadline.
+                await Task.Delay(LookupPollInterval, cancellationToken).ConfigureAwait(false);
+                continue;
+            }
+
+            // Gone, long completed, or its creator died before creating it: the same file starts a new upload.
+            var fresh = UploadIds.New();
+            var replaced = await _store.TryReplaceAsync(NewLookup(lookupId, target, fresh) with { Version = lookup.Version, CreatedAt = lookup.CreatedAt }, cancellationToken)
+                .ConfigureAwait(false);
+            if (replaced.Status == MetadataWriteStatus.Success)
+            {
+                return await CreateChunkUploadAsync(target, request, layout, fresh, lookupId, cancellationToken).ConfigureAwait(false);
+            }
+        }
+
+        throw new InvalidOperationException($"Could not resolve the upload of lookup {lookupId}: the metadata store keeps conflicting.");
+    }
+
+    private bool IsCurrentChunkUpload(UploadRecord upload) => upload.State switch
+    {
+        UploadState.Open or UploadState.Completing => StateOutcome(upload) is null,
+        UploadState.Completed => Now - upload.UpdatedAt < CompletedChunkWindow,
+        _ => false,
+    };
+
+    private UploadRecord NewLookup(string lookupId, UploadTarget target, string uploadId)
+    {
+        var now = Now;
+        return new UploadRecord
+        {
+            Id = lookupId,
+            Target = LookupTargetPrefix + target.Name,
+            ObjectKey = lookupId,
+            Protocol = ChunkProtocol,
+            // A pointer, not an upload: the expiry scan only forgets records in this state (its target does not exist).
+            State = UploadState.Cancelled,
+            ProtocolState = new Dictionary<string, string> { [LookupUploadKey] = uploadId },
+            CreatedAt = now,
+            UpdatedAt = now,
+            ExpiresAt = now + target.Expiration + CompletedChunkWindow,
+        };
+    }
+
+    private async Task<UploadRecord> CreateChunkUploadAsync(
+        UploadTarget target, ChunkRequest request, ChunkLayout layout, string id, string lookupId, CancellationToken cancellationToken)
+    {
+        var direct = layout.FitsDirectParts(target.Backend.Capabilities, target.PartSize);
+        var created = await CreateWithIdAsync(
+            new CreateUploadRequest
+            {
+                Target = target.Name,
+                Protocol = ChunkProtocol,
+                Length = layout.TotalSize,
+                ContentType = request.ContentType,
+                FileName = request.FileName,
+                ProtocolState = new Dictionary<string, string>
+                {
+                    [LayoutKey] = layout.ToString(),
+                    [ModeKey] = direct ? DirectMode : OrderedMode,
+                    [LookupKey] = lookupId,
+                },
+            },
+            id,
+            cancellationToken).ConfigureAwait(false);
+        return created.Upload ?? throw new InvalidOperationException($"Creating chunk upload {id} failed: {created.Outcome}.");
+    }
+
+    /// <summary>A completed upload's lookup stays for <see cref="CompletedChunkWindow"/> after completion, then the expiry scan forgets it.</summary>
+    private async Task TouchLookupAsync(UploadRecord upload)
+    {
+        if (upload.ProtocolState.GetValueOrDefault(LookupKey) is not { } lookupId)
+        {
+            return;
+        }
+
+        try
+        {
+            using var timeout = new CancellationTokenSource(SalvageTimeout);
+            var lookup = await _store.GetAsync(lookupId, timeout.Token).ConfigureAwait(false);
+            // Once: later duplicates find the lookup already shortened.
+            if (lookup?.ProtocolState.GetValueOrDefault(LookupUploadKey) == upload.Id && !(lookup.ExpiresAt <= Now + CompletedChunkWindow))
+            {
+                await _store.TryReplaceAsync(lookup with { ExpiresAt = Now + CompletedChunkWindow, UpdatedAt = Now }, timeout.Token).ConfigureAwait(false);
+            }
+        }
+        catch (Exception ex) when (ex is not OperationCanceledException)
+        {
+            // Only the lookup's lifetime is at stake: it still expires with the upload's original expiry.
+            Log.CleanupFailed(_logger, lookupId, ex);
+        }
+    }
+
+    // ---- direct parts ----
+
+    private async Task<ChunkResult> WriteDirectChunkAsync(
+        UploadTarget target, UploadRecord upload, ChunkLayout layout, int number, Stream body, CancellationToken cancellationToken)
+    {
+        if (IsChunkStored(upload, layout, number) || !upload.IsActive)
+        {
+            return await DuplicateAsync(upload, layout, body, cancellationToken).ConfigureAwait(false);
+        }
+
+        var size = layout.SizeOf(number);
+        var first = Math.Min(size, layout.ChunkSize);
+        long[] partSizes = size > first ? [first, size - first] : [size];
+        var buffer = PartBuffers.Rent((int)first);
+        var parts = new List<PartRecord>(partSizes.Length);
+        try
+        {
+            using var salvage = new CancellationTokenSource(SalvageTimeout);
+            var offset = layout.Start(number);
+            for (var i = 0; i < partSizes.Length; i++)
+            {
+                var content = buffer.AsMemory(0, (int)partSizes[i]);
+                await ReadFullyAsync(body, content, cancellationToken).ConfigureAwait(false);
+                parts.Add(await target.Backend.WritePartAsync(upload, number + i, offset, content, salvage.Token).ConfigureAwait(false));
+                offset += partSizes[i];
+            }
+
+            return await RecordDirectPartsAsync(upload, layout, number, parts, salvage.Token).ConfigureAwait(false);
+        }
+        finally
+        {
+            PartBuffers.Return(buffer);
+        }
+    }
+
+    private static async Task ReadFullyAsync(Stream body, Memory<byte> destination, CancellationToken cancellationToken)
+    {
+        var done = 0;
+        while (done < destination.Length)
+        {
+            var read = await body.ReadAsync(destination[done..], cancellationToken).ConfigureAwait(false);
+            if (read == 0)
+            {
+                throw new InvalidDataException($"The chunk body ended after {done} of {destination.Length} bytes.");
+            }
+
+            done += read;
+        }
+    }
+
+    private async Task<ChunkResult> RecordDirectPartsAsync(UploadRecord upload, ChunkLayout layout, int number, List<PartRecord> parts, CancellationToken cancellationToken)
+    {
+        while (true)
+        {
+            if (upload.State != UploadState.Open)
+            {
+                return await DuplicateOrGoneAsync(upload, layout).ConfigureAwait(false);
+            }
+
+            if (upload.Parts.Any(p => p.Number == number))
+            {
+                // Another copy of this chunk was recorded first; the bytes are the same chunk, the record decides.
+                return await EnsureChunksCompletedAsync(upload, layout).ConfigureAwait(false);
+            }
+
+            List<PartRecord> all = [.. upload.Parts.Concat(parts).OrderBy(p => p.Number)];
+            var complete = all.Count == layout.DirectPartCount;
+            var updated = upload with
+            {
+                Parts = all,
+                Offset = all.Sum(p => p.Size),
+                State = complete ? UploadState.Completing : UploadState.Open,
+                UpdatedAt = Now,
+            };
+            var written = await _store.TryReplaceAsync(updated, cancellationToken).ConfigureAwait(false);
+            if (written.Status == MetadataWriteStatus.Success)
+            {
+                StorageBridgeTelemetry.BytesAppended.Add(parts.Sum(p => p.Size), new KeyValuePair<string, object?>("target", upload.Target));
+                return complete
+                    ? await CompleteChunksAsync(written.Record!).ConfigureAwait(false)
+                    : new ChunkResult(UploadOutcome.Success, written.Record);
+            }
+
+            upload = await _store.GetAsync(upload.Id, cancellationToken).ConfigureAwait(false)
+                ?? throw new InvalidOperationException($"Upload {upload.Id} disappeared while a chunk was recorded.");
+        }
+    }
+
+    /// <summary>Commits an upload whose record says Completing (idempotent; also finishes one a crash interrupted).</summary>
+    private async Task<ChunkResult> CompleteChunksAsync(UploadRecord completing)
+    {
+        using var salvage = new CancellationTokenSource(SalvageTimeout);
+        var done = await FinishCompletionAsync(completing, salvage.Token).ConfigureAwait(false)
+            ?? await _store.GetAsync(completing.Id, salvage.Token).ConfigureAwait(false);
+        if (done?.State == UploadState.Completed)
+        {
+            StorageBridgeTelemetry.UploadsCompleted.Add(1, new KeyValuePair<string, object?>("target", done.Target));
+            Log.UploadCompleted(_logger, done.Id, done.Offset, done.ObjectKey);
+            return new ChunkResult(UploadOutcome.Success, done);
+        }
+
+        // FinishCompletionAsync reopens the upload when another object holds the key and overwriting is off.
+        return new ChunkResult(done?.State == UploadState.Open ? UploadOutcome.ObjectExists : UploadOutcome.Conflict, done);
+    }
+
+    // ---- ordered: stream at the offset, stage the rest ----
+
+    private async Task<ChunkResult> WriteOrderedChunkAsync(
+        UploadTarget target, UploadRecord upload, ChunkLayout layout, int number, Stream body, ChunkGate gate, CancellationToken cancellationToken)
+    {
+        var start = layout.Start(number);
+        var end = layout.End(number);
+        while (true)
+        {
+            if (IsChunkStored(upload, layout, number) || !upload.IsActive)
+            {
+                var duplicate = await DuplicateAsync(upload, layout, body, cancellationToken).ConfigureAwait(false);
+                if (duplicate.Upload is { State: UploadState.Open } open && AllChunksStored(open, layout))
+                {
+                    // Everything is there but not appended yet (a drain that stopped, or an instance that died holding
+                    // the lease): this retry finishes the job.
+                    await RequestDrainAsync(target, upload.Id, layout, gate, wait: true, cancellationToken).ConfigureAwait(false);
+                    return await ChunkStateAsync(upload.Id, layout).ConfigureAwait(false);
+                }
+
+                return duplicate;
+            }
+
+            // The chunk just before this one is on its way in this process: wait for it rather than stage a copy.
+            if (upload.Offset < start && gate.InFlight(number - 1) is { } previous)
+            {
+                await WaitQuietlyAsync(previous, cancellationToken).ConfigureAwait(false);
+                upload = await ReloadAsync(upload, cancellationToken).ConfigureAwait(false);
+                continue;
+            }
+
+            if (upload.Offset < start || LeaseHeldByOther(upload))
+            {
+                return await StageChunkAsync(target, upload, layout, number, body, gate, cancellationToken).ConfigureAwait(false);
+            }
+
+            await gate.Appending.WaitAsync(cancellationToken).ConfigureAwait(false);
+            try
+            {
+                upload = await ReloadAsync(upload, cancellationToken).ConfigureAwait(false);
+                if (upload.Offset < start || (upload.Offset >= end && end > start) || !upload.IsActive || LeaseHeldByOther(upload))
+                {
+                    continue; // it changed while this request waited: decide again
+                }
+
+                var appended = await AppendChunkBytesAsync(target, upload, layout, number, body, cancellationToken).ConfigureAwait(false);
+                if (appended.Outcome != UploadOutcome.Success)
+                {
+                    return new ChunkResult(appended.Outcome, appended.Upload, "Another request changed this upload; retry the chunk.");
+                }
+
+                Interlocked.Exchange(ref gate.PendingDrain, 0);
+                await DrainStagedChunksAsync(target, upload.Id, layout, takeOver: false).ConfigureAwait(false);
+            }
+            finally
+            {
+                gate.Appending.Release();
+            }
+
+            await RequestDrainAsync(target, upload.Id, layout, gate, wait: false, cancellationToken).ConfigureAwait(false);
+            return await ChunkStateAsync(upload.Id, layout).ConfigureAwait(false);
+        }
+    }
+
+    /// <summary>Appends the chunk's bytes from the upload's offset (which may lie inside the chunk after an interruption).</summary>
+    private async Task<AppendResult> AppendChunkBytesAsync(
+        UploadTarget target, UploadRecord upload, ChunkLayout layout, int number, Stream body, CancellationToken cancellationToken)
+    {
+        var skip = upload.Offset - layout.Start(number);
+        var scratch = PartBuffers.Rent((int)Math.Min(Math.Max(skip, 1), 1 << 20));
+        try
+        {
+            for (var left = skip; left > 0;)
+            {
+                var read = await body.ReadAsync(scratch.AsMemory(0, (int)Math.Min(left, scratch.Length)), cancellationToken).ConfigureAwait(false);
+                left -= read;
+            }
+        }
+        finally
+        {
+            PartBuffers.Return(scratch);
+        }
+
+        var end = layout.End(number);
+        var result = await AppendAsync(
+            new AppendRequest
+            {
+                Target = target.Name,
+                Id = upload.Id,
+                Offset = upload.Offset,
+                Complete = end == layout.TotalSize,
+                ContentLength = end - upload.Offset,
+                FromChunks = true,
+            },
+            body,
+            cancellationToken).ConfigureAwait(false);
+        if (result.Outcome == UploadOutcome.Interrupted && !cancellationToken.IsCancellationRequested)
+        {
+            // Ended by a newer request for the upload in this process; the received prefix was kept.
+            return result with { Outcome = UploadOutcome.Conflict };
+        }
+
+        if (result.Upload?.State == UploadState.Completed)
+        {
+            await DropAllStagedAsync(target, result.Upload, layout).ConfigureAwait(false);
+        }
+
+        return result;
+    }
+
+    /// <summary>Keeps a chunk that cannot be appended yet in tail slots, then lets whoever can append replay it.</summary>
+    private async Task<ChunkResult> StageChunkAsync(
+        UploadTarget target, UploadRecord upload, ChunkLayout layout, int number, Stream body, ChunkGate gate, CancellationToken cancellationToken)
+    {
+        var size = layout.SizeOf(number);
+        var pieceSize = (long)Math.Max(1, Math.Min(target.PartSize, size));
+        var pieces = (int)((size + pieceSize - 1) / pieceSize);
+        var (reserved, first) = await ReserveStagingAsync(upload, layout, number, pieceSize, pieces, cancellationToken).ConfigureAwait(false);
+        if (reserved is null)
+        {
+            return await DuplicateAsync(await ReloadAsync(upload, cancellationToken).ConfigureAwait(false), layout, body, cancellationToken).ConfigureAwait(false);
+        }
+
+        var entry = new StagedChunk(number, first, pieceSize, Ready: false);
+        var buffer = PartBuffers.Rent((int)pieceSize);
+        using var salvage = new CancellationTokenSource(SalvageTimeout);
+        try
+        {
+            for (var i = 0; i < pieces; i++)
+            {
+                var length = (int)Math.Min(pieceSize, size - (i * pieceSize));
+                await ReadFullyAsync(body, buffer.AsMemory(0, length), cancellationToken).ConfigureAwait(false);
+                await target.Backend.WriteTailAsync(reserved, first + i, buffer.AsMemory(0, length), salvage.Token).ConfigureAwait(false);
+            }
+        }
+        catch
+        {
+            await DropStagedAsync(target, reserved, layout, entry).ConfigureAwait(false);
+            throw;
+        }
+        finally
+        {
+            PartBuffers.Return(buffer);
+        }
+
+        var marked = await MarkStagedAsync(target, reserved, layout, entry, salvage.Token).ConfigureAwait(false);
+        // The request that brings the last missing chunk waits for the commit, so its answer can say "complete".
+        await RequestDrainAsync(target, upload.Id, layout, gate, wait: AllChunksStored(marked, layout), cancellationToken).ConfigureAwait(false);
+        return await ChunkStateAsync(upload.Id, layout).ConfigureAwait(false);
+    }
+
+    /// <summary>
+    /// Records slots for a staged chunk before any byte is written, so cancel and expiry (which drop tails
+    /// 1..TailSequence) also drop slots of a request that died. The slots start at TailSequence + 2: an append running
+    /// now may write its tail at the TailSequence + 1 it read, and TailSequence only grows, so the two never meet.
+    /// </summary>
+    private async Task<(UploadRecord? Record, int First)> ReserveStagingAsync(
+        UploadRecord upload, ChunkLayout layout, int number, long pieceSize, int pieces, CancellationToken cancellationToken)
+    {
+        while (true)
+        {
+            if (IsChunkStored(upload, layout, number) || upload.State != UploadState.Open)
+            {
+                return (null, 0);
+            }
+
+            var first = checked(upload.TailSequence + 2);
+            var staged = StagedChunk.Parse(upload);
+            staged.Add(new StagedChunk(number, first, pieceSize, Ready: false));
+            var updated = upload with
+            {
+                TailSequence = checked(first + pieces - 1),
+                ProtocolState = StagedChunk.With(upload.ProtocolState, staged),
+                UpdatedAt = Now,
+            };
+            var written = await _store.TryReplaceAsync(updated, cancellationToken).ConfigureAwait(false);
+            if (written.Status == MetadataWriteStatus.Success)
+            {
+                return (written.Record, first);
+            }
+
+            upload = await ReloadAsync(upload, cancellationToken).ConfigureAwait(false);
+        }
+    }
+
+    private async Task<UploadRecord> MarkStagedAsync(UploadTarget target, UploadRecord upload, ChunkLayout layout, StagedChunk entry, CancellationToken cancellationToken)
+    {
+        while (true)
+        {
+            var staged = StagedChunk.Parse(upload);
+            var index = staged.FindIndex(s => s.Chunk == entry.Chunk && s.FirstSequence == entry.FirstSequence);
+            if (index < 0 || upload.State != UploadState.Open || IsChunkStored(upload, layout, entry.Chunk))
+            {
+                // Another copy made it first (or the upload moved on): these slots are not needed.
+                await DropStagedAsync(target, upload, layout, entry).ConfigureAwait(false);
+                return await ReloadAsync(upload, cancellationToken).ConfigureAwait(false);
+            }
+
+            staged[index] = entry with { Ready = true };
+            var written = await _store.TryReplaceAsync(upload with { ProtocolState = StagedChunk.With(upload.ProtocolState, staged), UpdatedAt = Now }, cancellationToken)
+                .ConfigureAwait(false);
+            if (written.Status == MetadataWriteStatus.Success)
+            {
+                return written.Record!;
+            }
+
+            upload = await ReloadAsync(upload, cancellationToken).ConfigureAwait(false);
+        }
+    }
+
+    /// <summary>Deletes a staged chunk's slots and its entry (best effort: cancel and expiry drop leftovers).</summary>
+    private async Task DropStagedAsync(UploadTarget target, UploadRecord upload, ChunkLayout layout, StagedChunk entry)
+    {
+        using var salvage = new CancellationTokenSource(SalvageTimeout);
+        try
+        {
+            for (var current = upload; current.State == UploadState.Open;)
+            {
+                var staged = StagedChunk.Parse(current);
+                if (staged.RemoveAll(s => s.FirstSequence == entry.FirstSequence) == 0)
+                {
+                    break;
+                }
+
+                var written = await _store.TryReplaceAsync(current with { ProtocolState = StagedChunk.With(current.ProtocolState, staged) }, salvage.Token).ConfigureAwait(false);
+                if (written.Status == MetadataWriteStatus.Success)
+                {
+                    break;
+                }
+
+                current = await _store.GetAsync(current.Id, salvage.Token).ConfigureAwait(false) ?? current with { State = UploadState.Cancelled };
+            }
+
+            var pieces = (int)((layout.SizeOf(entry.Chunk) + entry.PieceSize - 1) / entry.PieceSize);
+            for (var i = 0; i < pieces; i++)
+            {
+                await target.Backend.DeleteTailAsync(upload, entry.FirstSequence + i, salvage.Token).ConfigureAwait(false);
+            }
+        }
+        catch (Exception ex) when (ex is not OperationCanceledException)
+        {
+            Log.CleanupFailed(_logger, upload.Id, ex);
+        }
+    }
+
+    /// <summary>
+    /// Asks for the staged chunks to be replayed. If another request of this process is appending, it is told to look
+    /// again when it is done (<see cref="ChunkGate.PendingDrain"/>) and this request does not wait, unless <paramref name="wait"/>:
+    /// then it also replays past another instance's lease (the append path takes over once that lease lapses), so an
+    /// upload whose chunks are all stored never stays incomplete because an instance died while appending.
+    /// </summary>
+    private async Task RequestDrainAsync(UploadTarget target, string uploadId, ChunkLayout layout, ChunkGate gate, bool wait, CancellationToken cancellationToken)
+    {
+        Interlocked.Exchange(ref gate.PendingDrain, 1);
+        while (Volatile.Read(ref gate.PendingDrain) == 1)
+        {
+            if (wait)
+            {
+                await gate.Appending.WaitAsync(cancellationToken).ConfigureAwait(false);
+            }
+            else if (!await gate.Appending.WaitAsync(0, CancellationToken.None).ConfigureAwait(false))
+            {
+                return;
+            }
+
+            try
+            {
+                Interlocked.Exchange(ref gate.PendingDrain, 0);
+                await DrainStagedChunksAsync(target, uploadId, layout, takeOver: wait).ConfigureAwait(false);
+            }
+            finally
+            {
+                gate.Appending.Release();
+            }
+        }
+    }
+
+    /// <summary>
+    /// Replays staged chunks at the upload's offset through the append path, in order, until the next chunk is
+    /// missing. Runs under <see cref="ChunkGate.Appending"/>; leaves the upload to another instance holding the lease
+    /// (that one drains after its own append). Not bound to the request: staged bytes are durable, replay is cheap to finish.
+    /// </summary>
+    private async Task DrainStagedChunksAsync(UploadTarget target, string uploadId, ChunkLayout layout, bool takeOver)
+    {
+        using var salvage = new CancellationTokenSource(SalvageTimeout);
+        var token = salvage.Token;
+        try
+        {
+            while (await _store.GetAsync(uploadId, token).ConfigureAwait(false) is { State: UploadState.Open } upload && (takeOver || !LeaseHeldByOther(upload)))
+            {
+                var staged = StagedChunk.Parse(upload);
+                if (staged.FirstOrDefault(s => s.Ready && layout.End(s.Chunk) <= upload.Offset) is { } obsolete)
+                {
+                    await DropStagedAsync(target, upload, layout, obsolete).ConfigureAwait(false);
+                    continue;
+                }
+
+                var next = staged.FirstOrDefault(s => s.Ready && layout.Start(s.Chunk) <= upload.Offset && upload.Offset < layout.End(s.Chunk));
+                if (next is null)
+                {
+                    if (upload.Offset == layout.TotalSize)
+                    {
+                        // Every byte is in but the commit did not happen (e.g. it was refused before): try it again.
+                        await AppendAsync(new AppendRequest { Target = target.Name, Id = uploadId, Offset = upload.Offset, Complete = true, ContentLength = 0, FromChunks = true }, Stream.Null, token)
+                            .ConfigureAwait(false);
+                    }
+
+                    return;
+                }
+
+                var size = layout.SizeOf(next.Chunk);
+                var piece = PartBuffers.Rent((int)Math.Min(next.PieceSize, size));
+                AppendResult result;
+                try
+                {
+                    var skip = upload.Offset - layout.Start(next.Chunk);
+                    using var replay = new StagedChunkStream(target.Backend, upload, next.FirstSequence, next.PieceSize, size, skip, piece);
+                    result = await AppendAsync(
+                        new AppendRequest
+                        {
+                            Target = target.Name,
+                            Id = uploadId,
+                            Offset = upload.Offset,
+                            Complete = layout.End(next.Chunk) == layout.TotalSize,
+                            ContentLength = size - skip,
+                            FromChunks = true,
+                        },
+                        replay,
+                        token).ConfigureAwait(false);
+                }
+                finally
+                {
+                    PartBuffers.Return(piece);
+                }
+
+                if (result.Outcome == UploadOutcome.OffsetMismatch)
+                {
+                    continue; // another instance appended meanwhile: look again from its offset
+                }
+
+                if (result.Outcome != UploadOutcome.Success)
+                {
+                    Log.ChunkReplayStopped(_logger, uploadId, next.Chunk, result.Outcome);
+                    return;
+                }
+
+                if (result.Upload?.State == UploadState.Completed)
+                {
+                    await DropAllStagedAsync(target, result.Upload, layout).ConfigureAwait(false);
+                    return;
+                }
+            }
+        }
+        catch (Exception ex) when (ex is not OperationCanceledException)
+        {
+            // The staged chunks stay recorded; the next chunk request of this upload replays them again.
+            Log.ChunkReplayFailed(_logger, uploadId, ex);
+        }
+    }
+
+    private async Task DropAllStagedAsync(UploadTarget target, UploadRecord completed, ChunkLayout layout)
+    {
+        foreach (var entry in StagedChunk.Parse(completed))
+        {
+            await DropStagedAsync(target, completed, layout, entry).ConfigureAwait(false);
+        }
+    }
+
+    // ---- shared ----
+
+    /// <summary>A chunk that is already stored: its bytes are read and dropped, the answer is the upload as it stands.</summary>
+    private async Task<ChunkResult> DuplicateAsync(UploadRecord upload, ChunkLayout layout, Stream body, CancellationToken cancellationToken)
+    {
+        await body.CopyToAsync(Stream.Null, cancellationToken).ConfigureAwait(false);
+        return await DuplicateOrGoneAsync(upload, layout).ConfigureAwait(false);
+    }
+
+    private async Task<ChunkResult> DuplicateOrGoneAsync(UploadRecord upload, ChunkLayout layout) => upload.State switch
+    {
+        UploadState.Cancelled or UploadState.Expired => new ChunkResult(UploadOutcome.Gone, upload, "The upload was cancelled or has expired."),
+        _ => await EnsureChunksCompletedAsync(upload, layout).ConfigureAwait(false),
+    };
+
+    /// <summary>When every chunk is stored but the commit did not happen (interrupted, or refused once), commit now.</summary>
+    private async Task<ChunkResult> EnsureChunksCompletedAsync(UploadRecord upload, ChunkLayout layout)
+    {
+        if (upload.State == UploadState.Completing && !LeaseHeldByOther(upload))
+        {
+            return await CompleteChunksAsync(upload).ConfigureAwait(false);
+        }
+
+        var direct = upload.ProtocolState.GetValueOrDefault(ModeKey) == DirectMode;
+        if (upload.State == UploadState.Open && direct && upload.Parts.Count == layout.DirectPartCount)
+        {
+            using var salvage = new CancellationTokenSource(SalvageTimeout);
+            var written = await _store.TryReplaceAsync(upload with { State = UploadState.Completing, UpdatedAt = Now }, salvage.Token).ConfigureAwait(false);
+            return written.Status == MetadataWriteStatus.Success
+                ? await CompleteChunksAsync(written.Record!).ConfigureAwait(false)
+                : new ChunkResult(UploadOutcome.Success, await _store.GetAsync(upload.Id, salvage.Token).ConfigureAwait(false));
+        }
+
+        return new ChunkResult(UploadOutcome.Success, upload);
+    }
+
+    private async Task<ChunkResult> ChunkStateAsync(string uploadId, ChunkLayout layout)
+    {
+        using var salvage = new CancellationTokenSource(SalvageTimeout);
+        var upload = await _store.GetAsync(uploadId, salvage.Token).ConfigureAwait(false);
+        return upload is null ? new ChunkResult(UploadOutcome.NotFound, null) : await DuplicateOrGoneAsync(upload, layout).ConfigureAwait(false);
+    }
+
+    private async Task<UploadRecord> ReloadAsync(UploadRecord upload, CancellationToken cancellationToken) =>
+        await _store.GetAsync(upload.Id, cancellationToken).ConfigureAwait(false) ?? upload with { State = UploadState.Cancelled };
+
+    private static async Task WaitQuietlyAsync(Task task, CancellationToken cancellationToken)
+    {
+        try
+        {
+            await task.WaitAsync(cancellationToken).ConfigureAwait(false);
+        }
+        catch (Exception ex) when (ex is not OperationCanceledException || !cancellationToken.IsCancellationRequested)
+        {
+            // Only its end matters here; the request that failed answers for itself.
+        }
+    }
+
+    private ChunkGate EnterGate(string uploadId)
+    {
+        lock (_chunkGates)
+        {
+            if (!_chunkGates.TryGetValue(uploadId, out var gate))
+            {
+                gate = new ChunkGate();
+                _chunkGates[uploadId] = gate;
+            }
+
+            gate.Users++;
+            return gate;
+        }
+    }
+
+    private void LeaveGate(string uploadId, ChunkGate gate)
+    {
+        lock (_chunkGates)
+        {
+            if (--gate.Users == 0)
+            {
+                _chunkGates.Remove(uploadId);
+                gate.Appending.Dispose();
+            }
+        }
+    }
+
+    /// <summary>In-process coordination of one upload's chunk requests (instances coordinate through the record).</summary>
+    private sealed class ChunkGate
+    {
+        private readonly Dictionary<int, Task> _inFlight = [];
+
+        /// <summary>Held while this process appends to the upload: two appends from here would cancel each other.</summary>
+        public SemaphoreSlim Appending { get; } = new(1, 1);
+
+        /// <summary>1 when a staged chunk was recorded while <see cref="Appending"/> was held: the holder looks again.</summary>
+        public int PendingDrain;
+
+        /// <summary>Guarded by the registry lock.</summary>
+        public int Users { get; set; }
+
+        public Task? InFlight(int number)
+        {
+            lock (_inFlight)
+            {
+                return _inFlight.GetValueOrDefault(number);
+            }
+        }
+
+        /// <summary>Claims a chunk number; returns the task of an earlier request holding it instead, if any.</summary>
+        public Task? TryClaim(int number, Task mine)
+        {
+            lock (_inFlight)
+            {
+                if (_inFlight.TryGetValue(number, out var earlier) && earlier != mine)
+                {
+                    return earlier;
+                }
+
+                _inFlight[number] = mine;
+                return null;
+            }
+        }
+
+        public void Release(int number, Task mine)
+        {
+            lock (_inFlight)
+            {
+                if (_inFlight.GetValueOrDefault(number) == mine)
+                {
+                    _inFlight.Remove(number);
+                }
+            }
+        }
+    }
+
+    /// <summary>A chunk kept in tail slots FirstSequence.. (pieces of PieceSize bytes); Ready once every piece is written.</summary>
+    private sealed record StagedChunk(int Chunk, int FirstSequence, long PieceSize, bool Ready)
+    {
+        public static List<StagedChunk> Parse(UploadRecord upload)
+        {
+            var list = new List<StagedChunk>();
+            if (upload.ProtocolState.GetValueOrDefault(StagedKey) is not { Length: > 0 } value)
+            {
+                return list;
+            }
+
+            foreach (var item in value.Split(','))
+            {
+                var f = item.Split(':');
+                list.Add(new StagedChunk(
+                    int.Parse(f[0], CultureInfo.InvariantCulture),
+                    int.Parse(f[1], CultureInfo.InvariantCulture),
+                    long.Parse(f[2], CultureInfo.InvariantCulture),
+                    f[3] == "1"));
+            }
+
+            return list;
+        }
+
+        public static Dictionary<string, string> With(IReadOnlyDictionary<string, string> state, List<StagedChunk> staged)
+        {
+            var copy = new Dictionary<string, string>(state, StringComparer.Ordinal);
+            if (staged.Count == 0)
+            {
+                copy.Remove(StagedKey);
+            }
+            else
+            {
+                copy[StagedKey] = string.Join(',', staged.Select(s => string.Create(CultureInfo.InvariantCulture, $"{s.Chunk}:{s.FirstSequence}:{s.PieceSize}:{(s.Ready ? 1 : 0)}")));
+            }
+
+            return copy;
+        }
+    }
+
+    private static partial class Log
+    {
+        [LoggerMessage(20, LogLevel.Warning, "Upload {UploadId}: replaying staged chunk {Chunk} stopped ({Outcome}); the next chunk request retries")]
+        public static partial void ChunkReplayStopped(ILogger logger, string uploadId, int chunk, UploadOutcome outcome);
+
+        [LoggerMessage(21, LogLevel.Warning, "Upload {UploadId}: replaying staged chunks failed; the next chunk request retries")]
+        public static partial void ChunkReplayFailed(ILogger logger, string uploadId, Exception exception);
+    }
+}
