@@ -251,6 +251,11 @@ public sealed partial class UploadCoordinator
             return new AppendResult(leased.Outcome, leased.Current);
         }
 
+        if (await ReconcileUnreleasedAsync(target, record, operation.Token).ConfigureAwait(false) is { } unusable)
+        {
+            return unusable;
+        }
+
         using var activity = StorageBridgeTelemetry.ActivitySource.StartActivity("StorageBridge.Append");
         activity?.SetTag("storagebridge.upload_id", record.Id);
         var started = _time.GetTimestamp();
@@ -260,6 +265,10 @@ public sealed partial class UploadCoordinator
             var result = await append.RunAsync(body, operation.Token).ConfigureAwait(false);
             StorageBridgeTelemetry.AppendDuration.Record(_time.GetElapsedTime(started).TotalSeconds);
             return result;
+        }
+        catch (UploadSessionGoneException)
+        {
+            return await ExpireLostSessionAsync(target, request.Id, cancellationToken).ConfigureAwait(false);
         }
         finally
         {
@@ -582,6 +591,10 @@ public sealed partial class UploadCoordinator
         {
             var reopened = await _store.TryReplaceAsync(record with { State = UploadState.Open, LeaseOwner = null, LeaseUntil = null }, cancellationToken).ConfigureAwait(false);
             return reopened.Record;
+        }
+        catch (UploadSessionGoneException)
+        {
+            return (await ExpireLostSessionAsync(target, record.Id, cancellationToken).ConfigureAwait(false)).Upload;
         }
 
         var completed = CompletedRecord(record, stored);
