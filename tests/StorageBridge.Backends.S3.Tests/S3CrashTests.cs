@@ -177,37 +177,4 @@ public sealed class S3CrashTests(S3Endpoint endpoint, ITestOutputHelper output)
         Assert.Equal(HttpStatusCode.NoContent, response.StatusCode);
         return long.Parse(response.Headers.GetValues("Upload-Offset").Single(), CultureInfo.InvariantCulture);
     }
-
-    /// <summary>Announces <c>length</c> bytes, writes the first <c>stallAfter</c> of them, then waits until cancelled.</summary>
-    private sealed class StallingContent(ulong seed, long offset, long length, long stallAfter) : HttpContent
-    {
-        public TaskCompletionSource Stalled { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
-
-        public long BytesWritten { get; private set; }
-
-        protected override Task SerializeToStreamAsync(Stream stream, TransportContext? context) =>
-            SerializeToStreamAsync(stream, context, CancellationToken.None);
-
-        protected override async Task SerializeToStreamAsync(Stream stream, TransportContext? context, CancellationToken cancellationToken)
-        {
-            var buffer = new byte[64 * 1024];
-            while (BytesWritten < stallAfter)
-            {
-                var n = (int)Math.Min(buffer.Length, stallAfter - BytesWritten);
-                DeterministicData.Fill(seed, offset + BytesWritten, buffer.AsSpan(0, n));
-                await stream.WriteAsync(buffer.AsMemory(0, n), cancellationToken);
-                BytesWritten += n;
-            }
-
-            await stream.FlushAsync(cancellationToken);
-            Stalled.TrySetResult();
-            await Task.Delay(Timeout.Infinite, cancellationToken);
-        }
-
-        protected override bool TryComputeLength(out long computed)
-        {
-            computed = length;
-            return true;
-        }
-    }
 }
