@@ -82,8 +82,16 @@ public sealed partial class GcsBackend : IUploadBackend, ISessionReconcilingBack
 
         // A non-seekable empty source: the initiation must not announce a length (X-Upload-Content-Length).
         var uploader = client.CreateObjectUploader(destination, new UnknownLengthStream(), uploadOptions);
-        Uri session = await uploader.InitiateSessionAsync(cancellationToken).ConfigureAwait(false);
-        return session.AbsoluteUri;
+        try
+        {
+            Uri session = await uploader.InitiateSessionAsync(cancellationToken).ConfigureAwait(false);
+            return session.AbsoluteUri;
+        }
+        catch (GoogleApiException e) when (e.HttpStatusCode == HttpStatusCode.PreconditionFailed)
+        {
+            // ifGenerationMatch=0 (AllowOverwrite false) and the object exists: GCS checks it at initiation already.
+            throw new ObjectExistsException($"Object '{upload.ObjectKey}' exists in bucket '{options.Bucket}' and the target does not allow overwriting it.", e);
+        }
     }
 
     public async Task<PartRecord> WritePartAsync(UploadRecord upload, int partNumber, long offset, ReadOnlyMemory<byte> content, CancellationToken cancellationToken)
@@ -141,6 +149,11 @@ public sealed partial class GcsBackend : IUploadBackend, ISessionReconcilingBack
 
                         await Task.Delay(TimeSpan.FromMilliseconds(100 << attempt), cancellationToken).ConfigureAwait(false);
                         persisted = await QueryPersistedAsync(session, cancellationToken).ConfigureAwait(false);
+                    }
+                    else if (response.StatusCode == HttpStatusCode.PreconditionFailed)
+                    {
+                        // The final chunk finalizes: an object that appeared under the key meanwhile fails ifGenerationMatch=0.
+                        throw new ObjectExistsException($"Object '{upload.ObjectKey}' appeared in bucket '{options.Bucket}' during the upload; it is not replaced.");
                     }
                     else
                     {
@@ -314,6 +327,12 @@ public sealed partial class GcsBackend : IUploadBackend, ISessionReconcilingBack
         if ((int)response.StatusCode == 308)
         {
             throw new IOException($"GCS session holds {PersistedBytes(response)} bytes; the upload has {total}.");
+        }
+
+        if (response.StatusCode == HttpStatusCode.PreconditionFailed)
+        {
+            // An object appeared under the key after initiation (ifGenerationMatch=0 is checked again at finalize).
+            throw new ObjectExistsException($"Object '{upload.ObjectKey}' appeared in bucket '{options.Bucket}' during the upload; it is not replaced.");
         }
 
         if (response.StatusCode is HttpStatusCode.NotFound or HttpStatusCode.Gone)

@@ -93,7 +93,15 @@ public sealed partial class UploadCoordinator
             UpdatedAt = now,
             ExpiresAt = now + target.Expiration,
         };
-        record = record with { Session = await target.Backend.StartAsync(record, cancellationToken).ConfigureAwait(false) };
+        try
+        {
+            record = record with { Session = await target.Backend.StartAsync(record, cancellationToken).ConfigureAwait(false) };
+        }
+        catch (ObjectExistsException)
+        {
+            // Backends that check preconditions when the native upload starts (GCS ifGenerationMatch=0).
+            return new CreateResult(UploadOutcome.ObjectExists, null);
+        }
 
         var created = await _store.CreateAsync(record, cancellationToken).ConfigureAwait(false);
         if (created.Status != MetadataWriteStatus.Success)
@@ -269,6 +277,11 @@ public sealed partial class UploadCoordinator
         catch (UploadSessionGoneException)
         {
             return await ExpireLostSessionAsync(target, request.Id, cancellationToken).ConfigureAwait(false);
+        }
+        catch (ObjectExistsException)
+        {
+            // A backend whose last part write is the commit (GCS's final chunk): what was recorded is kept.
+            return new AppendResult(UploadOutcome.ObjectExists, await _store.GetAsync(request.Id, cancellationToken).ConfigureAwait(false));
         }
         finally
         {
