@@ -150,6 +150,13 @@ public sealed partial class GcsBackend : IUploadBackend, ISessionReconcilingBack
                         await Task.Delay(TimeSpan.FromMilliseconds(100 << attempt), cancellationToken).ConfigureAwait(false);
                         persisted = await QueryPersistedAsync(session, cancellationToken).ConfigureAwait(false);
                     }
+                    else if (response.StatusCode == HttpStatusCode.BadRequest && attempt < MaxAttempts
+                        && await QueryPersistedAsync(session, cancellationToken).ConfigureAwait(false) is var held && held > position)
+                    {
+                        // The chunk re-sends bytes GCS already holds (a record behind its session after a crash); the
+                        // emulator and GCS ignore those, but should a server refuse the overlap, go on from what it holds.
+                        persisted = held;
+                    }
                     else if (response.StatusCode == HttpStatusCode.PreconditionFailed)
                     {
                         // The final chunk finalizes: an object that appeared under the key meanwhile fails ifGenerationMatch=0.

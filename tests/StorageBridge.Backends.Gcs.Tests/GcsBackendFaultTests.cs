@@ -80,6 +80,25 @@ public sealed class GcsBackendFaultTests(GcsEmulatorHost emulator) : IClassFixtu
     }
 
     [Fact]
+    public async Task Chunk_re_sending_persisted_bytes_goes_on_from_what_GCS_holds_when_the_overlap_is_refused()
+    {
+        // GCS persisted [0, 512 KiB) but the record never learned (a crash): the append is written again from 0.
+        var injector = new InstructionInjector("reject-overlap", times: 2) { SkipFirst = 1 };
+        using var backend = NewBackend(injector);
+        byte[] source = Bytes((3 * Quantum) + 10);
+        UploadRecord upload = await StartAsync(backend);
+        await backend.WritePartAsync(upload, 1, 0, source.AsMemory(0, 2 * Quantum), CancellationToken.None);
+
+        await backend.WritePartAsync(upload, 1, 0, source.AsMemory(0, 3 * Quantum), CancellationToken.None);
+        Assert.Equal(["bytes 0-524287/*", "bytes 0-786431/*", "bytes 524288-786431/*"], injector.ChunkRanges);
+        upload = upload with { Offset = 3 * Quantum };
+        await backend.WritePartAsync(upload, 2, 3 * Quantum, source.AsMemory(3 * Quantum), CancellationToken.None);
+        upload = upload with { Offset = source.Length };
+        await backend.CompleteAsync(upload, CancellationToken.None);
+        await AssertStoredAsync(upload.ObjectKey, source);
+    }
+
+    [Fact]
     public async Task Final_chunk_reset_after_GCS_finalized_is_answered_by_the_object()
     {
         // The whole final chunk reaches GCS (it finalizes the object), then the answer is lost: the backend's status
@@ -120,7 +139,7 @@ public sealed class GcsBackendFaultTests(GcsEmulatorHost emulator) : IClassFixtu
         await backend.WritePartAsync(upload, 1, 0, source.AsMemory(0, 2 * Quantum), CancellationToken.None);
         Assert.Equal(new GcsSessionState(2 * Quantum, null), await backend.QuerySessionAsync(upload, CancellationToken.None));
 
-        // Reconciled: the record adopts what GCS holds and the upload goes on from there.
+        // The session goes on from what it holds (the coordinator re-sends from the record's offset instead: GcsCrashTests).
         upload = upload with { Offset = 2 * Quantum };
         await backend.WritePartAsync(upload, 2, 2 * Quantum, source.AsMemory(2 * Quantum), CancellationToken.None);
         upload = upload with { Offset = source.Length };
@@ -198,6 +217,9 @@ public sealed class GcsBackendFaultTests(GcsEmulatorHost emulator) : IClassFixtu
 
         public int? ResetAfterBytes { get; init; }
 
+        /// <summary>Data chunks to let through untouched before the faults start.</summary>
+        public int SkipFirst { get; init; }
+
         public bool LoseAnswer { get; init; }
 
         protected override async Task<HttpResponseMessage> SendAsync(HttpRequestMessage request, CancellationToken cancellationToken)
@@ -209,7 +231,7 @@ public sealed class GcsBackendFaultTests(GcsEmulatorHost emulator) : IClassFixtu
                 lock (ChunkRanges)
                 {
                     ChunkRanges.Add(range);
-                    if (remaining > 0)
+                    if (remaining > 0 && ChunkRanges.Count > SkipFirst)
                     {
                         remaining--;
                         Injected++;
