@@ -1,6 +1,4 @@
 using System.Globalization;
-using System.Net;
-using System.Net.Http.Headers;
 using StorageBridge.Tests;
 using Xunit.Abstractions;
 
@@ -112,11 +110,7 @@ public sealed class GcsCrashTests(GcsEmulatorHost emulator, ITestOutputHelper ou
 
             // 6 MiB announced, 2 MiB + 4321 sent (two more chunks with the tail), then the host is killed under it.
             var stalling = new StallingContent(Seed, acknowledged, 6 * MiB, stallAfter: (2 * MiB) + 4321);
-            using var request = new HttpRequestMessage(HttpMethod.Patch, upload) { Content = stalling };
-            request.Headers.Add("Upload-Draft-Interop-Version", "8");
-            request.Headers.Add("Upload-Offset", acknowledged.ToString(CultureInfo.InvariantCulture));
-            request.Headers.Add("Upload-Complete", "?0");
-            stalling.Headers.ContentType = new MediaTypeHeaderValue("application/partial-upload");
+            using var request = IetfUploadRequests.StallingPatch(upload, acknowledged, stalling);
             using var inFlight = CancellationTokenSource.CreateLinkedTokenSource(cts.Token);
             var send = client.SendAsync(request, inFlight.Token);
             await stalling.Stalled.Task.WaitAsync(cts.Token);
@@ -169,41 +163,12 @@ public sealed class GcsCrashTests(GcsEmulatorHost emulator, ITestOutputHelper ou
     private static HttpClient Client(HostProcess host) =>
         new(new SocketsHttpHandler { UseProxy = false }) { BaseAddress = host.BaseAddress, Timeout = TimeSpan.FromMinutes(2) };
 
-    private static async Task<Uri> CreateAsync(HttpClient client, CancellationToken cancellationToken)
-    {
-        using var request = new HttpRequestMessage(HttpMethod.Post, "uploads/crash") { Content = new ByteArrayContent([]) };
-        request.Headers.Add("Upload-Draft-Interop-Version", "8");
-        request.Headers.Add("Upload-Complete", "?0");
-        request.Headers.Add("Upload-Length", Size.ToString(CultureInfo.InvariantCulture));
-        using var response = await client.SendAsync(request, cancellationToken);
-        Assert.Equal(HttpStatusCode.Created, response.StatusCode);
-        return new Uri(client.BaseAddress!, response.Headers.Location!);
-    }
+    private static Task<Uri> CreateAsync(HttpClient client, CancellationToken cancellationToken) =>
+        IetfUploadRequests.CreateAsync(client, "uploads/crash", Size, cancellationToken);
 
-    private static async Task<long> AppendAsync(HttpClient client, Uri upload, long offset, long length, CancellationToken cancellationToken)
-    {
-        length = Math.Min(length, Size - offset);
-        bool last = offset + length == Size;
-        byte[] body = new byte[length];
-        DeterministicData.Fill(Seed, offset, body);
-        using var request = new HttpRequestMessage(HttpMethod.Patch, upload) { Content = new ByteArrayContent(body) };
-        request.Headers.Add("Upload-Draft-Interop-Version", "8");
-        request.Headers.Add("Upload-Offset", offset.ToString(CultureInfo.InvariantCulture));
-        request.Headers.Add("Upload-Complete", last ? "?1" : "?0");
-        request.Content.Headers.ContentType = new MediaTypeHeaderValue("application/partial-upload");
-        using var response = await client.SendAsync(request, cancellationToken);
-        Assert.Equal(last ? HttpStatusCode.OK : HttpStatusCode.NoContent, response.StatusCode);
-        Assert.Equal(last ? "?1" : "?0", response.Headers.GetValues("Upload-Complete").Single());
-        return offset + length;
-    }
+    private static Task<long> AppendAsync(HttpClient client, Uri upload, long offset, long length, CancellationToken cancellationToken) =>
+        IetfUploadRequests.AppendAsync(client, upload, Seed, offset, length, Size, cancellationToken);
 
-    private static async Task<long> HeadOffsetAsync(HttpClient client, Uri upload, CancellationToken cancellationToken)
-    {
-        using var request = new HttpRequestMessage(HttpMethod.Head, upload);
-        request.Headers.Add("Upload-Draft-Interop-Version", "8");
-        using var response = await client.SendAsync(request, cancellationToken);
-        Assert.Equal(HttpStatusCode.NoContent, response.StatusCode);
-        Assert.Equal("?0", response.Headers.GetValues("Upload-Complete").Single());
-        return long.Parse(response.Headers.GetValues("Upload-Offset").Single(), CultureInfo.InvariantCulture);
-    }
+    private static Task<long> HeadOffsetAsync(HttpClient client, Uri upload, CancellationToken cancellationToken) =>
+        IetfUploadRequests.HeadOffsetAsync(client, upload, cancellationToken);
 }
