@@ -109,16 +109,7 @@ public sealed class GcsCrashTests(GcsEmulatorHost emulator, ITestOutputHelper ou
             acknowledged = await AppendAsync(client, upload, 0, (2 * MiB) + 1000, cts.Token); // two chunks + a staged tail
 
             // 6 MiB announced, 2 MiB + 4321 sent (two more chunks with the tail), then the host is killed under it.
-            var stalling = new StallingContent(Seed, acknowledged, 6 * MiB, stallAfter: (2 * MiB) + 4321);
-            using var request = IetfUploadRequests.StallingPatch(upload, acknowledged, stalling);
-            using var inFlight = CancellationTokenSource.CreateLinkedTokenSource(cts.Token);
-            var send = client.SendAsync(request, inFlight.Token);
-            await stalling.Stalled.Task.WaitAsync(cts.Token);
-            await Task.Delay(500, cts.Token); // let the host take in what arrived
-            sent = stalling.BytesWritten;
-            host.Kill();
-            await inFlight.CancelAsync();
-            await Assert.ThrowsAnyAsync<Exception>(() => send);
+            sent = await IetfUploadRequests.KillHostDuringPatchAsync(client, host, upload, Seed, acknowledged, 6 * MiB, (2 * MiB) + 4321, cts.Token);
         }
 
         await host.RestartAsync(cts.Token);

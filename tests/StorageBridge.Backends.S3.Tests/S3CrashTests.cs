@@ -86,16 +86,7 @@ public sealed class S3CrashTests(S3Endpoint endpoint, ITestOutputHelper output)
             acknowledged = await AppendAsync(client, upload, acknowledged, 4 * MiB, cts.Token); // part 1 + 2 MiB tail
 
             // 8 MiB announced, 3 MiB + 4321 sent (a part's worth with the tail), then the host is killed under it.
-            var stalling = new StallingContent(Seed, acknowledged, 8 * MiB, stallAfter: (3 * MiB) + 4321);
-            using var request = IetfUploadRequests.StallingPatch(upload, acknowledged, stalling);
-            using var inFlight = CancellationTokenSource.CreateLinkedTokenSource(cts.Token);
-            var send = client.SendAsync(request, inFlight.Token);
-            await stalling.Stalled.Task.WaitAsync(cts.Token);
-            await Task.Delay(500, cts.Token); // let the host take in what arrived
-            sent = stalling.BytesWritten;
-            host.Kill();
-            await inFlight.CancelAsync();
-            await Assert.ThrowsAnyAsync<Exception>(() => send);
+            sent = await IetfUploadRequests.KillHostDuringPatchAsync(client, host, upload, Seed, acknowledged, 8 * MiB, (3 * MiB) + 4321, cts.Token);
         }
 
         await host.RestartAsync(cts.Token);

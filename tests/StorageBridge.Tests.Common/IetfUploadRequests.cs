@@ -55,14 +55,28 @@ public static class IetfUploadRequests
         return long.Parse(response.Headers.GetValues("Upload-Offset").Single(), CultureInfo.InvariantCulture);
     }
 
-    /// <summary>A PATCH at <paramref name="offset"/> whose body is <paramref name="content"/> (a <see cref="StallingContent"/>).</summary>
-    public static HttpRequestMessage StallingPatch(Uri upload, long offset, StallingContent content)
+    /// <summary>
+    /// Starts a PATCH at <paramref name="offset"/> announcing <paramref name="announced"/> bytes of stream
+    /// <paramref name="seed"/>, sends the first <paramref name="stallAfter"/>, lets the host take them in, then SIGKILLs
+    /// the host under the open request. Returns how many body bytes were sent.
+    /// </summary>
+    public static async Task<long> KillHostDuringPatchAsync(
+        HttpClient client, HostProcess host, Uri upload, ulong seed, long offset, long announced, long stallAfter, CancellationToken cancellationToken)
     {
-        var request = new HttpRequestMessage(HttpMethod.Patch, upload) { Content = content };
+        var stalling = new StallingContent(seed, offset, announced, stallAfter);
+        using var request = new HttpRequestMessage(HttpMethod.Patch, upload) { Content = stalling };
         request.Headers.Add("Upload-Draft-Interop-Version", "8");
         request.Headers.Add("Upload-Offset", offset.ToString(CultureInfo.InvariantCulture));
         request.Headers.Add("Upload-Complete", "?0");
-        content.Headers.ContentType = new MediaTypeHeaderValue("application/partial-upload");
-        return request;
+        stalling.Headers.ContentType = new MediaTypeHeaderValue("application/partial-upload");
+        using var inFlight = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        var send = client.SendAsync(request, inFlight.Token);
+        await stalling.Stalled.Task.WaitAsync(cancellationToken);
+        await Task.Delay(500, cancellationToken); // let the host take in what arrived
+        var sent = stalling.BytesWritten;
+        host.Kill();
+        await inFlight.CancelAsync();
+        await Assert.ThrowsAnyAsync<Exception>(() => send);
+        return sent;
     }
 }
