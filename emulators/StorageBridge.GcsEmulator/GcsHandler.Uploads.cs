@@ -187,6 +187,12 @@ public sealed partial class GcsHandler
                 throw new GcsException(503, "backendError", "Injected by x-goog-emulator-instructions: return-503.");
             }
 
+            // Test hook: a stricter server that refuses a chunk re-sending bytes it already persisted.
+            if (instruction == "reject-overlap" && first < session.Persisted)
+            {
+                throw GcsException.BadRequest($"Injected by x-goog-emulator-instructions: reject-overlap ({session.Persisted} bytes are persisted).");
+            }
+
             await AppendChunkAsync(context, session, first, length, cancellationToken);
 
             // Test hook: GCS may persist fewer bytes than it received; keep one 256 KiB unit less of a non-final chunk.

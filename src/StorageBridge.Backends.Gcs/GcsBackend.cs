@@ -21,7 +21,7 @@ namespace StorageBridge.Backends.Gcs;
 /// Session requests go through the client's own HTTP pipeline (<c>Service.HttpClient</c>), so credentials, retries
 /// and the user agent are the official client's. Session URIs carry their own authorization, as Google documents.
 /// </remarks>
-public sealed partial class GcsBackend : IUploadBackend, IDisposable
+public sealed partial class GcsBackend : IUploadBackend, ISessionReconcilingBackend, IDisposable
 {
     /// <summary>Google's chunk granularity: every chunk but the last is a multiple of it.</summary>
     public const int ChunkGranularity = 256 * 1024;
@@ -82,8 +82,16 @@ public sealed partial class GcsBackend : IUploadBackend, IDisposable
 
         // A non-seekable empty source: the initiation must not announce a length (X-Upload-Content-Length).
         var uploader = client.CreateObjectUploader(destination, new UnknownLengthStream(), uploadOptions);
-        Uri session = await uploader.InitiateSessionAsync(cancellationToken).ConfigureAwait(false);
-        return session.AbsoluteUri;
+        try
+        {
+            Uri session = await uploader.InitiateSessionAsync(cancellationToken).ConfigureAwait(false);
+            return session.AbsoluteUri;
+        }
+        catch (GoogleApiException e) when (e.HttpStatusCode == HttpStatusCode.PreconditionFailed)
+        {
+            // ifGenerationMatch=0 (AllowOverwrite false) and the object exists: GCS checks it at initiation already.
+            throw new ObjectExistsException($"Object '{upload.ObjectKey}' exists in bucket '{options.Bucket}' and the target does not allow overwriting it.", e);
+        }
     }
 
     public async Task<PartRecord> WritePartAsync(UploadRecord upload, int partNumber, long offset, ReadOnlyMemory<byte> content, CancellationToken cancellationToken)
@@ -122,6 +130,8 @@ public sealed partial class GcsBackend : IUploadBackend, IDisposable
                 {
                     if (response is { IsSuccessStatusCode: true })
                     {
+                        // The object exists: this chunk completed it, or (re-sent after a crash) an earlier final chunk did.
+                        await CheckCompletedAsync(response, upload, end, exact: isFinal, cancellationToken).ConfigureAwait(false);
                         return new PartRecord(partNumber, offset, content.Length);
                     }
 
@@ -140,9 +150,21 @@ public sealed partial class GcsBackend : IUploadBackend, IDisposable
                         await Task.Delay(TimeSpan.FromMilliseconds(100 << attempt), cancellationToken).ConfigureAwait(false);
                         persisted = await QueryPersistedAsync(session, cancellationToken).ConfigureAwait(false);
                     }
+                    else if (response.StatusCode == HttpStatusCode.BadRequest && attempt < MaxAttempts
+                        && await QueryPersistedAsync(session, cancellationToken).ConfigureAwait(false) is var held && held > position)
+                    {
+                        // The chunk re-sends bytes GCS already holds (a record behind its session after a crash); the
+                        // emulator and GCS ignore those, but should a server refuse the overlap, go on from what it holds.
+                        persisted = held;
+                    }
+                    else if (response.StatusCode == HttpStatusCode.PreconditionFailed)
+                    {
+                        // The final chunk finalizes: an object that appeared under the key meanwhile fails ifGenerationMatch=0.
+                        throw new ObjectExistsException($"Object '{upload.ObjectKey}' appeared in bucket '{options.Bucket}' during the upload; it is not replaced.");
+                    }
                     else
                     {
-                        throw await FailureAsync(response, "chunk", cancellationToken).ConfigureAwait(false);
+                        throw await SessionFailureAsync(response, "chunk", cancellationToken).ConfigureAwait(false);
                     }
                 }
             }
@@ -194,6 +216,43 @@ public sealed partial class GcsBackend : IUploadBackend, IDisposable
             : throw await FailureAsync(response, "status query", cancellationToken).ConfigureAwait(false);
     }
 
+    /// <summary>
+    /// Reconciles a record left by an append that never finished with what the session holds. Bytes beyond the record
+    /// are not adopted: the client re-sends them from the recorded offset and GCS ignores what it already persisted.
+    /// </summary>
+    public async Task<SessionCheck> CheckSessionAsync(UploadRecord upload, CancellationToken cancellationToken)
+    {
+        GcsSessionState? state = await QuerySessionAsync(upload, cancellationToken).ConfigureAwait(false);
+        if (state is null)
+        {
+            return SessionCheck.Gone;
+        }
+
+        if (state.Persisted < upload.PartsLength)
+        {
+            // GCS never confirms less than it later holds: bytes the record calls durable are missing.
+            throw new IOException($"GCS session of upload {upload.Id} holds {state.Persisted} bytes; the record has {upload.PartsLength} in chunks.");
+        }
+
+        if (state.Persisted > upload.PartsLength)
+        {
+            Log.SessionAhead(logger, upload.Id, state.Persisted, upload.PartsLength);
+        }
+
+        return state.Completed is null ? SessionCheck.Consistent : SessionCheck.Completed;
+    }
+
+    /// <summary>A 200 on a chunk carries the object: it must hold exactly (final chunk) or at least the bytes up to <paramref name="end"/>.</summary>
+    private async Task CheckCompletedAsync(HttpResponseMessage response, UploadRecord upload, long end, bool exact, CancellationToken cancellationToken)
+    {
+        string json = await response.Content.ReadAsStringAsync(cancellationToken).ConfigureAwait(false);
+        long size = (long)(client.Service.Serializer.Deserialize<GcsObject>(json)?.Size ?? 0);
+        if (exact ? size != end : size < end)
+        {
+            throw new IOException($"GCS completed the object of upload {upload.Id} with {size} bytes; the chunk ends at {end}.");
+        }
+    }
+
     /// <summary>Bytes the session holds (<c>bytes */*</c>); long.MaxValue once it completed.</summary>
     private async Task<long> QueryPersistedAsync(Uri session, CancellationToken cancellationToken)
     {
@@ -207,7 +266,7 @@ public sealed partial class GcsBackend : IUploadBackend, IDisposable
 
         return (int)response.StatusCode == 308
             ? PersistedBytes(response)
-            : throw await FailureAsync(response, "status query", cancellationToken).ConfigureAwait(false);
+            : throw await SessionFailureAsync(response, "status query", cancellationToken).ConfigureAwait(false);
     }
 
     private static bool IsTransient(HttpStatusCode status) =>
@@ -277,6 +336,12 @@ public sealed partial class GcsBackend : IUploadBackend, IDisposable
             throw new IOException($"GCS session holds {PersistedBytes(response)} bytes; the upload has {total}.");
         }
 
+        if (response.StatusCode == HttpStatusCode.PreconditionFailed)
+        {
+            // An object appeared under the key after initiation (ifGenerationMatch=0 is checked again at finalize).
+            throw new ObjectExistsException($"Object '{upload.ObjectKey}' appeared in bucket '{options.Bucket}' during the upload; it is not replaced.");
+        }
+
         if (response.StatusCode is HttpStatusCode.NotFound or HttpStatusCode.Gone)
         {
             // The session is gone (expired or forgotten after completion): the object itself is the answer.
@@ -287,7 +352,7 @@ public sealed partial class GcsBackend : IUploadBackend, IDisposable
             }
         }
 
-        throw await FailureAsync(response, "finalize", cancellationToken).ConfigureAwait(false);
+        throw await SessionFailureAsync(response, "finalize", cancellationToken).ConfigureAwait(false);
     }
 
     public async Task AbortAsync(UploadRecord upload, CancellationToken cancellationToken)
@@ -394,6 +459,18 @@ public sealed partial class GcsBackend : IUploadBackend, IDisposable
             : throw new IOException($"Unexpected Range header from GCS: {value}");
     }
 
+    /// <summary>Like <see cref="FailureAsync"/>, but 404/410 on a session request means the session itself is gone.</summary>
+    private static async Task<Exception> SessionFailureAsync(HttpResponseMessage response, string what, CancellationToken cancellationToken)
+    {
+        if (response.StatusCode is HttpStatusCode.NotFound or HttpStatusCode.Gone)
+        {
+            string body = await response.Content.ReadAsStringAsync(cancellationToken).ConfigureAwait(false);
+            return new UploadSessionGoneException($"GCS {what}: the resumable session is gone ({(int)response.StatusCode}; expired or cancelled): {body}");
+        }
+
+        return await FailureAsync(response, what, cancellationToken).ConfigureAwait(false);
+    }
+
     private static async Task<Exception> FailureAsync(HttpResponseMessage response, string what, CancellationToken cancellationToken)
     {
         string body = await response.Content.ReadAsStringAsync(cancellationToken).ConfigureAwait(false);
@@ -430,6 +507,9 @@ public sealed partial class GcsBackend : IUploadBackend, IDisposable
 
         [LoggerMessage(2, LogLevel.Warning, "Upload {UploadId}: chunk failed ({Reason}); querying the session to resume")]
         public static partial void Retrying(ILogger logger, string uploadId, string reason);
+
+        [LoggerMessage(3, LogLevel.Information, "Upload {UploadId}: GCS holds {Persisted} bytes, the record {Recorded}; the client re-sends the rest and GCS ignores what it has")]
+        public static partial void SessionAhead(ILogger logger, string uploadId, long persisted, long recorded);
     }
 
     /// <summary>An empty, non-seekable source: the uploader only initiates the session and must not send a length.</summary>

@@ -1,6 +1,8 @@
 using Google.Apis.Auth.OAuth2;
 using Google.Cloud.Storage.V1;
 using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Logging.Abstractions;
 using StorageBridge.Configuration;
 
 namespace StorageBridge.Backends.Gcs;
@@ -14,6 +16,18 @@ public sealed class GcsBackendFactory : IUploadBackendFactory
 {
     /// <summary>GCS forgets a resumable session after about a week, so an upload may not be kept longer.</summary>
     public static readonly TimeSpan MaxSessionLifetime = TimeSpan.FromDays(7);
+
+    private readonly ILoggerFactory loggerFactory;
+
+    public GcsBackendFactory()
+        : this(NullLoggerFactory.Instance)
+    {
+    }
+
+    public GcsBackendFactory(ILoggerFactory loggerFactory)
+    {
+        this.loggerFactory = loggerFactory ?? NullLoggerFactory.Instance;
+    }
 
     public string Name => "Gcs";
 
@@ -60,6 +74,6 @@ public sealed class GcsBackendFactory : IUploadBackendFactory
             AllowOverwrite = ConfigurationValues.GetBool(section, "AllowOverwrite", true),
             StagingPrefix = section["StagingPrefix"] is { Length: > 0 } prefix ? prefix : ".staging/",
         };
-        return new GcsBackend(builder.Build(), options, ownsClient: true);
+        return new GcsBackend(builder.Build(), options, loggerFactory.CreateLogger<GcsBackend>(), ownsClient: true);
     }
 }

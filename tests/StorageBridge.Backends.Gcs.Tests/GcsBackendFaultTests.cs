@@ -8,8 +8,9 @@ using StorageBridge.Uploads;
 namespace StorageBridge.Backends.Gcs.Tests;
 
 /// <summary>
-/// Faults injected into the official client's own HTTP pipeline (a handler under Service.HttpClient) and carried
-/// out by the emulator: GCS confirming fewer bytes than a chunk had, and a 503 on a chunk.
+/// Faults injected into the official client's own HTTP pipeline (a handler under Service.HttpClient), some carried
+/// out by the emulator: GCS confirming fewer bytes than a chunk had, a 503 on a chunk, a connection reset in the middle
+/// of a chunk's body, and a final chunk whose answer is lost after GCS finalized the object.
 /// </summary>
 public sealed class GcsBackendFaultTests(GcsEmulatorHost emulator) : IClassFixture<GcsEmulatorHost>
 {
@@ -57,14 +58,73 @@ public sealed class GcsBackendFaultTests(GcsEmulatorHost emulator) : IClassFixtu
     }
 
     [Fact]
+    public async Task Connection_reset_mid_chunk_resumes_from_what_GCS_kept()
+    {
+        // The first chunk's body breaks off after 1.5 units: the emulator keeps the whole unit it received.
+        var injector = new InstructionInjector(instruction: null, times: 1) { ResetAfterBytes = Quantum + (Quantum / 2) };
+        using var backend = NewBackend(injector);
+        byte[] source = Bytes((3 * Quantum) + 1234);
+        UploadRecord upload = await StartAsync(backend);
+
+        PartRecord part = await backend.WritePartAsync(upload, 1, 0, source.AsMemory(0, 3 * Quantum), CancellationToken.None);
+        Assert.Equal(3 * Quantum, part.Size);
+        Assert.Equal(1, injector.Injected);
+        Assert.Equal(["bytes 0-786431/*", "bytes 262144-786431/*"], injector.ChunkRanges);
+        upload = upload with { Offset = 3 * Quantum };
+
+        await backend.WritePartAsync(upload, 2, 3 * Quantum, source.AsMemory(3 * Quantum), CancellationToken.None);
+        upload = upload with { Offset = source.Length };
+        StoredObject stored = await backend.CompleteAsync(upload, CancellationToken.None);
+        Assert.Equal(source.Length, stored.Length);
+        await AssertStoredAsync(upload.ObjectKey, source);
+    }
+
+    [Fact]
+    public async Task Chunk_re_sending_persisted_bytes_goes_on_from_what_GCS_holds_when_the_overlap_is_refused()
+    {
+        // GCS persisted [0, 512 KiB) but the record never learned (a crash): the append is written again from 0.
+        var injector = new InstructionInjector("reject-overlap", times: 2) { SkipFirst = 1 };
+        using var backend = NewBackend(injector);
+        byte[] source = Bytes((3 * Quantum) + 10);
+        UploadRecord upload = await StartAsync(backend);
+        await backend.WritePartAsync(upload, 1, 0, source.AsMemory(0, 2 * Quantum), CancellationToken.None);
+
+        await backend.WritePartAsync(upload, 1, 0, source.AsMemory(0, 3 * Quantum), CancellationToken.None);
+        Assert.Equal(["bytes 0-524287/*", "bytes 0-786431/*", "bytes 524288-786431/*"], injector.ChunkRanges);
+        upload = upload with { Offset = 3 * Quantum };
+        await backend.WritePartAsync(upload, 2, 3 * Quantum, source.AsMemory(3 * Quantum), CancellationToken.None);
+        upload = upload with { Offset = source.Length };
+        await backend.CompleteAsync(upload, CancellationToken.None);
+        await AssertStoredAsync(upload.ObjectKey, source);
+    }
+
+    [Fact]
+    public async Task Final_chunk_reset_after_GCS_finalized_is_answered_by_the_object()
+    {
+        // The whole final chunk reaches GCS (it finalizes the object), then the answer is lost: the backend's status
+        // query finds the object and the part counts as written, once.
+        var injector = new InstructionInjector(instruction: null, times: 1) { LoseAnswer = true };
+        using var backend = NewBackend(injector);
+        byte[] source = Bytes(Quantum + 77);
+        UploadRecord upload = await StartAsync(backend);
+
+        await backend.WritePartAsync(upload, 1, 0, source, CancellationToken.None);
+        upload = upload with { Offset = source.Length };
+        StoredObject stored = await backend.CompleteAsync(upload, CancellationToken.None);
+        Assert.Equal(1, injector.Injected);
+        Assert.Equal(source.Length, stored.Length);
+        await AssertStoredAsync(upload.ObjectKey, source);
+    }
+
+    [Fact]
     public async Task Overwrite_disallowed_makes_the_session_precondition_fail_with_412()
     {
         using var backend = new GcsBackend(emulator.NewClient(), new GcsBackendOptions { Bucket = emulator.Bucket, AllowOverwrite = false }, ownsClient: true);
         string key = "no-overwrite/" + Guid.NewGuid().ToString("N");
         await emulator.Client.UploadObjectAsync(emulator.Bucket, key, null, new MemoryStream([1, 2, 3]));
 
-        var e = await Assert.ThrowsAsync<Google.GoogleApiException>(() => StartAsync(backend, key));
-        Assert.Equal(HttpStatusCode.PreconditionFailed, e.HttpStatusCode);
+        var e = await Assert.ThrowsAsync<ObjectExistsException>(() => StartAsync(backend, key));
+        Assert.Equal(HttpStatusCode.PreconditionFailed, Assert.IsType<Google.GoogleApiException>(e.InnerException).HttpStatusCode);
     }
 
     [Fact]
@@ -79,7 +139,7 @@ public sealed class GcsBackendFaultTests(GcsEmulatorHost emulator) : IClassFixtu
         await backend.WritePartAsync(upload, 1, 0, source.AsMemory(0, 2 * Quantum), CancellationToken.None);
         Assert.Equal(new GcsSessionState(2 * Quantum, null), await backend.QuerySessionAsync(upload, CancellationToken.None));
 
-        // Reconciled: the record adopts what GCS holds and the upload goes on from there.
+        // The session goes on from what it holds (the coordinator re-sends from the record's offset instead: GcsCrashTests).
         upload = upload with { Offset = 2 * Quantum };
         await backend.WritePartAsync(upload, 2, 2 * Quantum, source.AsMemory(2 * Quantum), CancellationToken.None);
         upload = upload with { Offset = source.Length };
@@ -142,8 +202,12 @@ public sealed class GcsBackendFaultTests(GcsEmulatorHost emulator) : IClassFixtu
         }
     }
 
-    /// <summary>Adds the emulator's instruction header to the first <paramref name="times"/> data chunks; records chunk ranges.</summary>
-    private sealed class InstructionInjector(string instruction, int times) : DelegatingHandler
+    /// <summary>
+    /// Faults for the first <paramref name="times"/> data chunks, in the client's HTTP pipeline: the emulator's
+    /// instruction header, a body that breaks off after <see cref="ResetAfterBytes"/> (the connection is torn down), or
+    /// an answer lost after the whole chunk arrived (<see cref="LoseAnswer"/>). Records every chunk's Content-Range.
+    /// </summary>
+    private sealed class InstructionInjector(string? instruction, int times) : DelegatingHandler
     {
         private int remaining = times;
 
@@ -151,24 +215,94 @@ public sealed class GcsBackendFaultTests(GcsEmulatorHost emulator) : IClassFixtu
 
         public List<string> ChunkRanges { get; } = [];
 
-        protected override Task<HttpResponseMessage> SendAsync(HttpRequestMessage request, CancellationToken cancellationToken)
+        public int? ResetAfterBytes { get; init; }
+
+        /// <summary>Data chunks to let through untouched before the faults start.</summary>
+        public int SkipFirst { get; init; }
+
+        public bool LoseAnswer { get; init; }
+
+        protected override async Task<HttpResponseMessage> SendAsync(HttpRequestMessage request, CancellationToken cancellationToken)
         {
+            bool inject = false;
             if (request.Method == HttpMethod.Put && request.Content?.Headers.TryGetValues("Content-Range", out var values) == true &&
                 values.Single() is { } range && !range.StartsWith("bytes */", StringComparison.Ordinal))
             {
                 lock (ChunkRanges)
                 {
                     ChunkRanges.Add(range);
-                    if (remaining > 0)
+                    if (remaining > 0 && ChunkRanges.Count > SkipFirst)
                     {
                         remaining--;
                         Injected++;
-                        request.Headers.TryAddWithoutValidation(GcsHandler.InstructionsHeader, instruction);
+                        inject = true;
                     }
                 }
             }
 
-            return base.SendAsync(request, cancellationToken);
+            if (!inject)
+            {
+                return await base.SendAsync(request, cancellationToken);
+            }
+
+            if (instruction is not null)
+            {
+                request.Headers.TryAddWithoutValidation(GcsHandler.InstructionsHeader, instruction);
+            }
+
+            HttpContent original = request.Content!;
+            if (ResetAfterBytes is int cut)
+            {
+                request.Content = new BreakingContent(original, cut);
+            }
+
+            try
+            {
+                HttpResponseMessage response = await base.SendAsync(request, cancellationToken);
+                if (LoseAnswer)
+                {
+                    response.Dispose();
+                    throw new HttpRequestException("Injected: connection reset before the answer arrived.");
+                }
+
+                return response;
+            }
+            finally
+            {
+                request.Content = original;
+            }
+        }
+    }
+
+    /// <summary>Sends the first <paramref name="cut"/> bytes of a body, then fails: the request's connection is aborted.</summary>
+    private sealed class BreakingContent : HttpContent
+    {
+        private readonly HttpContent inner;
+        private readonly int cut;
+
+        public BreakingContent(HttpContent inner, int cut)
+        {
+            this.inner = inner;
+            this.cut = cut;
+            foreach (var (name, values) in inner.Headers)
+            {
+                Headers.TryAddWithoutValidation(name, values);
+            }
+        }
+
+        protected override async Task SerializeToStreamAsync(Stream stream, System.Net.TransportContext? context)
+        {
+            byte[] body = await inner.ReadAsByteArrayAsync();
+            await stream.WriteAsync(body.AsMemory(0, Math.Min(cut, body.Length)));
+            await stream.FlushAsync();
+            await Task.Delay(200); // let the emulator take in what arrived
+            throw new IOException("Injected: connection reset mid-chunk.");
+        }
+
+        protected override bool TryComputeLength(out long length)
+        {
+            length = inner.Headers.ContentLength ?? -1;
+            return length >= 0;
         }
     }
 }

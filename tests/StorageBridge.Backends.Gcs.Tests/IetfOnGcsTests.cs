@@ -1,14 +1,7 @@
 using System.Net;
 using System.Net.Http.Headers;
 using System.Security.Cryptography;
-using Microsoft.AspNetCore.Builder;
-using Microsoft.AspNetCore.Hosting;
-using Microsoft.AspNetCore.Hosting.Server;
-using Microsoft.AspNetCore.Hosting.Server.Features;
 using Microsoft.Extensions.Configuration;
-using Microsoft.Extensions.DependencyInjection;
-using Microsoft.Extensions.Logging;
-using StorageBridge.AspNetCore;
 using StorageBridge.Configuration;
 
 namespace StorageBridge.Backends.Gcs.Tests;
@@ -16,40 +9,20 @@ namespace StorageBridge.Backends.Gcs.Tests;
 /// <summary>IETF resumable uploads through the bridge onto a <c>Backend: Gcs</c> target backed by the emulator.</summary>
 public sealed class IetfOnGcsTests(GcsEmulatorHost emulator) : IClassFixture<GcsEmulatorHost>, IAsyncLifetime
 {
-    private WebApplication? app;
+    private GcsBridgeServer? server;
     private HttpClient client = null!;
 
     public async Task InitializeAsync()
     {
-        var builder = WebApplication.CreateSlimBuilder(new WebApplicationOptions { EnvironmentName = "Testing" });
-        builder.Configuration.Sources.Clear();
-        builder.Configuration.AddInMemoryCollection(new Dictionary<string, string?>
-        {
-            ["StorageBridge:Metadata:Provider"] = "InMemory",
-            ["StorageBridge:Targets:gcs:Backend"] = "Gcs",
-            ["StorageBridge:Targets:gcs:Bucket"] = emulator.Bucket,
-            ["StorageBridge:Targets:gcs:BaseUri"] = emulator.BaseUri,
-            ["StorageBridge:Targets:gcs:PartSize"] = "256KiB",
-            ["StorageBridge:Targets:gcs:KeyTemplate"] = "ietf/{id}",
-        });
-        builder.Logging.ClearProviders();
-        builder.WebHost.UseKestrel(options => options.Listen(IPAddress.Loopback, 0));
-        builder.Services.AddStorageBridge(builder.Configuration);
-        builder.Services.AddGcsBackend();
-        app = builder.Build();
-        app.MapResumableUploads("/uploads");
-        await app.StartAsync();
-        string address = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First();
-        client = new HttpClient { BaseAddress = new Uri(address + "/"), Timeout = TimeSpan.FromSeconds(30) };
+        server = await GcsBridgeServer.StartAsync(emulator);
+        client = server.Client;
     }
 
     public async Task DisposeAsync()
     {
-        client?.Dispose();
-        if (app is not null)
+        if (server is not null)
         {
-            await app.StopAsync();
-            await app.DisposeAsync();
+            await server.DisposeAsync();
         }
     }
 

@@ -1,6 +1,3 @@
-using System.Globalization;
-using System.Net;
-using System.Net.Http.Headers;
 using System.Security.Cryptography;
 using Amazon.S3;
 using StorageBridge.Tests;
@@ -89,20 +86,7 @@ public sealed class S3CrashTests(S3Endpoint endpoint, ITestOutputHelper output)
             acknowledged = await AppendAsync(client, upload, acknowledged, 4 * MiB, cts.Token); // part 1 + 2 MiB tail
 
             // 8 MiB announced, 3 MiB + 4321 sent (a part's worth with the tail), then the host is killed under it.
-            var stalling = new StallingContent(Seed, acknowledged, 8 * MiB, stallAfter: (3 * MiB) + 4321);
-            using var request = new HttpRequestMessage(HttpMethod.Patch, upload) { Content = stalling };
-            request.Headers.Add("Upload-Draft-Interop-Version", "8");
-            request.Headers.Add("Upload-Offset", acknowledged.ToString(CultureInfo.InvariantCulture));
-            request.Headers.Add("Upload-Complete", "?0");
-            stalling.Headers.ContentType = new MediaTypeHeaderValue("application/partial-upload");
-            using var inFlight = CancellationTokenSource.CreateLinkedTokenSource(cts.Token);
-            var send = client.SendAsync(request, inFlight.Token);
-            await stalling.Stalled.Task.WaitAsync(cts.Token);
-            await Task.Delay(500, cts.Token); // let the host take in what arrived
-            sent = stalling.BytesWritten;
-            host.Kill();
-            await inFlight.CancelAsync();
-            await Assert.ThrowsAnyAsync<Exception>(() => send);
+            sent = await IetfUploadRequests.KillHostDuringPatchAsync(client, host, upload, Seed, acknowledged, 8 * MiB, (3 * MiB) + 4321, cts.Token);
         }
 
         await host.RestartAsync(cts.Token);
@@ -142,72 +126,12 @@ public sealed class S3CrashTests(S3Endpoint endpoint, ITestOutputHelper output)
     private static HttpClient Client(HostProcess host) =>
         new(new SocketsHttpHandler { UseProxy = false }) { BaseAddress = host.BaseAddress, Timeout = TimeSpan.FromMinutes(2) };
 
-    private static async Task<Uri> CreateAsync(HttpClient client, CancellationToken cancellationToken)
-    {
-        using var request = new HttpRequestMessage(HttpMethod.Post, "uploads/crash") { Content = new ByteArrayContent([]) };
-        request.Headers.Add("Upload-Draft-Interop-Version", "8");
-        request.Headers.Add("Upload-Complete", "?0");
-        request.Headers.Add("Upload-Length", Size.ToString(CultureInfo.InvariantCulture));
-        using var response = await client.SendAsync(request, cancellationToken);
-        Assert.Equal(HttpStatusCode.Created, response.StatusCode);
-        return new Uri(client.BaseAddress!, response.Headers.Location!);
-    }
+    private static Task<Uri> CreateAsync(HttpClient client, CancellationToken cancellationToken) =>
+        IetfUploadRequests.CreateAsync(client, "uploads/crash", Size, cancellationToken);
 
-    private static async Task<long> AppendAsync(HttpClient client, Uri upload, long offset, long length, CancellationToken cancellationToken)
-    {
-        length = Math.Min(length, Size - offset);
-        var last = offset + length == Size;
-        var body = new byte[length];
-        DeterministicData.Fill(Seed, offset, body);
-        using var request = new HttpRequestMessage(HttpMethod.Patch, upload) { Content = new ByteArrayContent(body) };
-        request.Headers.Add("Upload-Draft-Interop-Version", "8");
-        request.Headers.Add("Upload-Offset", offset.ToString(CultureInfo.InvariantCulture));
-        request.Headers.Add("Upload-Complete", last ? "?1" : "?0");
-        request.Content.Headers.ContentType = new MediaTypeHeaderValue("application/partial-upload");
-        using var response = await client.SendAsync(request, cancellationToken);
-        Assert.Equal(last ? HttpStatusCode.OK : HttpStatusCode.NoContent, response.StatusCode);
-        return offset + length;
-    }
+    private static Task<long> AppendAsync(HttpClient client, Uri upload, long offset, long length, CancellationToken cancellationToken) =>
+        IetfUploadRequests.AppendAsync(client, upload, Seed, offset, length, Size, cancellationToken);
 
-    private static async Task<long> HeadOffsetAsync(HttpClient client, Uri upload, CancellationToken cancellationToken)
-    {
-        using var request = new HttpRequestMessage(HttpMethod.Head, upload);
-        request.Headers.Add("Upload-Draft-Interop-Version", "8");
-        using var response = await client.SendAsync(request, cancellationToken);
-        Assert.Equal(HttpStatusCode.NoContent, response.StatusCode);
-        return long.Parse(response.Headers.GetValues("Upload-Offset").Single(), CultureInfo.InvariantCulture);
-    }
-
-    /// <summary>Announces <c>length</c> bytes, writes the first <c>stallAfter</c> of them, then waits until cancelled.</summary>
-    private sealed class StallingContent(ulong seed, long offset, long length, long stallAfter) : HttpContent
-    {
-        public TaskCompletionSource Stalled { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
-
-        public long BytesWritten { get; private set; }
-
-        protected override Task SerializeToStreamAsync(Stream stream, TransportContext? context) =>
-            SerializeToStreamAsync(stream, context, CancellationToken.None);
-
-        protected override async Task SerializeToStreamAsync(Stream stream, TransportContext? context, CancellationToken cancellationToken)
-        {
-            var buffer = new byte[64 * 1024];
-            while (BytesWritten < stallAfter)
-            {
-                var n = (int)Math.Min(buffer.Length, stallAfter - BytesWritten);
-                DeterministicData.Fill(seed, offset + BytesWritten, buffer.AsSpan(0, n));
-                await stream.WriteAsync(buffer.AsMemory(0, n), cancellationToken);
-                BytesWritten += n;
-            }
-
-            await stream.FlushAsync(cancellationToken);
-            Stalled.TrySetResult();
-            await Task.Delay(Timeout.Infinite, cancellationToken);
-        }
-
-        protected override bool TryComputeLength(out long computed)
-        {
-            computed = length;
-            return true;
-        }
-    }
+    private static Task<long> HeadOffsetAsync(HttpClient client, Uri upload, CancellationToken cancellationToken) =>
+        IetfUploadRequests.HeadOffsetAsync(client, upload, cancellationToken);
 }

@@ -96,7 +96,15 @@ public sealed partial class UploadCoordinator
             UpdatedAt = now,
             ExpiresAt = now + target.Expiration,
         };
-        record = record with { Session = await target.Backend.StartAsync(record, cancellationToken).ConfigureAwait(false) };
+        try
+        {
+            record = record with { Session = await target.Backend.StartAsync(record, cancellationToken).ConfigureAwait(false) };
+        }
+        catch (ObjectExistsException)
+        {
+            // Backends that check preconditions when the native upload starts (GCS ifGenerationMatch=0).
+            return new CreateResult(UploadOutcome.ObjectExists, null);
+        }
 
         var created = await _store.CreateAsync(record, cancellationToken).ConfigureAwait(false);
         if (created.Status != MetadataWriteStatus.Success)
@@ -254,6 +262,11 @@ public sealed partial class UploadCoordinator
             return new AppendResult(leased.Outcome, leased.Current);
         }
 
+        if (await ReconcileUnreleasedAsync(target, record, operation.Token).ConfigureAwait(false) is { } unusable)
+        {
+            return unusable;
+        }
+
         using var activity = StorageBridgeTelemetry.ActivitySource.StartActivity("StorageBridge.Append");
         activity?.SetTag("storagebridge.upload_id", record.Id);
         var started = _time.GetTimestamp();
@@ -263,6 +276,15 @@ public sealed partial class UploadCoordinator
             var result = await append.RunAsync(body, operation.Token).ConfigureAwait(false);
             StorageBridgeTelemetry.AppendDuration.Record(_time.GetElapsedTime(started).TotalSeconds);
             return result;
+        }
+        catch (UploadSessionGoneException)
+        {
+            return await ExpireLostSessionAsync(target, request.Id, cancellationToken).ConfigureAwait(false);
+        }
+        catch (ObjectExistsException)
+        {
+            // A backend whose last part write is the commit (GCS's final chunk): what was recorded is kept.
+            return new AppendResult(UploadOutcome.ObjectExists, await _store.GetAsync(request.Id, cancellationToken).ConfigureAwait(false));
         }
         finally
         {
@@ -590,6 +612,10 @@ public sealed partial class UploadCoordinator
         {
             var reopened = await _store.TryReplaceAsync(record with { State = UploadState.Open, LeaseOwner = null, LeaseUntil = null }, cancellationToken).ConfigureAwait(false);
             return reopened.Record;
+        }
+        catch (UploadSessionGoneException)
+        {
+            return (await ExpireLostSessionAsync(target, record.Id, cancellationToken).ConfigureAwait(false)).Upload;
         }
 
         var completed = CompletedRecord(record, stored);
