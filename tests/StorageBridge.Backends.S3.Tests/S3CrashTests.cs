@@ -1,6 +1,3 @@
-using System.Globalization;
-using System.Net;
-using System.Net.Http.Headers;
 using System.Security.Cryptography;
 using Amazon.S3;
 using StorageBridge.Tests;
@@ -30,20 +27,21 @@ public sealed class S3CrashTests(S3Endpoint endpoint, ITestOutputHelper output)
         using var inspector = endpoint.CreateClient();
 
         Uri upload;
-        using (var client = Client(host))
+        using (var http = CrashUploadClient.CreateHttpClient(host))
         {
-            upload = await CreateAsync(client, cts.Token);
+            var client = new CrashUploadClient(http, Seed, Size);
+            upload = await client.CreateAsync("crash", cts.Token);
             var offset = 0L;
             for (var i = 0; i < 6; i++)
             {
-                offset = await AppendAsync(client, upload, offset, MiB, cts.Token); // 6 MiB: part 1 (5 MiB) + 1 MiB tail
+                offset = await client.AppendAsync(upload, offset, MiB, cts.Token); // 6 MiB: part 1 (5 MiB) + 1 MiB tail
             }
 
             Assert.Equal(6 * MiB, offset);
 
             // The next 4 MiB make part 2 (1 MiB tail + 4 MiB): S3 stores it, the host never learns, and dies.
             proxy.HoldNextUploadPart();
-            var pending = AppendAsync(client, upload, offset, 4 * MiB, cts.Token);
+            var pending = client.AppendAsync(upload, offset, 4 * MiB, cts.Token);
             var held = await proxy.PartStoredAndHeld.Task.WaitAsync(TimeSpan.FromSeconds(60), cts.Token);
             Assert.Equal("2", held);
             host.Kill();
@@ -51,15 +49,16 @@ public sealed class S3CrashTests(S3Endpoint endpoint, ITestOutputHelper output)
         }
 
         await host.RestartAsync(cts.Token);
-        using (var client = Client(host))
+        using (var http = CrashUploadClient.CreateHttpClient(host))
         {
-            var offset = await HeadOffsetAsync(client, upload, cts.Token);
+            var client = new CrashUploadClient(http, Seed, Size);
+            var offset = await client.HeadOffsetAsync(upload, cts.Token);
             output.WriteLine($"offset after restart: {offset}");
             Assert.Equal(6 * MiB, offset); // part 2 was never recorded: the durable offset is where it was
 
             while (offset < Size)
             {
-                offset = await AppendAsync(client, upload, offset, 4 * MiB, cts.Token);
+                offset = await client.AppendAsync(upload, offset, 4 * MiB, cts.Token);
             }
         }
 
@@ -82,39 +81,23 @@ public sealed class S3CrashTests(S3Endpoint endpoint, ITestOutputHelper output)
         Uri upload;
         long acknowledged;
         long sent;
-        using (var client = Client(host))
+        using (var http = CrashUploadClient.CreateHttpClient(host))
         {
-            upload = await CreateAsync(client, cts.Token);
-            acknowledged = await AppendAsync(client, upload, 0, 3 * MiB, cts.Token);
-            acknowledged = await AppendAsync(client, upload, acknowledged, 4 * MiB, cts.Token); // part 1 + 2 MiB tail
+            var client = new CrashUploadClient(http, Seed, Size);
+            upload = await client.CreateAsync("crash", cts.Token);
+            acknowledged = await client.AppendAsync(upload, 0, 3 * MiB, cts.Token);
+            acknowledged = await client.AppendAsync(upload, acknowledged, 4 * MiB, cts.Token); // part 1 + 2 MiB tail
 
             // 8 MiB announced, 3 MiB + 4321 sent (a part's worth with the tail), then the host is killed under it.
-            var stalling = new StallingContent(Seed, acknowledged, 8 * MiB, stallAfter: (3 * MiB) + 4321);
-            using var request = new HttpRequestMessage(HttpMethod.Patch, upload) { Content = stalling };
-            request.Headers.Add("Upload-Draft-Interop-Version", "8");
-            request.Headers.Add("Upload-Offset", acknowledged.ToString(CultureInfo.InvariantCulture));
-            request.Headers.Add("Upload-Complete", "?0");
-            stalling.Headers.ContentType = new MediaTypeHeaderValue("application/partial-upload");
-            using var inFlight = CancellationTokenSource.CreateLinkedTokenSource(cts.Token);
-            var send = client.SendAsync(request, inFlight.Token);
-            await stalling.Stalled.Task.WaitAsync(cts.Token);
-            await Task.Delay(500, cts.Token); // let the host take in what arrived
-            sent = stalling.BytesWritten;
-            host.Kill();
-            await inFlight.CancelAsync();
-            await Assert.ThrowsAnyAsync<Exception>(() => send);
+            sent = await client.KillDuringAppendAsync(host, upload, acknowledged, 8 * MiB, (3 * MiB) + 4321, cts.Token);
         }
 
         await host.RestartAsync(cts.Token);
-        using (var client = Client(host))
+        using (var http = CrashUploadClient.CreateHttpClient(host))
         {
-            var offset = await HeadOffsetAsync(client, upload, cts.Token);
+            var client = new CrashUploadClient(http, Seed, Size);
+            var offset = await client.ResumeWithinAsync(upload, acknowledged, sent, 4 * MiB, cts.Token);
             output.WriteLine($"offset after restart: {offset} (acknowledged {acknowledged}, sent {acknowledged + sent})");
-            Assert.InRange(offset, acknowledged, acknowledged + sent);
-            while (offset < Size)
-            {
-                offset = await AppendAsync(client, upload, offset, 4 * MiB, cts.Token);
-            }
         }
 
         var key = endpoint.RunPrefix + "crash/" + upload.Segments[^1];
@@ -137,77 +120,5 @@ public sealed class S3CrashTests(S3Endpoint endpoint, ITestOutputHelper output)
         environment["StorageBridge__TakeoverWait"] = "1s";
         environment["StorageBridge__LeaseDuration"] = "4s"; // the killed instance's lease lapses quickly after restart
         return await HostProcess.StartAsync(new HostProcessOptions { Environment = environment, OutputSink = output.WriteLine }, cancellationToken);
-    }
-
-    private static HttpClient Client(HostProcess host) =>
-        new(new SocketsHttpHandler { UseProxy = false }) { BaseAddress = host.BaseAddress, Timeout = TimeSpan.FromMinutes(2) };
-
-    private static async Task<Uri> CreateAsync(HttpClient client, CancellationToken cancellationToken)
-    {
-        using var request = new HttpRequestMessage(HttpMethod.Post, "uploads/crash") { Content = new ByteArrayContent([]) };
-        request.Headers.Add("Upload-Draft-Interop-Version", "8");
-        request.Headers.Add("Upload-Complete", "?0");
-        request.Headers.Add("Upload-Length", Size.ToString(CultureInfo.InvariantCulture));
-        using var response = await client.SendAsync(request, cancellationToken);
-        Assert.Equal(HttpStatusCode.Created, response.StatusCode);
-        return new Uri(client.BaseAddress!, response.Headers.Location!);
-    }
-
-    private static async Task<long> AppendAsync(HttpClient client, Uri upload, long offset, long length, CancellationToken cancellationToken)
-    {
-        length = Math.Min(length, Size - offset);
-        var last = offset + length == Size;
-        var body = new byte[length];
-        DeterministicData.Fill(Seed, offset, body);
-        using var request = new HttpRequestMessage(HttpMethod.Patch, upload) { Content = new ByteArrayContent(body) };
-        request.Headers.Add("Upload-Draft-Interop-Version", "8");
-        request.Headers.Add("Upload-Offset", offset.ToString(CultureInfo.InvariantCulture));
-        request.Headers.Add("Upload-Complete", last ? "?1" : "?0");
-        request.Content.Headers.ContentType = new MediaTypeHeaderValue("application/partial-upload");
-        using var response = await client.SendAsync(request, cancellationToken);
-        Assert.Equal(last ? HttpStatusCode.OK : HttpStatusCode.NoContent, response.StatusCode);
-        return offset + length;
-    }
-
-    private static async Task<long> HeadOffsetAsync(HttpClient client, Uri upload, CancellationToken cancellationToken)
-    {
-        using var request = new HttpRequestMessage(HttpMethod.Head, upload);
-        request.Headers.Add("Upload-Draft-Interop-Version", "8");
-        using var response = await client.SendAsync(request, cancellationToken);
-        Assert.Equal(HttpStatusCode.NoContent, response.StatusCode);
-        return long.Parse(response.Headers.GetValues("Upload-Offset").Single(), CultureInfo.InvariantCulture);
-    }
-
-    /// <summary>Announces <c>length</c> bytes, writes the first <c>stallAfter</c> of them, then waits until cancelled.</summary>
-    private sealed class StallingContent(ulong seed, long offset, long length, long stallAfter) : HttpContent
-    {
-        public TaskCompletionSource Stalled { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
-
-        public long BytesWritten { get; private set; }
-
-        protected override Task SerializeToStreamAsync(Stream stream, TransportContext? context) =>
-            SerializeToStreamAsync(stream, context, CancellationToken.None);
-
-        protected override async Task SerializeToStreamAsync(Stream stream, TransportContext? context, CancellationToken cancellationToken)
-        {
-            var buffer = new byte[64 * 1024];
-            while (BytesWritten < stallAfter)
-            {
-                var n = (int)Math.Min(buffer.Length, stallAfter - BytesWritten);
-                DeterministicData.Fill(seed, offset + BytesWritten, buffer.AsSpan(0, n));
-                await stream.WriteAsync(buffer.AsMemory(0, n), cancellationToken);
-                BytesWritten += n;
-            }
-
-            await stream.FlushAsync(cancellationToken);
-            Stalled.TrySetResult();
-            await Task.Delay(Timeout.Infinite, cancellationToken);
-        }
-
-        protected override bool TryComputeLength(out long computed)
-        {
-            computed = length;
-            return true;
-        }
     }
 }
