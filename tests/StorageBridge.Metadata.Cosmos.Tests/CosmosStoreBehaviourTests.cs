@@ -330,7 +330,7 @@ public sealed class CosmosStoreBehaviourTests(CosmosEmulatorFixture emulator) : 
         const int PerWriter = 15;
         var successes = 0;
 
-        async Task WriterAsync(IUploadMetadataStore store)
+        async Task WriterAsync(IUploadMetadataStore store, string writer)
         {
             for (var done = 0; done < PerWriter;)
             {
@@ -345,10 +345,12 @@ public sealed class CosmosStoreBehaviourTests(CosmosEmulatorFixture emulator) : 
                 }
 
                 // Each successful write appends part n+1 at offset n: any lost or doubled write breaks the sequence.
+                // The part names its writer, as an engine's record names its lease owner: two writers never write
+                // identical records, which the store's lost-answer check would rightly take as the same write.
                 var next = current! with
                 {
                     Offset = current.Offset + 1,
-                    Parts = [.. current.Parts, new PartRecord(current.Parts.Count + 1, current.Offset, 1)],
+                    Parts = [.. current.Parts, new PartRecord(current.Parts.Count + 1, current.Offset, 1, ETag: writer)],
                 };
                 try
                 {
@@ -365,7 +367,7 @@ public sealed class CosmosStoreBehaviourTests(CosmosEmulatorFixture emulator) : 
             }
         }
 
-        await Task.WhenAll(Task.Run(() => WriterAsync(first)), Task.Run(() => WriterAsync(second)));
+        await Task.WhenAll(Task.Run(() => WriterAsync(first, "a")), Task.Run(() => WriterAsync(second, "b")));
 
         var final = await second.GetAsync(id, Ct);
         Assert.True(a.Injected > 0 && b.Injected > 0, $"faults injected: {a.Injected}, {b.Injected}");
