@@ -27,21 +27,20 @@ public sealed class S3CrashTests(S3Endpoint endpoint, ITestOutputHelper output)
         using var inspector = endpoint.CreateClient();
 
         Uri upload;
-        using (var http = CrashUploadClient.CreateHttpClient(host))
+        using (var client = Client(host))
         {
-            var client = new CrashUploadClient(http, Seed, Size);
-            upload = await client.CreateAsync("crash", cts.Token);
+            upload = await CreateAsync(client, cts.Token);
             var offset = 0L;
             for (var i = 0; i < 6; i++)
             {
-                offset = await client.AppendAsync(upload, offset, MiB, cts.Token); // 6 MiB: part 1 (5 MiB) + 1 MiB tail
+                offset = await AppendAsync(client, upload, offset, MiB, cts.Token); // 6 MiB: part 1 (5 MiB) + 1 MiB tail
             }
 
             Assert.Equal(6 * MiB, offset);
 
             // The next 4 MiB make part 2 (1 MiB tail + 4 MiB): S3 stores it, the host never learns, and dies.
             proxy.HoldNextUploadPart();
-            var pending = client.AppendAsync(upload, offset, 4 * MiB, cts.Token);
+            var pending = AppendAsync(client, upload, offset, 4 * MiB, cts.Token);
             var held = await proxy.PartStoredAndHeld.Task.WaitAsync(TimeSpan.FromSeconds(60), cts.Token);
             Assert.Equal("2", held);
             host.Kill();
@@ -49,16 +48,15 @@ public sealed class S3CrashTests(S3Endpoint endpoint, ITestOutputHelper output)
         }
 
         await host.RestartAsync(cts.Token);
-        using (var http = CrashUploadClient.CreateHttpClient(host))
+        using (var client = Client(host))
         {
-            var client = new CrashUploadClient(http, Seed, Size);
-            var offset = await client.HeadOffsetAsync(upload, cts.Token);
+            var offset = await HeadOffsetAsync(client, upload, cts.Token);
             output.WriteLine($"offset after restart: {offset}");
             Assert.Equal(6 * MiB, offset); // part 2 was never recorded: the durable offset is where it was
 
             while (offset < Size)
             {
-                offset = await client.AppendAsync(upload, offset, 4 * MiB, cts.Token);
+                offset = await AppendAsync(client, upload, offset, 4 * MiB, cts.Token);
             }
         }
 
@@ -81,23 +79,26 @@ public sealed class S3CrashTests(S3Endpoint endpoint, ITestOutputHelper output)
         Uri upload;
         long acknowledged;
         long sent;
-        using (var http = CrashUploadClient.CreateHttpClient(host))
+        using (var client = Client(host))
         {
-            var client = new CrashUploadClient(http, Seed, Size);
-            upload = await client.CreateAsync("crash", cts.Token);
-            acknowledged = await client.AppendAsync(upload, 0, 3 * MiB, cts.Token);
-            acknowledged = await client.AppendAsync(upload, acknowledged, 4 * MiB, cts.Token); // part 1 + 2 MiB tail
+            upload = await CreateAsync(client, cts.Token);
+            acknowledged = await AppendAsync(client, upload, 0, 3 * MiB, cts.Token);
+            acknowledged = await AppendAsync(client, upload, acknowledged, 4 * MiB, cts.Token); // part 1 + 2 MiB tail
 
             // 8 MiB announced, 3 MiB + 4321 sent (a part's worth with the tail), then the host is killed under it.
-            sent = await client.KillDuringAppendAsync(host, upload, acknowledged, 8 * MiB, (3 * MiB) + 4321, cts.Token);
+            sent = await IetfUploadRequests.KillHostDuringPatchAsync(client, host, upload, Seed, acknowledged, 8 * MiB, (3 * MiB) + 4321, cts.Token);
         }
 
         await host.RestartAsync(cts.Token);
-        using (var http = CrashUploadClient.CreateHttpClient(host))
+        using (var client = Client(host))
         {
-            var client = new CrashUploadClient(http, Seed, Size);
-            var offset = await client.ResumeWithinAsync(upload, acknowledged, sent, 4 * MiB, cts.Token);
+            var offset = await HeadOffsetAsync(client, upload, cts.Token);
             output.WriteLine($"offset after restart: {offset} (acknowledged {acknowledged}, sent {acknowledged + sent})");
+            Assert.InRange(offset, acknowledged, acknowledged + sent);
+            while (offset < Size)
+            {
+                offset = await AppendAsync(client, upload, offset, 4 * MiB, cts.Token);
+            }
         }
 
         var key = endpoint.RunPrefix + "crash/" + upload.Segments[^1];
@@ -121,4 +122,16 @@ public sealed class S3CrashTests(S3Endpoint endpoint, ITestOutputHelper output)
         environment["StorageBridge__LeaseDuration"] = "4s"; // the killed instance's lease lapses quickly after restart
         return await HostProcess.StartAsync(new HostProcessOptions { Environment = environment, OutputSink = output.WriteLine }, cancellationToken);
     }
+
+    private static HttpClient Client(HostProcess host) =>
+        new(new SocketsHttpHandler { UseProxy = false }) { BaseAddress = host.BaseAddress, Timeout = TimeSpan.FromMinutes(2) };
+
+    private static Task<Uri> CreateAsync(HttpClient client, CancellationToken cancellationToken) =>
+        IetfUploadRequests.CreateAsync(client, "uploads/crash", Size, cancellationToken);
+
+    private static Task<long> AppendAsync(HttpClient client, Uri upload, long offset, long length, CancellationToken cancellationToken) =>
+        IetfUploadRequests.AppendAsync(client, upload, Seed, offset, length, Size, cancellationToken);
+
+    private static Task<long> HeadOffsetAsync(HttpClient client, Uri upload, CancellationToken cancellationToken) =>
+        IetfUploadRequests.HeadOffsetAsync(client, upload, cancellationToken);
 }

@@ -36,23 +36,23 @@ public sealed class AzureCosmosCrashTests(CosmosEmulatorFixture cosmos, AzuriteF
         Uri upload;
         long acknowledged;
         long sent;
-        using (var http = CrashUploadClient.CreateHttpClient(host))
+        using (var client = Client(host))
         {
-            var client = new CrashUploadClient(http, Seed, Size);
-            upload = await client.CreateAsync(Target, cts.Token);
-            acknowledged = await client.AppendAsync(upload, 0, 3 * MiB, cts.Token);
-            acknowledged = await client.AppendAsync(upload, acknowledged, 3 * MiB, cts.Token); // block 1 + 2 MiB tail
+            upload = await IetfUploadRequests.CreateAsync(client, "uploads/" + Target, Size, cts.Token);
+            acknowledged = await AppendAsync(client, upload, 0, 3 * MiB, cts.Token);
+            acknowledged = await AppendAsync(client, upload, acknowledged, 3 * MiB, cts.Token); // block 1 + 2 MiB tail
 
             // 8 MiB announced, 3 MiB + 4321 sent (a block's worth with the tail), then the host is killed under it.
-            sent = await client.KillDuringAppendAsync(host, upload, acknowledged, 8 * MiB, (3 * MiB) + 4321, cts.Token);
+            sent = await IetfUploadRequests.KillHostDuringPatchAsync(client, host, upload, Seed, acknowledged, 8 * MiB, (3 * MiB) + 4321, cts.Token);
         }
 
         await host.RestartAsync(cts.Token);
-        using (var http = CrashUploadClient.CreateHttpClient(host))
+        using (var client = Client(host))
         {
-            var client = new CrashUploadClient(http, Seed, Size);
-            var offset = await client.ResumeWithinAsync(upload, acknowledged, sent, 4 * MiB, cts.Token);
+            var offset = await IetfUploadRequests.HeadOffsetAsync(client, upload, cts.Token);
             output.WriteLine($"offset after restart: {offset} (acknowledged {acknowledged}, sent {acknowledged + sent})");
+            Assert.InRange(offset, acknowledged, acknowledged + sent);
+            await FinishAsync(client, upload, offset, 4 * MiB, cts.Token);
         }
 
         await AssertBlobIsTheSourceAsync(upload, cts.Token);
@@ -66,20 +66,19 @@ public sealed class AzureCosmosCrashTests(CosmosEmulatorFixture cosmos, AzuriteF
         await using var host = await StartHostAsync(proxy, cts.Token);
 
         Uri upload;
-        using (var http = CrashUploadClient.CreateHttpClient(host))
+        using (var client = Client(host))
         {
-            var client = new CrashUploadClient(http, Seed, Size);
-            upload = await client.CreateAsync(Target, cts.Token);
+            upload = await IetfUploadRequests.CreateAsync(client, "uploads/" + Target, Size, cts.Token);
             var offset = 0L;
             for (var i = 0; i < 5; i++)
             {
-                offset = await client.AppendAsync(upload, offset, MiB, cts.Token); // 5 MiB: block 1 (4 MiB) + 1 MiB tail
+                offset = await AppendAsync(client, upload, offset, MiB, cts.Token); // 5 MiB: block 1 (4 MiB) + 1 MiB tail
             }
 
             // The next 3 MiB make block 2 (1 MiB tail + 3 MiB): Azurite stores it, the host never learns, and dies.
-            var held = proxy.HoldNext(IsStageBlock);
-            var pending = client.AppendAsync(upload, offset, 3 * MiB, cts.Token);
-            output.WriteLine("held: " + await held.WaitAsync(TimeSpan.FromSeconds(60), cts.Token));
+            proxy.HoldNext(StageBlock);
+            var pending = AppendAsync(client, upload, offset, 3 * MiB, cts.Token);
+            output.WriteLine("held: " + await proxy.StoredAndHeld.Task.WaitAsync(TimeSpan.FromSeconds(60), cts.Token));
             host.Kill();
             await Assert.ThrowsAnyAsync<Exception>(() => pending);
         }
@@ -89,13 +88,12 @@ public sealed class AzureCosmosCrashTests(CosmosEmulatorFixture cosmos, AzuriteF
         Assert.Equal(2, staged.Value.UncommittedBlocks.Count());
 
         await host.RestartAsync(cts.Token);
-        using (var http = CrashUploadClient.CreateHttpClient(host))
+        using (var client = Client(host))
         {
-            var client = new CrashUploadClient(http, Seed, Size);
-            var offset = await client.HeadOffsetAsync(upload, cts.Token);
+            var offset = await IetfUploadRequests.HeadOffsetAsync(client, upload, cts.Token);
             output.WriteLine($"offset after restart: {offset}");
             Assert.Equal(5 * MiB, offset); // block 2 was never recorded: the durable offset is where it was
-            await client.FinishAsync(upload, offset, 3 * MiB, cts.Token);
+            await FinishAsync(client, upload, offset, 3 * MiB, cts.Token);
         }
 
         // Block 2 was staged again under the same id: exactly the source, nothing duplicated.
@@ -106,28 +104,26 @@ public sealed class AzureCosmosCrashTests(CosmosEmulatorFixture cosmos, AzuriteF
     public async Task Kill_between_CommitBlockList_and_the_metadata_write_then_a_retried_completion_finishes_the_record()
     {
         using var cts = new CancellationTokenSource(TimeSpan.FromMinutes(3));
-        await using var proxy = await HoldingProxy.StartAsync(AzuriteRoot());
         var commits = 0;
-        proxy.Observe = request =>
+        await using var proxy = await HoldingProxy.StartAsync(AzuriteRoot(), request =>
         {
-            if (IsCommitBlockList(request))
+            if (CommitBlockList(request) is not null)
             {
                 Interlocked.Increment(ref commits);
             }
-        };
+        });
         await using var host = await StartHostAsync(proxy, cts.Token);
 
         Uri upload;
-        using (var http = CrashUploadClient.CreateHttpClient(host))
+        using (var client = Client(host))
         {
-            var client = new CrashUploadClient(http, Seed, Size);
-            upload = await client.CreateAsync(Target, cts.Token);
-            var offset = await client.AppendAsync(upload, 0, 16 * MiB, cts.Token);
+            upload = await IetfUploadRequests.CreateAsync(client, "uploads/" + Target, Size, cts.Token);
+            var offset = await AppendAsync(client, upload, 0, 16 * MiB, cts.Token);
 
             // The last PATCH: Azurite commits the blob, the host never learns, and dies before the record says so.
-            var held = proxy.HoldNext(IsCommitBlockList);
-            var pending = client.AppendAsync(upload, offset, Size - offset, cts.Token);
-            output.WriteLine("held: " + await held.WaitAsync(TimeSpan.FromSeconds(60), cts.Token));
+            proxy.HoldNext(CommitBlockList);
+            var pending = AppendAsync(client, upload, offset, Size - offset, cts.Token);
+            output.WriteLine("held: " + await proxy.StoredAndHeld.Task.WaitAsync(TimeSpan.FromSeconds(60), cts.Token));
             host.Kill();
             await Assert.ThrowsAnyAsync<Exception>(() => pending);
         }
@@ -136,16 +132,15 @@ public sealed class AzureCosmosCrashTests(CosmosEmulatorFixture cosmos, AzuriteF
         Assert.Equal(1, Volatile.Read(ref commits));
 
         await host.RestartAsync(cts.Token);
-        using (var http = CrashUploadClient.CreateHttpClient(host))
+        using (var client = Client(host))
         {
             // The client asks with HEAD until the upload is complete. While the dead instance's lease runs, the record
             // stays Completing (offset already final); then the HEAD retries the completion and finishes the record.
-            var client = new CrashUploadClient(http, Seed, Size);
             var waited = System.Diagnostics.Stopwatch.StartNew();
             var heads = 0;
             while (true)
             {
-                var (offset, complete) = await client.HeadAsync(upload, cts.Token);
+                var (offset, complete) = await HeadAsync(client, upload, cts.Token);
                 heads++;
                 Assert.Equal(Size, offset);
                 if (complete)
@@ -158,9 +153,9 @@ public sealed class AzureCosmosCrashTests(CosmosEmulatorFixture cosmos, AzuriteF
             }
 
             output.WriteLine($"complete after {heads} HEADs, {waited.Elapsed.TotalSeconds:0.0} s");
-            Assert.Equal((Size, true), await client.HeadAsync(upload, cts.Token));
+            Assert.Equal((Size, true), await HeadAsync(client, upload, cts.Token));
 
-            var content = await http.GetByteArrayAsync(new Uri(upload + "/content"), cts.Token);
+            var content = await client.GetByteArrayAsync(new Uri(upload + "/content"), cts.Token);
             Assert.Equal(DeterministicData.Sha256(Seed, Size), Convert.ToHexStringLower(SHA256.HashData(content)));
         }
 
@@ -215,7 +210,32 @@ public sealed class AzureCosmosCrashTests(CosmosEmulatorFixture cosmos, AzuriteF
 
     private Uri AzuriteRoot() => new(new Uri(BlobEndpoint()).GetLeftPart(UriPartial.Authority) + "/");
 
-    private static bool IsStageBlock(HttpRequest request) => request.Method == "PUT" && request.Query["comp"] == "block";
+    private static HttpClient Client(HostProcess host) =>
+        new(new SocketsHttpHandler { UseProxy = false }) { BaseAddress = host.BaseAddress, Timeout = TimeSpan.FromMinutes(2) };
 
-    private static bool IsCommitBlockList(HttpRequest request) => request.Method == "PUT" && request.Query["comp"] == "blocklist";
+    private static Task<long> AppendAsync(HttpClient client, Uri upload, long offset, long length, CancellationToken cancellationToken) =>
+        IetfUploadRequests.AppendAsync(client, upload, Seed, offset, length, Size, cancellationToken);
+
+    private static async Task FinishAsync(HttpClient client, Uri upload, long offset, long chunk, CancellationToken cancellationToken)
+    {
+        while (offset < Size)
+        {
+            offset = await AppendAsync(client, upload, offset, chunk, cancellationToken);
+        }
+    }
+
+    /// <summary>HEAD of an upload that may be complete: its offset and <c>Upload-Complete</c>.</summary>
+    private static async Task<(long Offset, bool Complete)> HeadAsync(HttpClient client, Uri upload, CancellationToken cancellationToken)
+    {
+        using var request = new HttpRequestMessage(HttpMethod.Head, upload);
+        request.Headers.Add("Upload-Draft-Interop-Version", "8");
+        using var response = await client.SendAsync(request, cancellationToken);
+        Assert.Equal(System.Net.HttpStatusCode.NoContent, response.StatusCode);
+        return (long.Parse(response.Headers.GetValues("Upload-Offset").Single(), System.Globalization.CultureInfo.InvariantCulture),
+            response.Headers.GetValues("Upload-Complete").Single() == "?1");
+    }
+
+    private static string? StageBlock(HttpRequest request) => request.Method == "PUT" && request.Query["comp"] == "block" ? "Put Block " + request.Query["blockid"] : null;
+
+    private static string? CommitBlockList(HttpRequest request) => request.Method == "PUT" && request.Query["comp"] == "blocklist" ? "Put Block List " + request.Path : null;
 }

@@ -345,12 +345,13 @@ public sealed class CosmosStoreBehaviourTests(CosmosEmulatorFixture emulator) : 
                 }
 
                 // Each successful write appends part n+1 at offset n: any lost or doubled write breaks the sequence.
-                // The part names its writer, as an engine's record names its lease owner: two writers never write
-                // identical records, which the store's lost-answer check would rightly take as the same write.
+                // The writer's name in the record keeps two writers' records distinct, as lease owners keep real ones:
+                // otherwise a writer whose retry finds the other's identical record would count it as its own write.
                 var next = current! with
                 {
                     Offset = current.Offset + 1,
                     Parts = [.. current.Parts, new PartRecord(current.Parts.Count + 1, current.Offset, 1, ETag: writer)],
+                    LeaseOwner = writer,
                 };
                 try
                 {

@@ -10,24 +10,24 @@ using Microsoft.Extensions.Logging;
 namespace StorageBridge.Tests;
 
 /// <summary>
-/// An HTTP forwarder between a Host process and a cloud endpoint (S3, Azurite), for crash tests. After
-/// <see cref="HoldNext"/>, the next matching request is forwarded and answered by the service (its effect IS stored),
-/// then the answer is held back until the caller disconnects, so a test can kill the host between a storage write and
-/// the metadata write that would record it. Request signatures survive: the path, query and headers (Host included)
-/// are forwarded as the client signed them.
+/// An HTTP forwarder between a Host process and a cloud endpoint (emulator), for crash tests. After
+/// <see cref="HoldNext"/>, the next request the predicate names is forwarded and answered upstream (its effect IS
+/// stored), then the answer is held back until the caller's connection dies: the test kills the host between "the
+/// cloud stored it" and "the metadata store recorded it". Headers go through unchanged (Host included: signatures
+/// cover it, and emulators build URIs from it).
 /// </summary>
 public sealed class HoldingProxy : IAsyncDisposable
 {
     private readonly WebApplication app;
     private readonly HttpClient upstream = new(new SocketsHttpHandler { AllowAutoRedirect = false, UseProxy = false }) { Timeout = Timeout.InfiniteTimeSpan };
     private readonly Uri target;
-    private readonly Lock gate = new();
-    private Func<HttpRequest, bool>? holdMatch;
-    private TaskCompletionSource<string>? held;
+    private readonly Action<HttpRequest>? observe;
+    private Func<HttpRequest, string?>? hold;
 
-    private HoldingProxy(Uri target)
+    private HoldingProxy(Uri target, Action<HttpRequest>? observe)
     {
         this.target = target;
+        this.observe = observe;
         var builder = WebApplication.CreateSlimBuilder();
         builder.Logging.ClearProviders();
         builder.WebHost.UseKestrel(o =>
@@ -42,32 +42,24 @@ public sealed class HoldingProxy : IAsyncDisposable
     /// <summary>http://127.0.0.1:{port}/ of the proxy.</summary>
     public Uri Address { get; private set; } = new("http://127.0.0.1/");
 
-    /// <summary>Called for every request before it is forwarded (counting, logging).</summary>
-    public Action<HttpRequest>? Observe { get; set; }
+    /// <summary>Completed with the held request's name (what the predicate returned) once upstream answered it.</summary>
+    public TaskCompletionSource<string> StoredAndHeld { get; private set; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
 
-    /// <param name="target">Base URI of the service; request paths are appended to it as they arrive.</param>
-    public static async Task<HoldingProxy> StartAsync(Uri target)
+    /// <summary>Forwards to <paramref name="target"/> (scheme, host and port; the path is the request's own).</summary>
+    /// <param name="observe">Called for every request before it is forwarded (counting, recording).</param>
+    public static async Task<HoldingProxy> StartAsync(Uri target, Action<HttpRequest>? observe = null)
     {
-        var proxy = new HoldingProxy(target);
+        var proxy = new HoldingProxy(new Uri(target.GetLeftPart(UriPartial.Authority)), observe);
         await proxy.app.StartAsync();
         proxy.Address = new Uri(proxy.app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First());
         return proxy;
     }
 
-    /// <summary>
-    /// Holds the answer of the next request <paramref name="match"/> accepts. The task completes, with the request's
-    /// path and query, once the service has answered that request (2xx or not) and the answer is being held.
-    /// </summary>
-    public Task<string> HoldNext(Func<HttpRequest, bool> match)
+    /// <summary>Holds the answer to the next request for which <paramref name="match"/> returns a name (null: pass it on).</summary>
+    public void HoldNext(Func<HttpRequest, string?> match)
     {
-        var completion = new TaskCompletionSource<string>(TaskCreationOptions.RunContinuationsAsynchronously);
-        lock (gate)
-        {
-            holdMatch = match;
-            held = completion;
-        }
-
-        return completion.Task;
+        StoredAndHeld = new(TaskCreationOptions.RunContinuationsAsynchronously);
+        Volatile.Write(ref hold, match);
     }
 
     public async ValueTask DisposeAsync()
@@ -78,27 +70,12 @@ public sealed class HoldingProxy : IAsyncDisposable
         upstream.Dispose();
     }
 
-    private TaskCompletionSource<string>? TakeHold(HttpRequest request)
-    {
-        lock (gate)
-        {
-            if (holdMatch is null || !holdMatch(request))
-            {
-                return null;
-            }
-
-            holdMatch = null;
-            var completion = held;
-            held = null;
-            return completion;
-        }
-    }
-
     private async Task ForwardAsync(HttpContext context)
     {
         var request = context.Request;
-        Observe?.Invoke(request);
-        var hold = TakeHold(request);
+        observe?.Invoke(request);
+        var match = Volatile.Read(ref hold);
+        var held = match?.Invoke(request);
         using var forward = new HttpRequestMessage(new HttpMethod(request.Method), new Uri(target, request.Path + request.QueryString));
         if (request.ContentLength is not null || request.Headers.TransferEncoding.Count > 0)
         {
@@ -119,10 +96,10 @@ public sealed class HoldingProxy : IAsyncDisposable
         }
 
         using var response = await upstream.SendAsync(forward, HttpCompletionOption.ResponseContentRead, context.RequestAborted);
-        if (hold is not null)
+        if (held is not null && Interlocked.CompareExchange(ref hold, null, match) == match)
         {
-            hold.TrySetResult(request.Path + request.QueryString);
-            await Task.Delay(Timeout.Infinite, context.RequestAborted); // until the client (the killed host) goes away
+            StoredAndHeld.TrySetResult(held);
+            await Task.Delay(Timeout.Infinite, context.RequestAborted); // until the host dies
         }
 
         context.Response.StatusCode = (int)response.StatusCode;
