@@ -24,7 +24,7 @@ namespace StorageBridge.Backends.AzureBlob.Tests;
 /// sha-256 must equal the source.
 /// </summary>
 [Collection(AzuriteCollection.Name)]
-public sealed class AzureProtocolTests(AzuriteFixture azurite) : IAsyncLifetime
+public sealed partial class AzureProtocolTests(AzuriteFixture azurite) : IAsyncLifetime
 {
     private const int MiB = 1024 * 1024;
     private const string KeyPrefix = "protocol/";
@@ -171,26 +171,31 @@ public sealed class AzureProtocolTests(AzuriteFixture azurite) : IAsyncLifetime
     [InlineData(8 * MiB)]
     public async Task Tus_js_client_upload_commits_the_blob_with_the_source_sha256(int chunkSize)
     {
-        var clientDir = RepositoryLayout.ClientsDirectory;
-        Assert.True(File.Exists(Path.Combine(clientDir, "node_modules", "tus-js-client", "package.json")), "run npm ci in tests/clients (./test.sh does)");
         const long size = 20 * MiB + 3;
         var path = Path.Combine(files, "source.bin");
         var sha = await DeterministicData.WriteFileAsync(path, 0xA2u + (ulong)chunkSize, size, CancellationToken.None);
 
+        var (url, uploaded) = await RunTusJsClientAsync(path, "ietf-draft-05", chunkSize.ToString(CultureInfo.InvariantCulture));
+        Assert.Equal(size, uploaded);
+        var key = KeyPrefix + url.Split('/')[^1];
+        Assert.Equal(sha, await BlobSha256Async(key));
+    }
+
+    /// <summary>tests/clients/tus-upload.mjs (the real tus-js-client) uploading <paramref name="path"/> to the azure target; its url and bytesUploaded.</summary>
+    private async Task<(string Url, long BytesUploaded)> RunTusJsClientAsync(string path, string protocol, string chunkSize, params string[] options)
+    {
+        var clientDir = RepositoryLayout.ClientsDirectory;
+        Assert.True(File.Exists(Path.Combine(clientDir, "node_modules", "tus-js-client", "package.json")), "run npm ci in tests/clients (./test.sh does)");
         var result = await ChildProcess.RunAsync(
             "node",
-            [Path.Combine(clientDir, "tus-upload.mjs"), new Uri(baseAddress, "uploads/azure").ToString(), path, "ietf-draft-05", chunkSize.ToString(CultureInfo.InvariantCulture)],
+            [Path.Combine(clientDir, "tus-upload.mjs"), new Uri(baseAddress, "uploads/azure").ToString(), path, protocol, chunkSize, .. options],
             clientDir,
             TimeSpan.FromMinutes(2),
             CancellationToken.None);
-
         Assert.True(result.ExitCode == 0, result.ToString());
         var line = result.StandardOutput.Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)[^1];
         using var output = JsonDocument.Parse(line);
-        Assert.Equal(size, output.RootElement.GetProperty("bytesUploaded").GetInt64());
-        var url = output.RootElement.GetProperty("url").GetString()!;
-        var key = KeyPrefix + url.Split('/')[^1];
-        Assert.Equal(sha, await BlobSha256Async(key));
+        return (output.RootElement.GetProperty("url").GetString()!, output.RootElement.GetProperty("bytesUploaded").GetInt64());
     }
 
     private BlobContainerClient Container() => azurite.CreateContainer();
