@@ -45,6 +45,7 @@ public sealed partial class UploadCoordinator
     // A lookup naming an upload that does not exist yet: its creator is between the two writes, or died there.
     private static readonly TimeSpan LookupCreationGrace = TimeSpan.FromSeconds(10);
     private static readonly TimeSpan LookupPollInterval = TimeSpan.FromMilliseconds(20);
+    private static readonly TimeSpan LeasePollInterval = TimeSpan.FromMilliseconds(50);
 
     private readonly Dictionary<string, ChunkGate> _chunkGates = new(StringComparer.Ordinal);
 
@@ -508,6 +509,13 @@ public sealed partial class UploadCoordinator
                 }
 
                 var appended = await AppendChunkBytesAsync(target, upload, layout, number, body, cancellationToken).ConfigureAwait(false);
+                if (appended.Outcome == UploadOutcome.Conflict && body is ExactLengthStream { Position: 0 })
+                {
+                    // Another instance started appending first (its lease): nothing of the body was read, decide again.
+                    upload = await ReloadAsync(upload, cancellationToken).ConfigureAwait(false);
+                    continue;
+                }
+
                 if (appended.Outcome != UploadOutcome.Success)
                 {
                     return new ChunkResult(appended.Outcome, appended.Upload, "Another request changed this upload; retry the chunk.");
@@ -555,6 +563,7 @@ public sealed partial class UploadCoordinator
                 Complete = end == layout.TotalSize,
                 ContentLength = end - upload.Offset,
                 FromChunks = true,
+                YieldToOtherInstance = true,
             },
             body,
             cancellationToken).ConfigureAwait(false);
@@ -710,8 +719,8 @@ public sealed partial class UploadCoordinator
     /// <summary>
     /// Asks for the staged chunks to be replayed. If another request of this process is appending, it is told to look
     /// again when it is done (<see cref="ChunkGate.PendingDrain"/>) and this request does not wait, unless <paramref name="wait"/>:
-    /// then it also replays past another instance's lease (the append path takes over once that lease lapses), so an
-    /// upload whose chunks are all stored never stays incomplete because an instance died while appending.
+    /// then it also waits out another instance's lease (released, or lapsed because that instance died), so an upload
+    /// whose chunks are all stored never stays incomplete.
     /// </summary>
     private async Task RequestDrainAsync(UploadTarget target, string uploadId, ChunkLayout layout, ChunkGate gate, bool wait, CancellationToken cancellationToken)
     {
@@ -750,8 +759,21 @@ public sealed partial class UploadCoordinator
         var token = salvage.Token;
         try
         {
-            while (await _store.GetAsync(uploadId, token).ConfigureAwait(false) is { State: UploadState.Open } upload && (takeOver || !LeaseHeldByOther(upload)))
+            while (await _store.GetAsync(uploadId, token).ConfigureAwait(false) is { State: UploadState.Open } upload)
             {
+                if (LeaseHeldByOther(upload))
+                {
+                    if (!takeOver)
+                    {
+                        return; // that instance replays the staged chunks after its own append
+                    }
+
+                    // Never take a live lease away (two instances would keep stealing it from each other): wait until
+                    // its holder releases it, or until it lapses because the holder died.
+                    await Task.Delay(LeasePollInterval, token).ConfigureAwait(false);
+                    continue;
+                }
+
                 var staged = StagedChunk.Parse(upload);
                 if (staged.FirstOrDefault(s => s.Ready && layout.End(s.Chunk) <= upload.Offset) is { } obsolete)
                 {
@@ -788,6 +810,7 @@ public sealed partial class UploadCoordinator
                             Complete = layout.End(next.Chunk) == layout.TotalSize,
                             ContentLength = size - skip,
                             FromChunks = true,
+                            YieldToOtherInstance = true,
                         },
                         replay,
                         token).ConfigureAwait(false);
@@ -800,6 +823,11 @@ public sealed partial class UploadCoordinator
                 if (result.Outcome == UploadOutcome.OffsetMismatch)
                 {
                     continue; // another instance appended meanwhile: look again from its offset
+                }
+
+                if (result.Outcome == UploadOutcome.Conflict)
+                {
+                    continue; // another instance started appending first: the loop above waits for it or leaves it the work
                 }
 
                 if (result.Outcome != UploadOutcome.Success)
