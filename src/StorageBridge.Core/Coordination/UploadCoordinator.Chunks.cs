@@ -387,10 +387,36 @@ public sealed partial class UploadCoordinator
 
             return await RecordDirectPartsAsync(upload, layout, number, parts, salvage.Token).ConfigureAwait(false);
         }
+        catch (Exception ex) when (ex is not (InvalidDataException or OperationCanceledException))
+        {
+            // Another instance stored this chunk and completed (or cancelled) the upload while this copy was being
+            // written, so the native upload is gone: this copy is a duplicate, not a failure.
+            var superseded = await SupersededAsync(upload, layout, number).ConfigureAwait(false);
+            if (superseded is null)
+            {
+                throw;
+            }
+
+            await body.CopyToAsync(Stream.Null, cancellationToken).ConfigureAwait(false);
+            return superseded;
+        }
         finally
         {
             PartBuffers.Return(buffer);
         }
+    }
+
+    /// <summary>After a failed backend write: the upload's answer when another copy of the chunk made the write moot, else null.</summary>
+    private async Task<ChunkResult?> SupersededAsync(UploadRecord upload, ChunkLayout layout, int number)
+    {
+        using var salvage = new CancellationTokenSource(SalvageTimeout);
+        var current = await _store.GetAsync(upload.Id, salvage.Token).ConfigureAwait(false);
+        if (current is null || (current.State == UploadState.Open && !IsChunkStored(current, layout, number)))
+        {
+            return null;
+        }
+
+        return await DuplicateOrGoneAsync(current, layout).ConfigureAwait(false);
     }
 
     private static async Task ReadFullyAsync(Stream body, Memory<byte> destination, CancellationToken cancellationToken)

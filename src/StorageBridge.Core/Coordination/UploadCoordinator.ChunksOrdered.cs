@@ -152,10 +152,18 @@ public sealed partial class UploadCoordinator
                 await target.Backend.WriteTailAsync(reserved, first + i, buffer.AsMemory(0, length), salvage.Token).ConfigureAwait(false);
             }
         }
-        catch
+        catch (Exception ex)
         {
             await DropStagedAsync(target, reserved, layout, entry).ConfigureAwait(false);
-            throw;
+            // Another copy of this chunk arrived first and the upload moved on (completed): a duplicate, not a failure.
+            var superseded = ex is InvalidDataException or OperationCanceledException ? null : await SupersededAsync(upload, layout, number).ConfigureAwait(false);
+            if (superseded is null)
+            {
+                throw;
+            }
+
+            await body.CopyToAsync(Stream.Null, cancellationToken).ConfigureAwait(false);
+            return superseded;
         }
         finally
         {
