@@ -456,6 +456,8 @@ public sealed partial class UploadCoordinator
                 Parts = all,
                 Offset = all.Sum(p => p.Size),
                 State = complete ? UploadState.Completing : UploadState.Open,
+                LeaseOwner = complete ? _options.InstanceId : upload.LeaseOwner,
+                LeaseUntil = complete ? Now + _options.LeaseDuration : upload.LeaseUntil,
                 UpdatedAt = Now,
             };
             var written = await _store.TryReplaceAsync(updated, cancellationToken).ConfigureAwait(false);
@@ -507,7 +509,9 @@ public sealed partial class UploadCoordinator
     /// <summary>When every chunk is stored but the commit did not happen (interrupted, or refused once), commit now.</summary>
     private async Task<ChunkResult> EnsureChunksCompletedAsync(UploadRecord upload, ChunkLayout layout)
     {
-        if (upload.State == UploadState.Completing && !LeaseHeldByOther(upload))
+        // A live lease on a Completing record is the request committing it (here or elsewhere): never commit twice at
+        // once; only a completion whose committer went silent is finished here.
+        if (upload.State == UploadState.Completing && !(upload.LeaseOwner is not null && upload.LeaseUntil > Now))
         {
             return await CompleteChunksAsync(upload).ConfigureAwait(false);
         }
@@ -516,7 +520,8 @@ public sealed partial class UploadCoordinator
         if (upload.State == UploadState.Open && direct && upload.Parts.Count == layout.DirectPartCount)
         {
             using var salvage = new CancellationTokenSource(SalvageTimeout);
-            var written = await _store.TryReplaceAsync(upload with { State = UploadState.Completing, UpdatedAt = Now }, salvage.Token).ConfigureAwait(false);
+            var completing = upload with { State = UploadState.Completing, LeaseOwner = _options.InstanceId, LeaseUntil = Now + _options.LeaseDuration, UpdatedAt = Now };
+            var written = await _store.TryReplaceAsync(completing, salvage.Token).ConfigureAwait(false);
             return written.Status == MetadataWriteStatus.Success
                 ? await CompleteChunksAsync(written.Record!).ConfigureAwait(false)
                 : new ChunkResult(UploadOutcome.Success, await _store.GetAsync(upload.Id, salvage.Token).ConfigureAwait(false));
