@@ -546,6 +546,11 @@ public sealed partial class UploadCoordinator
     {
         while (true)
         {
+            if (request.YieldToOtherInstance && LeaseHeldByOther(record))
+            {
+                return (null, UploadOutcome.Conflict, record);
+            }
+
             // Writes may start once the foreign lease lapsed. A claim still waiting for that (LeaseFrom) binds whoever
             // takes over from it too, including a newer request in this process.
             var foreignUntil = LeaseHeldByOther(record) ? record.LeaseUntil : null;
