@@ -27,6 +27,14 @@ public sealed record S3BackendOptions
 
     public int MaxParts { get; init; } = DefaultMaxParts;
 
+    public const int DefaultMaxTailSegments = 32;
+
+    /// <summary>
+    /// Tail objects one tail may consist of: a small append writes only its own bytes as one more object, and they are
+    /// read back once, when a part forms (or when this many exist). 1: each small append rewrites the whole tail.
+    /// </summary>
+    public int MaxTailSegments { get; init; } = DefaultMaxTailSegments;
+
     /// <summary>Create the bucket on first use (emulators and development stores).</summary>
     public bool CreateBucketIfMissing { get; init; }
 
