@@ -300,6 +300,12 @@ public sealed partial class UploadCoordinator
         private async Task WritePartAsync(int count)
         {
             Debug.Assert(_tailPending is null, "The tail is read back before a part is cut.");
+            if (_concurrency > 0)
+            {
+                // Room first: at most _concurrency writes run at once (their buffers plus the one being filled).
+                await CollectAsync(keep: _concurrency - 1, commit: true).ConfigureAwait(false);
+            }
+
             await EnsureLeaseAsync().ConfigureAwait(false);
             var number = _record.Parts.Count + _pendingParts.Count + _inflight.Count + 1;
             var buffer = _buffer!;
@@ -318,8 +324,8 @@ public sealed partial class UploadCoordinator
             _buffer = null;
             _filled = 0;
 
-            // Wait for room before renting the next buffer: at most _concurrency part buffers in flight plus this one.
-            await CollectAsync(all: false, commit: true).ConfigureAwait(false);
+            // Record what finished; with _concurrency 0 this waits for the write just started, before the next buffer.
+            await CollectAsync(keep: _concurrency, commit: true).ConfigureAwait(false);
             var capacity = _request.ContentLength is long contentLength ? Math.Min(_partSize, rest + Math.Max(0, contentLength - _received) + 1) : _partSize;
             _buffer = Pool.Rent((int)capacity);
             restBytes?.CopyTo(_buffer, 0);
@@ -327,14 +333,14 @@ public sealed partial class UploadCoordinator
         }
 
         /// <summary>
-        /// Takes finished part writes off the queue in order (all of them with <paramref name="all"/>; otherwise those
-        /// done, and the oldest while more than the limit run) and records them. A failed write is thrown after the
-        /// writes behind it were abandoned: they are never recorded, because the record must not skip a part.
+        /// Takes finished part writes off the queue in order (those done, and the oldest while more than
+        /// <paramref name="keep"/> run) and records them. A failed write is thrown after the writes behind it were
+        /// abandoned: they are never recorded, because the record must not skip a part.
         /// </summary>
-        private async Task CollectAsync(bool all, bool commit)
+        private async Task CollectAsync(int keep, bool commit)
         {
             var collected = false;
-            while (_inflight.TryPeek(out var head) && (all || head.Write.IsCompleted || _inflight.Count > _concurrency))
+            while (_inflight.TryPeek(out var head) && (head.Write.IsCompleted || _inflight.Count > keep))
             {
                 _inflight.Dequeue();
                 PartRecord written;
@@ -402,7 +408,7 @@ public sealed partial class UploadCoordinator
 
         private async Task StoreRemainderAsync()
         {
-            await CollectAsync(all: true, commit: false).ConfigureAwait(false);
+            await CollectAsync(keep: 0, commit: false).ConfigureAwait(false);
 
             // Tracked parts count against MaxParts, which the part size was planned for: a remainder above the
             // minimum but short of a whole part stays in the tail, or small appends would use up the part numbers.
@@ -410,7 +416,7 @@ public sealed partial class UploadCoordinator
             {
                 await LoadTailAsync().ConfigureAwait(false);
                 await WritePartAsync((int)PartPlanner.FlushableLength(_caps, _filled)).ConfigureAwait(false);
-                await CollectAsync(all: true, commit: false).ConfigureAwait(false);
+                await CollectAsync(keep: 0, commit: false).ConfigureAwait(false);
             }
 
             TailRecord? newTail = null;
@@ -460,12 +466,12 @@ public sealed partial class UploadCoordinator
                 return await RejectWholeUploadAsync().ConfigureAwait(false);
             }
 
-            await CollectAsync(all: true, commit: false).ConfigureAwait(false);
+            await CollectAsync(keep: 0, commit: false).ConfigureAwait(false);
             await LoadTailAsync().ConfigureAwait(false);
             if (_filled > 0)
             {
                 await WritePartAsync(_filled).ConfigureAwait(false);
-                await CollectAsync(all: true, commit: false).ConfigureAwait(false);
+                await CollectAsync(keep: 0, commit: false).ConfigureAwait(false);
             }
 
             var completing = await CommitAsync(newTail: null, keepTail: false, release: false, UploadState.Completing).ConfigureAwait(false);
@@ -636,7 +642,7 @@ public sealed partial class UploadCoordinator
                 // Part writes that finished before the failure still count, in order up to the first failed one.
                 try
                 {
-                    await CollectAsync(all: true, commit: false).ConfigureAwait(false);
+                    await CollectAsync(keep: 0, commit: false).ConfigureAwait(false);
                 }
                 catch (Exception ex) when (ex is not OperationCanceledException)
                 {
