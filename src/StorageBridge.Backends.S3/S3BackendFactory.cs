@@ -12,7 +12,7 @@ namespace StorageBridge.Backends.S3;
 /// <summary>
 /// <c>Backend: S3</c>. Keys under the target section: <c>Bucket</c> (required), <c>Prefix</c>, <c>Region</c>,
 /// <c>ServiceUrl</c>, <c>ForcePathStyle</c>, <c>AccessKey</c>/<c>SecretKey</c> (else the SDK default chain),
-/// <c>MaxParts</c>, <c>MaxTailSegments</c>, <c>CreateBucketIfMissing</c>. Each target gets its own client, so targets with different
+/// <c>MaxParts</c>, <c>MaxTailSegments</c>, <c>UploadPartCopy</c>, <c>CreateBucketIfMissing</c>. Each target gets its own client, so targets with different
 /// endpoints, regions or credentials live side by side.
 /// </summary>
 public sealed class S3BackendFactory : IUploadBackendFactory
@@ -90,6 +90,7 @@ public sealed class S3BackendFactory : IUploadBackendFactory
             MaxParts = maxParts,
             MaxTailSegments = maxTailSegments,
             CreateBucketIfMissing = ConfigurationValues.GetBool(section, "CreateBucketIfMissing", defaultValue: false),
+            UploadPartCopy = ConfigurationValues.GetBool(section, "UploadPartCopy", defaultValue: true),
         };
     }
 

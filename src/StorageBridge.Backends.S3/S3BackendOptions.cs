@@ -35,6 +35,12 @@ public sealed record S3BackendOptions
     /// </summary>
     public int MaxTailSegments { get; init; } = DefaultMaxTailSegments;
 
+    /// <summary>
+    /// tus concatenation copies each partial upload's object into the final one with UploadPartCopy when every
+    /// non-final one is at least 5 MiB. False streams them through the bridge instead (stores without UploadPartCopy).
+    /// </summary>
+    public bool UploadPartCopy { get; init; } = true;
+
     /// <summary>Create the bucket on first use (emulators and development stores).</summary>
     public bool CreateBucketIfMissing { get; init; }
 
