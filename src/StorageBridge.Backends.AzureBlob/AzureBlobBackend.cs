@@ -171,7 +171,13 @@ public sealed partial class AzureBlobBackend : IUploadBackend, IConcatenatingBac
             // the object is parts plus tail, so stage the tail as the final block rather than lose it.
             var number = upload.Parts.Count + 1;
             var buffer = new byte[tail.Size];
-            await ReadTailAsync(upload, tail, buffer, cancellationToken).ConfigureAwait(false);
+            var position = 0;
+            foreach (var piece in tail.Objects)
+            {
+                await ReadTailAsync(upload, piece, buffer.AsMemory(position, (int)piece.Size), cancellationToken).ConfigureAwait(false);
+                position += (int)piece.Size;
+            }
+
             using var body = new MemoryStream(buffer, writable: false);
             await blob.StageBlockAsync(BlockId(upload.Id, number), body, options: null, cancellationToken).ConfigureAwait(false);
             blockIds.Add(BlockId(upload.Id, number));

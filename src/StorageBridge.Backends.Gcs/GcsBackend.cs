@@ -372,7 +372,7 @@ public sealed partial class GcsBackend : IUploadBackend, ISessionReconcilingBack
         var sequences = Enumerable.Range(1, upload.TailSequence).ToHashSet();
         if (upload.Tail is { } tail)
         {
-            sequences.Add(tail.Sequence);
+            sequences.UnionWith(tail.Objects.Select(o => o.Sequence));
         }
 
         foreach (int sequence in sequences)

@@ -26,6 +26,9 @@ public sealed partial class S3Backend : IUploadBackend, IDisposable
     private const long MiB = 1024 * 1024;
     private const int DeleteBatch = 1000; // DeleteObjects limit per request
 
+    /// <summary>Parts of one append uploaded while the next is read from the request, unless the target sets MaxConcurrentParts.</summary>
+    public const int DefaultConcurrentParts = 2;
+
     private readonly IAmazonS3 client;
     private readonly bool ownsClient;
     private readonly S3BackendOptions options;
@@ -48,7 +51,9 @@ public sealed partial class S3Backend : IUploadBackend, IDisposable
             MaxParts: options.MaxParts,
             MaxPartSize: 5 * 1024 * MiB,
             DefaultPartSize: (int)(8 * MiB),
-            TracksParts: true);
+            TracksParts: true,
+            MaxTailSegments: options.MaxTailSegments,
+            DefaultConcurrentParts: DefaultConcurrentParts);
         bucketReady = options.CreateBucketIfMissing ? null : Task.CompletedTask;
     }
 

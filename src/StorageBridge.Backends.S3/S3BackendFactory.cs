@@ -12,7 +12,7 @@ namespace StorageBridge.Backends.S3;
 /// <summary>
 /// <c>Backend: S3</c>. Keys under the target section: <c>Bucket</c> (required), <c>Prefix</c>, <c>Region</c>,
 /// <c>ServiceUrl</c>, <c>ForcePathStyle</c>, <c>AccessKey</c>/<c>SecretKey</c> (else the SDK default chain),
-/// <c>MaxParts</c>, <c>CreateBucketIfMissing</c>. Each target gets its own client, so targets with different
+/// <c>MaxParts</c>, <c>MaxTailSegments</c>, <c>UploadPartCopy</c>, <c>CreateBucketIfMissing</c>. Each target gets its own client, so targets with different
 /// endpoints, regions or credentials live side by side.
 /// </summary>
 public sealed class S3BackendFactory : IUploadBackendFactory
@@ -56,6 +56,13 @@ public sealed class S3BackendFactory : IUploadBackendFactory
             throw new StorageBridgeConfigurationException(ConfigurationValues.Key(section, "MaxParts"), $"'{maxPartsText}' is not a number between 1 and 10000.");
         }
 
+        var maxTailSegments = S3BackendOptions.DefaultMaxTailSegments;
+        if (section["MaxTailSegments"] is { Length: > 0 } segmentsText
+            && (!int.TryParse(segmentsText, NumberStyles.None, CultureInfo.InvariantCulture, out maxTailSegments) || maxTailSegments is < 1 or > 1000))
+        {
+            throw new StorageBridgeConfigurationException(ConfigurationValues.Key(section, "MaxTailSegments"), $"'{segmentsText}' is not a number between 1 and 1000.");
+        }
+
         var serviceUrl = section["ServiceUrl"] is { Length: > 0 } url ? url : null;
         if (serviceUrl is not null && !Uri.TryCreate(serviceUrl, UriKind.Absolute, out _))
         {
@@ -81,7 +88,9 @@ public sealed class S3BackendFactory : IUploadBackendFactory
             AccessKey = accessKey,
             SecretKey = secretKey,
             MaxParts = maxParts,
+            MaxTailSegments = maxTailSegments,
             CreateBucketIfMissing = ConfigurationValues.GetBool(section, "CreateBucketIfMissing", defaultValue: false),
+            UploadPartCopy = ConfigurationValues.GetBool(section, "UploadPartCopy", defaultValue: true),
         };
     }
 

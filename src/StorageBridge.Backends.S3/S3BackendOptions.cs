@@ -27,6 +27,20 @@ public sealed record S3BackendOptions
 
     public int MaxParts { get; init; } = DefaultMaxParts;
 
+    public const int DefaultMaxTailSegments = 32;
+
+    /// <summary>
+    /// Tail objects one tail may consist of: a small append writes only its own bytes as one more object, and they are
+    /// read back once, when a part forms (or when this many exist). 1: each small append rewrites the whole tail.
+    /// </summary>
+    public int MaxTailSegments { get; init; } = DefaultMaxTailSegments;
+
+    /// <summary>
+    /// tus concatenation copies each partial upload's object into the final one with UploadPartCopy when every
+    /// non-final one is at least 5 MiB. False streams them through the bridge instead (stores without UploadPartCopy).
+    /// </summary>
+    public bool UploadPartCopy { get; init; } = true;
+
     /// <summary>Create the bucket on first use (emulators and development stores).</summary>
     public bool CreateBucketIfMissing { get; init; }
 

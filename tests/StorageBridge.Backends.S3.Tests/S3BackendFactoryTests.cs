@@ -19,6 +19,9 @@ public sealed class S3BackendFactoryTests(S3Endpoint endpoint)
     [InlineData("ServiceUrl", "not a url", "StorageBridge:Targets:t:ServiceUrl")]
     [InlineData("SecretKey", null, "StorageBridge:Targets:t:SecretKey")] // the missing half is named
     [InlineData("ForcePathStyle", "maybe", "StorageBridge:Targets:t:ForcePathStyle")]
+    [InlineData("MaxTailSegments", "0", "StorageBridge:Targets:t:MaxTailSegments")]
+    [InlineData("MaxConcurrentParts", "17", "StorageBridge:Targets:t:MaxConcurrentParts")]
+    [InlineData("MaxConcurrentParts", "-1", "StorageBridge:Targets:t:MaxConcurrentParts")]
     public void Bad_configuration_stops_start_up_naming_the_key(string name, string? value, string expectedKey)
     {
         var settings = new Dictionary<string, string?>
@@ -42,12 +45,25 @@ public sealed class S3BackendFactoryTests(S3Endpoint endpoint)
     {
         var settings = endpoint.TargetSettings("t");
         settings["StorageBridge:Targets:t:MaxParts"] = "1000";
+        settings["StorageBridge:Targets:t:MaxTailSegments"] = "5";
+        settings["StorageBridge:Targets:u:MaxConcurrentParts"] = "4";
+        foreach (var (key, value) in endpoint.TargetSettings("u"))
+        {
+            settings.TryAdd(key, value);
+        }
+
         var section = new ConfigurationBuilder().AddInMemoryCollection(settings).Build().GetSection("StorageBridge");
 
         var registry = TargetConfiguration.ReadTargets(section, [new S3BackendFactory(), new StorageBridge.FileSystem.FileSystemBackendFactory()]);
         var caps = registry.Find("t")!.Backend.Capabilities;
 
-        Assert.Equal(new BackendCapabilities(5L << 20, 1, 1000, 5L << 30, 8 << 20, TracksParts: true), caps);
+        Assert.Equal(
+            new BackendCapabilities(5L << 20, 1, 1000, 5L << 30, 8 << 20, TracksParts: true, MaxTailSegments: 5, DefaultConcurrentParts: S3Backend.DefaultConcurrentParts),
+            caps);
+        Assert.Equal(S3Backend.DefaultConcurrentParts, registry.Find("t")!.MaxConcurrentParts);
+        Assert.Equal(4, registry.Find("u")!.MaxConcurrentParts);
+        Assert.Equal(S3BackendOptions.DefaultMaxTailSegments, registry.Find("u")!.Backend.Capabilities.MaxTailSegments);
+        (registry.Find("u")!.Backend as IDisposable)?.Dispose();
         (registry.Find("t")!.Backend as IDisposable)?.Dispose();
     }
 

@@ -113,6 +113,8 @@ public sealed partial class S3Endpoint : IAsyncLifetime
         [$"StorageBridge:Targets:{target}:Region"] = Region,
         [$"StorageBridge:Targets:{target}:AccessKey"] = AccessKey,
         [$"StorageBridge:Targets:{target}:SecretKey"] = SecretKey,
+        // fauxqs 1.9.2 has no UploadPartCopy: tus concatenation streams there (S3ConcatenationTests checks both).
+        [$"StorageBridge:Targets:{target}:UploadPartCopy"] = IsExternal ? "true" : "false",
     };
 
     /// <summary>A plain SDK client on the endpoint, to look into the bucket independently of the backend.</summary>

@@ -268,6 +268,92 @@ public sealed class S3EngineTests(S3Endpoint endpoint) : IAsyncLifetime
     }
 
     [Fact]
+    public async Task One_MiB_appends_write_only_their_own_segment_until_a_part_forms()
+    {
+        var (coordinator, backend) = NewEngine();
+        var source = Bytes((9 * MiB) + 7, seed: 22);
+        var upload = await CreateAsync(coordinator, length: source.Length);
+        for (var i = 0; i < 3; i++)
+        {
+            Assert.Equal(UploadOutcome.Success, (await AppendAsync(coordinator, upload.Id, i * MiB, source.AsMemory(i * MiB, MiB), complete: false)).Outcome);
+        }
+
+        var segmented = (await store.GetAsync(upload.Id, Ct))!;
+        Assert.Equal([1, 2, 3], segmented.Tail!.Objects.Select(o => o.Sequence));
+        foreach (var segment in segmented.Tail.Objects)
+        {
+            var head = await inspector.GetObjectMetadataAsync(endpoint.Bucket, backend.TailKey(upload.Id, segment.Sequence), Ct);
+            Assert.Equal(MiB, head.ContentLength); // each append stored only its own MiB
+        }
+
+        for (var i = 3; i < 9; i++)
+        {
+            await AppendAsync(coordinator, upload.Id, i * MiB, source.AsMemory(i * MiB, MiB), complete: false);
+        }
+
+        var joined = (await store.GetAsync(upload.Id, Ct))!;
+        Assert.Equal([8L * MiB], joined.Parts.Select(p => p.Size));
+        // Appends 1-7 made tail objects 1-7 (one each), append 8 filled the part, append 9 began tail 8.
+        Assert.Equal([8], joined.Tail!.Objects.Select(o => o.Sequence));
+        for (var sequence = 1; sequence <= 7; sequence++)
+        {
+            Assert.False(await ExistsAsync(backend.TailKey(upload.Id, sequence)), $"segment {sequence} left behind");
+        }
+
+        var done = await AppendAsync(coordinator, upload.Id, 9 * MiB, source.AsMemory(9 * MiB), complete: true);
+        Assert.Equal(UploadState.Completed, done.Upload!.State);
+        Assert.Equal(Sha256Hex(source), await ObjectSha256Async(done.Upload.ObjectKey));
+        await AssertNoStagingAsync(backend, done.Upload);
+    }
+
+    [Fact]
+    public async Task Parts_of_one_append_upload_side_by_side_and_a_failed_part_keeps_only_the_parts_before_it()
+    {
+        var (coordinator, backend) = NewEngine();
+        var source = Bytes((32 * MiB) + 1000, seed: 23);
+        var upload = await CreateAsync(coordinator, length: source.Length);
+        faults.Observe = async request =>
+        {
+            var part = System.Text.RegularExpressions.Regex.Match(request.RequestUri?.Query ?? "", @"partNumber=(\d+)");
+            if (request.Method != HttpMethod.Put || !part.Success)
+            {
+                return;
+            }
+
+            if (part.Groups[1].Value == "1")
+            {
+                await Task.Delay(500); // part 2 finishes first, and must wait for part 1 to be recorded
+            }
+            else if (part.Groups[1].Value == "3")
+            {
+                throw new HttpRequestException("injected: part 3 never reaches S3"); // every SDK retry too
+            }
+        };
+
+        try
+        {
+            await Assert.ThrowsAnyAsync<Exception>(() => AppendAsync(coordinator, upload.Id, 0, source, complete: true));
+        }
+        finally
+        {
+            faults.Observe = null;
+        }
+
+        // Parts 1 and 2 are kept; part 3 failed, and part 4 (written beside it) is not recorded after a gap.
+        var kept = (await store.GetAsync(upload.Id, Ct))!;
+        Assert.Equal([1, 2], kept.Parts.Select(p => p.Number));
+        Assert.Equal(16 * MiB, kept.Offset);
+        Assert.Null(kept.Tail);
+        Assert.Null(kept.LeaseOwner);
+
+        var done = await AppendAsync(coordinator, upload.Id, 16 * MiB, source.AsMemory(16 * MiB), complete: true);
+        Assert.Equal(UploadState.Completed, done.Upload!.State);
+        Assert.Equal(5, done.Upload.Parts.Count);
+        Assert.Equal(Sha256Hex(source), await ObjectSha256Async(done.Upload.ObjectKey));
+        await AssertNoStagingAsync(backend, done.Upload);
+    }
+
+    [Fact]
     public async Task CompleteMultipartUpload_whose_response_is_lost_is_finished_idempotently()
     {
         var (coordinator, backend) = NewEngine();

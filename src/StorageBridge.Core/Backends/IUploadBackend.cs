@@ -14,13 +14,24 @@ namespace StorageBridge.Backends;
 /// True when completion needs the recorded part list (S3 parts, Azure blocks). False for backends that append
 /// in place at an offset (files, GCS sessions): the coordinator then keeps only the offset, not a growing list.
 /// </param>
+/// <param name="MaxTailSegments">
+/// How many tail objects one tail may consist of (see <see cref="TailRecord.Segments"/>). 1: every small append reads
+/// the tail back and writes it again, longer; more: a small append writes only its own bytes as one more segment, and
+/// the segments are read back once, when a part forms (or when this many exist).
+/// </param>
+/// <param name="DefaultConcurrentParts">
+/// Part writes of one append that may run while the next part is read from the request, unless the target sets
+/// <c>MaxConcurrentParts</c>; 0 writes each part before reading on. Backends that write in place take at most 1.
+/// </param>
 public sealed record BackendCapabilities(
     long MinPartSize,
     long PartAlignment,
     int MaxParts,
     long MaxPartSize,
     int DefaultPartSize,
-    bool TracksParts);
+    bool TracksParts,
+    int MaxTailSegments = 1,
+    int DefaultConcurrentParts = 0);
 
 /// <summary>
 /// A storage backend for one target. Stateless: all provider state lives in <see cref="UploadRecord.Session"/>,
@@ -38,10 +49,13 @@ public interface IUploadBackend
     /// <summary>Writes one part: <paramref name="partNumber"/> is 1-based; <paramref name="offset"/> is its byte position.</summary>
     Task<PartRecord> WritePartAsync(UploadRecord upload, int partNumber, long offset, ReadOnlyMemory<byte> content, CancellationToken cancellationToken);
 
-    /// <summary>Durably stores a tail under a new sequence number; the previous tail stays until deleted.</summary>
+    /// <summary>Durably stores a tail object (a whole tail or one segment) under a new sequence number; older ones stay until deleted.</summary>
     Task WriteTailAsync(UploadRecord upload, int sequence, ReadOnlyMemory<byte> content, CancellationToken cancellationToken);
 
-    /// <summary>Reads a whole tail into <paramref name="destination"/> (which is at least <see cref="TailRecord.Size"/> long).</summary>
+    /// <summary>
+    /// Reads one tail object (<see cref="TailRecord.Sequence"/>, <see cref="TailRecord.Size"/>) into <paramref name="destination"/>
+    /// (at least that long). The coordinator calls it once per entry of <see cref="TailRecord.Objects"/>.
+    /// </summary>
     Task ReadTailAsync(UploadRecord upload, TailRecord tail, Memory<byte> destination, CancellationToken cancellationToken);
 
     /// <summary>Deletes a tail that no record points at any more. Missing tails are not an error.</summary>

@@ -1,3 +1,4 @@
+using System.Globalization;
 using Microsoft.Extensions.Configuration;
 using StorageBridge.Backends;
 using StorageBridge.Coordination;
@@ -74,6 +75,23 @@ public static class TargetConfiguration
                 $"must be between {capabilities.MinPartSize} and {PartPlanner.MaxBufferSize} bytes and a multiple of {capabilities.PartAlignment}.");
         }
 
+        int? concurrentParts = null;
+        if (section["MaxConcurrentParts"] is { Length: > 0 } concurrentText)
+        {
+            var limit = capabilities.TracksParts ? UploadTarget.MaxConcurrentPartsLimit : 1;
+            if (!int.TryParse(concurrentText, NumberStyles.None, CultureInfo.InvariantCulture, out var concurrent)
+                || concurrent > limit)
+            {
+                throw new StorageBridgeConfigurationException(
+                    ConfigurationValues.Key(section, "MaxConcurrentParts"),
+                    capabilities.TracksParts
+                        ? $"'{concurrentText}' is not a number between 0 and {limit}."
+                        : $"'{concurrentText}': this backend writes parts in place, in order, so only 0 or 1 is possible.");
+            }
+
+            concurrentParts = concurrent;
+        }
+
         var minAppend = ConfigurationValues.GetSize(section, "MinAppendSize");
         var maxAppend = ConfigurationValues.GetSize(section, "MaxAppendSize");
         if (maxAppend is 0)
@@ -99,6 +117,7 @@ public static class TargetConfiguration
             MinAppendSize = minAppend,
             MaxAppendSize = maxAppend,
             PartSize = (int?)partSize,
+            MaxConcurrentParts = concurrentParts,
             Expiration = ConfigurationValues.GetDuration(section, "Expiration", defaults.Expiration),
             InterimResponses = ConfigurationValues.GetBool(section, "InterimResponses", defaults.InterimResponses),
             KeyTemplate = keyTemplate,

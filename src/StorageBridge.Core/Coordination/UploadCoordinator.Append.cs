@@ -1,3 +1,4 @@
+using System.Diagnostics;
 using System.Security.Cryptography;
 using StorageBridge.Backends;
 using StorageBridge.Diagnostics;
@@ -12,7 +13,10 @@ public sealed partial class UploadCoordinator
 {
     /// <summary>
     /// One append request from lease to release. Invariant: <c>_buffer[0.._filled)</c> holds the bytes after the
-    /// last part written (<c>_partsEnd</c>); its first <c>_tailInBuffer</c> bytes are the durable tail read back.
+    /// last part started (<c>_partsEnd</c>), preceded by the durable tail: either still in the backend
+    /// (<c>_tailPending</c>, read back only when a part forms or the tail must be rewritten) or read back into the
+    /// buffer's first <c>_tailInBuffer</c> bytes. Parts started but not yet finished are in <c>_inflight</c>, oldest
+    /// first; they are recorded strictly in order, so the record never skips a part.
     /// </summary>
     private sealed class AppendOperation : IDisposable
     {
@@ -22,17 +26,21 @@ public sealed partial class UploadCoordinator
         private readonly BackendCapabilities _caps;
         private readonly long? _length;
         private readonly bool _atomic;
+        private readonly int _concurrency;
         private readonly List<PartRecord> _pendingParts = [];
+        private readonly Queue<InflightPart> _inflight = new();
         private readonly IncrementalHash? _contentHash;
         private readonly ResumableSha256? _sha;
         private readonly long _startOffset;
         private readonly CancellationTokenSource _salvage = new(SalvageTimeout);
 
         private UploadRecord _record;
+        private TailRecord? _tailPending;
         private byte[]? _buffer;
         private int _filled;
         private int _tailInBuffer;
         private long _partsEnd;
+        private long _completedEnd;
         private long _received;
         private long _uncommittedInPlace;
         private long _partSize;
@@ -46,8 +54,10 @@ public sealed partial class UploadCoordinator
             _caps = target.Backend.Capabilities;
             _length = record.Length;
             _startOffset = record.Offset;
-            _partsEnd = record.PartsLength;
+            _partsEnd = _completedEnd = record.PartsLength;
+            _tailPending = record.Tail;
             _atomic = request.ContentDigest is not null;
+            _concurrency = target.MaxConcurrentParts;
             _contentHash = request.ContentDigest?.Algorithm switch
             {
                 DigestValue.Sha256 => IncrementalHash.CreateHash(HashAlgorithmName.SHA256),
@@ -62,23 +72,42 @@ public sealed partial class UploadCoordinator
 
         private IUploadBackend Backend => _target.Backend;
 
+        private PartBufferPool Pool => _owner._partBuffers;
+
         private CancellationToken SalvageToken => _salvage.Token;
 
         private long Total => _startOffset + _received;
 
+        /// <summary>Bytes after the last part started: the tail (read back or not) plus the buffer.</summary>
+        private long Buffered => (_tailPending?.Size ?? 0) + _filled;
+
         public async Task<AppendResult> RunAsync(Stream body, CancellationToken requestToken)
+        {
+            try
+            {
+                return await RunCoreAsync(body, requestToken).ConfigureAwait(false);
+            }
+            finally
+            {
+                // Every exit waits for part writes still running, so a later writer never races a stale one.
+                await AbandonInflightAsync().ConfigureAwait(false);
+            }
+        }
+
+        private async Task<AppendResult> RunCoreAsync(Stream body, CancellationToken requestToken)
         {
             var outcome = UploadOutcome.Success;
             var limit = LimitKind.None;
             try
             {
                 _partSize = PartPlanner.PartSizeFor(_caps, _target.PartSize, _length, _partsEnd, _record.Parts.Count);
-                await PrepareBufferAsync(_partSize).ConfigureAwait(false);
+                _buffer = Pool.Rent(InitialCapacity());
                 (outcome, limit) = await ReadBodyAsync(body, (int)_partSize, requestToken).ConfigureAwait(false);
             }
             catch (LeaseLostException)
             {
                 Log.LeaseLost(_owner._logger, _record.Id);
+                await AbandonInflightAsync().ConfigureAwait(false);
                 return new AppendResult(UploadOutcome.Conflict, await ReloadAsync().ConfigureAwait(false));
             }
             catch (Exception ex) when (ex is not OperationCanceledException || !requestToken.IsCancellationRequested)
@@ -102,6 +131,7 @@ public sealed partial class UploadCoordinator
             catch (LeaseLostException)
             {
                 Log.LeaseLost(_owner._logger, _record.Id);
+                await AbandonInflightAsync().ConfigureAwait(false);
                 return new AppendResult(UploadOutcome.Conflict, await ReloadAsync().ConfigureAwait(false));
             }
             catch (Exception ex) when (ex is not OperationCanceledException)
@@ -112,23 +142,24 @@ public sealed partial class UploadCoordinator
             }
         }
 
-        private async Task PrepareBufferAsync(long partSize)
+        /// <summary>
+        /// First buffer: small appends do not need a whole part (one spare byte lets the read see the end of the body),
+        /// and one that will only add a tail segment needs no room for the tail either.
+        /// </summary>
+        private int InitialCapacity()
         {
-            var tail = _record.Tail?.Size ?? 0;
-            var capacity = partSize;
-            if (_request.ContentLength is long contentLength)
+            if (_request.ContentLength is not long contentLength)
             {
-                // Small appends do not need a whole part buffer (one spare byte lets the read see the end of the body).
-                capacity = Math.Min(partSize, tail + contentLength + 1);
+                return (int)_partSize;
             }
 
-            _buffer = PartBuffers.Rent((int)Math.Max(capacity, tail));
-            if (_record.Tail is { } stored)
-            {
-                await Backend.ReadTailAsync(_record, stored, _buffer.AsMemory(0, (int)stored.Size), SalvageToken).ConfigureAwait(false);
-                _filled = _tailInBuffer = (int)stored.Size;
-            }
+            var tail = _tailPending?.Size ?? 0;
+            var needed = tail + contentLength + 1;
+            var staysTail = needed <= _partSize && !_request.Complete && _startOffset + contentLength != _length && CanAddSegment();
+            return (int)Math.Min(_partSize, staysTail ? contentLength + 1 : needed);
         }
+
+        private bool CanAddSegment() => _tailPending is null || _tailPending.Objects.Count < _caps.MaxTailSegments;
 
         /// <summary>Reads the body into the buffer, writing a part whenever a full one is there. Returns why it stopped.</summary>
         private async Task<(UploadOutcome Outcome, LimitKind Limit)> ReadBodyAsync(Stream body, int partSize, CancellationToken requestToken)
@@ -137,7 +168,7 @@ public sealed partial class UploadCoordinator
             var maxAppend = _target.Limits.MaxAppendSize ?? long.MaxValue;
             while (true)
             {
-                if (_filled >= partSize)
+                if (Buffered >= partSize)
                 {
                     await FlushFullBufferAsync().ConfigureAwait(false);
                 }
@@ -146,7 +177,7 @@ public sealed partial class UploadCoordinator
                     GrowBuffer(partSize);
                 }
 
-                var space = Math.Min(_buffer!.Length, partSize) - _filled;
+                var space = (int)Math.Min(_buffer!.Length - _filled, partSize - Buffered);
                 int read;
                 try
                 {
@@ -176,9 +207,9 @@ public sealed partial class UploadCoordinator
         /// <summary>More body than Content-Length announced (or a stream without one): move to a whole part buffer.</summary>
         private void GrowBuffer(int partSize)
         {
-            var larger = PartBuffers.Rent(partSize);
+            var larger = Pool.Rent(partSize);
             Buffer.BlockCopy(_buffer!, 0, larger, 0, _filled);
-            PartBuffers.Return(_buffer!);
+            Pool.Return(_buffer!);
             _buffer = larger;
         }
 
@@ -209,6 +240,7 @@ public sealed partial class UploadCoordinator
 
         private async Task FlushFullBufferAsync()
         {
+            await LoadTailAsync().ConfigureAwait(false);
             var flushable = (int)PartPlanner.FlushableLength(_caps, _filled);
             if (flushable == 0)
             {
@@ -216,24 +248,146 @@ public sealed partial class UploadCoordinator
             }
 
             await WritePartAsync(flushable).ConfigureAwait(false);
-            if (!_atomic && _filled == 0 && (_caps.TracksParts || _uncommittedInPlace >= InPlaceCommitInterval))
+        }
+
+        /// <summary>
+        /// Reads the durable tail back in front of the buffered bytes (all segments, a few at a time). Needed only when
+        /// its bytes go into a part or into a rewritten tail.
+        /// </summary>
+        private async Task LoadTailAsync()
+        {
+            if (_tailPending is not { } tail)
+            {
+                return;
+            }
+
+            var size = (int)tail.Size;
+            if (_buffer!.Length < size + _filled)
+            {
+                var larger = Pool.Rent(size + _filled);
+                Buffer.BlockCopy(_buffer, 0, larger, size, _filled);
+                Pool.Return(_buffer);
+                _buffer = larger;
+            }
+            else
+            {
+                Buffer.BlockCopy(_buffer, 0, _buffer, size, _filled);
+            }
+
+            var objects = tail.Objects;
+            var starts = new int[objects.Count];
+            for (var i = 1; i < objects.Count; i++)
+            {
+                starts[i] = starts[i - 1] + (int)objects[i - 1].Size;
+            }
+
+            var buffer = _buffer;
+            var record = _record;
+            await Parallel.ForEachAsync(
+                Enumerable.Range(0, objects.Count),
+                new ParallelOptions { MaxDegreeOfParallelism = TailObjectsAtOnce, CancellationToken = SalvageToken },
+                (i, ct) => new ValueTask(Backend.ReadTailAsync(record, objects[i], buffer.AsMemory(starts[i], (int)objects[i].Size), ct)))
+                .ConfigureAwait(false);
+            _filled += size;
+            _tailInBuffer = size;
+            _tailPending = null;
+        }
+
+        /// <summary>
+        /// Starts writing <c>_buffer[0..count)</c> as the next part and goes on with a fresh buffer holding the rest.
+        /// With <c>_concurrency</c> 0 the write finishes first; otherwise up to that many run while reading goes on.
+        /// </summary>
+        private async Task WritePartAsync(int count)
+        {
+            Debug.Assert(_tailPending is null, "The tail is read back before a part is cut.");
+            if (_concurrency > 0)
+            {
+                // Room first: at most _concurrency writes run at once (their buffers plus the one being filled).
+                await CollectAsync(keep: _concurrency - 1, commit: true).ConfigureAwait(false);
+            }
+
+            await EnsureLeaseAsync().ConfigureAwait(false);
+            var number = _record.Parts.Count + _pendingParts.Count + _inflight.Count + 1;
+            var buffer = _buffer!;
+            var record = _record;
+            var offset = _partsEnd;
+            var content = buffer.AsMemory(0, count);
+            var write = _concurrency == 0
+                ? Backend.WritePartAsync(record, number, offset, content, SalvageToken)
+                // Off the reading loop: a backend may hash the part synchronously before its first await.
+                : Task.Run(() => Backend.WritePartAsync(record, number, offset, content, SalvageToken), SalvageToken);
+            _inflight.Enqueue(new InflightPart(offset, count, buffer, write));
+            _partsEnd += count;
+            _tailInBuffer = Math.Max(0, _tailInBuffer - count);
+            var rest = _filled - count;
+            var restBytes = rest > 0 ? buffer.AsSpan(count, rest).ToArray() : null;
+            _buffer = null;
+            _filled = 0;
+
+            // Record what finished; with _concurrency 0 this waits for the write just started, before the next buffer.
+            await CollectAsync(keep: _concurrency, commit: true).ConfigureAwait(false);
+            var capacity = _request.ContentLength is long contentLength ? Math.Min(_partSize, rest + Math.Max(0, contentLength - _received) + 1) : _partSize;
+            _buffer = Pool.Rent((int)capacity);
+            restBytes?.CopyTo(_buffer, 0);
+            _filled = rest;
+        }
+
+        /// <summary>
+        /// Takes finished part writes off the queue in order (those done, and the oldest while more than
+        /// <paramref name="keep"/> run) and records them. A failed write is thrown after the writes behind it were
+        /// abandoned: they are never recorded, because the record must not skip a part.
+        /// </summary>
+        private async Task CollectAsync(int keep, bool commit)
+        {
+            var collected = false;
+            while (_inflight.TryPeek(out var head) && (head.Write.IsCompleted || _inflight.Count > keep))
+            {
+                _inflight.Dequeue();
+                PartRecord written;
+                try
+                {
+                    written = await head.Write.ConfigureAwait(false);
+                }
+                catch (Exception)
+                {
+                    Pool.Return(head.Buffer);
+                    await AbandonInflightAsync().ConfigureAwait(false);
+                    throw;
+                }
+
+                Pool.Return(head.Buffer);
+                _pendingParts.Add(written);
+                _completedEnd = head.Offset + head.Size;
+                _uncommittedInPlace += head.Size;
+                collected = true;
+            }
+
+            // The first part of an append holds the whole tail, so once parts are recorded the old tail is obsolete.
+            if (commit && collected && !_atomic && (_caps.TracksParts || _uncommittedInPlace >= InPlaceCommitInterval))
             {
                 await CommitAsync(newTail: null, keepTail: false, release: false).ConfigureAwait(false);
             }
         }
 
-        /// <summary>Writes <c>_buffer[0..count)</c> as the next part and moves the rest to the buffer's start.</summary>
-        private async Task WritePartAsync(int count)
+        /// <summary>Waits for part writes that will not be recorded, so their buffers and part numbers are free again.</summary>
+        private async Task AbandonInflightAsync()
         {
-            await EnsureLeaseAsync().ConfigureAwait(false);
-            var number = _record.Parts.Count + _pendingParts.Count + 1;
-            var part = await Backend.WritePartAsync(_record, number, _partsEnd, _buffer.AsMemory(0, count), SalvageToken).ConfigureAwait(false);
-            _pendingParts.Add(part);
-            _partsEnd += count;
-            _uncommittedInPlace += count;
-            Buffer.BlockCopy(_buffer!, count, _buffer!, 0, _filled - count);
-            _filled -= count;
-            _tailInBuffer = Math.Max(0, _tailInBuffer - count);
+            while (_inflight.TryDequeue(out var part))
+            {
+                try
+                {
+                    await part.Write.ConfigureAwait(false);
+                }
+                catch (Exception ex)
+                {
+                    // Unrecorded either way: a later write of the same part number replaces it.
+                    Log.CleanupFailed(_owner._logger, _record.Id, ex);
+                }
+
+                Pool.Return(part.Buffer);
+            }
+
+            _partsEnd = _completedEnd;
         }
 
         /// <summary>End of a non-completing append (or of a stopped one): parts for what fits, the rest as the new tail.</summary>
@@ -243,6 +397,7 @@ public sealed partial class UploadCoordinator
             {
                 // Content-Digest appends are all-or-nothing: unrecorded parts and tails stay invisible.
                 var failed = outcome == UploadOutcome.Success ? UploadOutcome.DigestMismatch : outcome;
+                await AbandonInflightAsync().ConfigureAwait(false);
                 var released = await ReleaseAsync().ConfigureAwait(false);
                 return new AppendResult(failed, released, Limit: limit);
             }
@@ -253,22 +408,41 @@ public sealed partial class UploadCoordinator
 
         private async Task StoreRemainderAsync()
         {
+            await CollectAsync(keep: 0, commit: false).ConfigureAwait(false);
+
             // Tracked parts count against MaxParts, which the part size was planned for: a remainder above the
             // minimum but short of a whole part stays in the tail, or small appends would use up the part numbers.
-            var flushable = _caps.TracksParts && _filled < _partSize ? 0 : (int)PartPlanner.FlushableLength(_caps, _filled);
-            if (flushable > 0)
+            if (!(_caps.TracksParts && Buffered < _partSize) && PartPlanner.FlushableLength(_caps, Buffered) > 0)
             {
-                await WritePartAsync(flushable).ConfigureAwait(false);
+                await LoadTailAsync().ConfigureAwait(false);
+                await WritePartAsync((int)PartPlanner.FlushableLength(_caps, _filled)).ConfigureAwait(false);
+                await CollectAsync(keep: 0, commit: false).ConfigureAwait(false);
             }
 
             TailRecord? newTail = null;
-            var keepTail = _filled > 0 && _filled == _tailInBuffer;
-            if (_filled > 0 && !keepTail)
+            var keepTail = false;
+            var sequence = _record.TailSequence + 1;
+            if (_tailPending is not null && _filled == 0)
             {
+                keepTail = true;
+            }
+            else if (_tailPending is { } segmented && CanAddSegment())
+            {
+                // Only the new bytes are written, as one more segment; the tail's earlier segments stay as they are.
                 await EnsureLeaseAsync().ConfigureAwait(false);
-                var sequence = _record.TailSequence + 1;
                 await Backend.WriteTailAsync(_record, sequence, _buffer.AsMemory(0, _filled), SalvageToken).ConfigureAwait(false);
-                newTail = new TailRecord(sequence, _filled);
+                newTail = segmented.Append(sequence, _filled);
+            }
+            else
+            {
+                await LoadTailAsync().ConfigureAwait(false);
+                keepTail = _filled > 0 && _filled == _tailInBuffer;
+                if (_filled > 0 && !keepTail)
+                {
+                    await EnsureLeaseAsync().ConfigureAwait(false);
+                    await Backend.WriteTailAsync(_record, sequence, _buffer.AsMemory(0, _filled), SalvageToken).ConfigureAwait(false);
+                    newTail = new TailRecord(sequence, _filled);
+                }
             }
 
             await CommitAsync(newTail, keepTail, release: true).ConfigureAwait(false);
@@ -292,9 +466,12 @@ public sealed partial class UploadCoordinator
                 return await RejectWholeUploadAsync().ConfigureAwait(false);
             }
 
+            await CollectAsync(keep: 0, commit: false).ConfigureAwait(false);
+            await LoadTailAsync().ConfigureAwait(false);
             if (_filled > 0)
             {
                 await WritePartAsync(_filled).ConfigureAwait(false);
+                await CollectAsync(keep: 0, commit: false).ConfigureAwait(false);
             }
 
             var completing = await CommitAsync(newTail: null, keepTail: false, release: false, UploadState.Completing).ConfigureAwait(false);
@@ -325,6 +502,7 @@ public sealed partial class UploadCoordinator
         private async Task<AppendResult> RejectWholeUploadAsync()
         {
             Log.ReprDigestMismatch(_owner._logger, _record.Id);
+            await AbandonInflightAsync().ConfigureAwait(false);
             var written = await _owner._store.TryReplaceAsync(_owner.Tombstone(_record, UploadState.Cancelled), SalvageToken).ConfigureAwait(false);
             if (written.Status == MetadataWriteStatus.Success)
             {
@@ -355,7 +533,7 @@ public sealed partial class UploadCoordinator
             var oldTail = _record.Tail;
             var tail = keepTail ? oldTail : newTail;
             var committedParts = _caps.TracksParts ? [.. _record.Parts, .. _pendingParts] : _record.Parts;
-            var offset = _partsEnd + (tail?.Size ?? 0);
+            var offset = _completedEnd + (tail?.Size ?? 0);
             while (true)
             {
                 var updated = _record with
@@ -377,9 +555,11 @@ public sealed partial class UploadCoordinator
                     _record = written.Record!;
                     _pendingParts.Clear();
                     _uncommittedInPlace = 0;
-                    if (oldTail is not null && tail != oldTail)
+                    if (oldTail is not null && !keepTail)
                     {
-                        await DeleteTailQuietlyAsync(oldTail.Sequence).ConfigureAwait(false);
+                        // Objects of the old tail the new one does not list (a new segment keeps the earlier ones).
+                        var kept = tail?.Objects.Select(o => o.Sequence).ToHashSet() ?? [];
+                        await DeleteTailsQuietlyAsync([.. oldTail.Objects.Select(o => o.Sequence).Where(s => !kept.Contains(s))]).ConfigureAwait(false);
                     }
 
                     return _record;
@@ -439,7 +619,7 @@ public sealed partial class UploadCoordinator
         private async Task<UploadRecord> CommitWithoutDataAsync()
         {
             _pendingParts.Clear();
-            _partsEnd = _record.PartsLength;
+            _partsEnd = _completedEnd = _record.PartsLength;
             while (true)
             {
                 var released = _record with { LeaseOwner = null, LeaseUntil = null, UpdatedAt = _owner.Now };
@@ -459,6 +639,16 @@ public sealed partial class UploadCoordinator
         {
             try
             {
+                // Part writes that finished before the failure still count, in order up to the first failed one.
+                try
+                {
+                    await CollectAsync(keep: 0, commit: false).ConfigureAwait(false);
+                }
+                catch (Exception ex) when (ex is not OperationCanceledException)
+                {
+                    Log.CleanupFailed(_owner._logger, _record.Id, ex);
+                }
+
                 // A running hash already covers the discarded buffer bytes, so with one nothing new may be recorded.
                 if (_atomic || _pendingParts.Count == 0 || _sha is not null)
                 {
@@ -468,9 +658,10 @@ public sealed partial class UploadCoordinator
 
                 // The tail read back (if any) was rewritten into a part or is still in the buffer: keep the old tail
                 // only when no part consumed it.
+                // Recorded parts consumed the old tail; the bytes after them are dropped.
                 _filled = 0;
-                var keepTail = _record.Tail is not null && _partsEnd == _record.PartsLength;
-                await CommitAsync(newTail: null, keepTail, release: true).ConfigureAwait(false);
+                _tailPending = null;
+                await CommitAsync(newTail: null, keepTail: false, release: true).ConfigureAwait(false);
             }
             catch (Exception ex) when (ex is not OperationCanceledException)
             {
@@ -479,11 +670,15 @@ public sealed partial class UploadCoordinator
             }
         }
 
-        private async Task DeleteTailQuietlyAsync(int sequence)
+        private async Task DeleteTailsQuietlyAsync(IReadOnlyList<int> sequences)
         {
+            var record = _record;
             try
             {
-                await Backend.DeleteTailAsync(_record, sequence, SalvageToken).ConfigureAwait(false);
+                await Parallel.ForEachAsync(
+                    sequences,
+                    new ParallelOptions { MaxDegreeOfParallelism = TailObjectsAtOnce, CancellationToken = SalvageToken },
+                    (sequence, ct) => new ValueTask(Backend.DeleteTailAsync(record, sequence, ct))).ConfigureAwait(false);
             }
             catch (Exception ex) when (ex is not OperationCanceledException)
             {
@@ -498,14 +693,24 @@ public sealed partial class UploadCoordinator
         {
             if (_buffer is not null)
             {
-                PartBuffers.Return(_buffer);
+                Pool.Return(_buffer);
                 _buffer = null;
+            }
+
+            // Only when an exception skipped the drain: return those buffers once their writes are over.
+            while (_inflight.TryDequeue(out var part))
+            {
+                var pool = Pool;
+                _ = part.Write.ContinueWith(_ => pool.Return(part.Buffer), CancellationToken.None, TaskContinuationOptions.None, TaskScheduler.Default);
             }
 
             _contentHash?.Dispose();
             _salvage.Dispose();
         }
     }
+
+    /// <summary>A part write under way: its bytes stay in <paramref name="Buffer"/> until it is recorded or abandoned.</summary>
+    private sealed record InflightPart(long Offset, int Size, byte[] Buffer, Task<PartRecord> Write);
 
     private sealed class LeaseLostException : Exception
     {

@@ -1,4 +1,3 @@
-using System.Buffers;
 using Microsoft.Extensions.Logging;
 using StorageBridge.Backends;
 using StorageBridge.Diagnostics;
@@ -15,8 +14,8 @@ namespace StorageBridge.Coordination;
 /// </summary>
 public sealed partial class UploadCoordinator
 {
-    // Part buffers are pooled; the pool's cap bounds memory per append to one part.
-    private static readonly ArrayPool<byte> PartBuffers = ArrayPool<byte>.Create((int)PartPlanner.MaxBufferSize, 32);
+    // Tail objects read back or deleted at once when a part forms from a segmented tail.
+    private const int TailObjectsAtOnce = 8;
 
     // Bytes written in place (files, GCS) are recorded at most this far apart, to keep metadata writes rare.
     private const long InPlaceCommitInterval = 8L * 1024 * 1024;
@@ -30,6 +29,7 @@ public sealed partial class UploadCoordinator
     private readonly TimeProvider _time;
     private readonly ILogger<UploadCoordinator> _logger;
     private readonly UploadActivityRegistry _activity = new();
+    private readonly PartBufferPool _partBuffers = new();
 
     public UploadCoordinator(
         UploadTargetRegistry targets,
@@ -46,6 +46,9 @@ public sealed partial class UploadCoordinator
     }
 
     public UploadTargetRegistry Targets => _targets;
+
+    /// <summary>Part buffers this coordinator holds (accounting for tests of the memory bound).</summary>
+    internal PartBufferPool PartBuffers => _partBuffers;
 
     private DateTimeOffset Now => _time.GetUtcNow();
 

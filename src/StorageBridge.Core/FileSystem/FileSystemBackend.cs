@@ -338,14 +338,19 @@ public sealed class FileSystemBackend : IUploadBackend, IConcatenatingBackend
         {
             // The coordinator flushes tails as a final part before completing; should a record still carry one, the
             // object is parts plus tail, so place the tail behind the parts rather than lose it.
-            var tailPath = tailPathOf(upload, tail.Sequence);
-            var buffer = new byte[tail.Size];
-            using (var tailHandle = OpenForRead(tailPath, FileOptions.Asynchronous))
+            var position = upload.PartsLength;
+            foreach (var piece in tail.Objects)
             {
-                await ReadExactlyAsync(tailHandle, buffer, 0, tailPath, cancellationToken).ConfigureAwait(false);
-            }
+                var tailPath = tailPathOf(upload, piece.Sequence);
+                var buffer = new byte[piece.Size];
+                using (var tailHandle = OpenForRead(tailPath, FileOptions.Asynchronous))
+                {
+                    await ReadExactlyAsync(tailHandle, buffer, 0, tailPath, cancellationToken).ConfigureAwait(false);
+                }
 
-            await RandomAccess.WriteAsync(handle, buffer, upload.PartsLength, cancellationToken).ConfigureAwait(false);
+                await RandomAccess.WriteAsync(handle, buffer, position, cancellationToken).ConfigureAwait(false);
+                position += piece.Size;
+            }
         }
 
         var length = RandomAccess.GetLength(handle);

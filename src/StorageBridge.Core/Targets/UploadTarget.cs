@@ -17,6 +17,8 @@ public sealed class UploadTarget
         Options = options;
         PartSize = options.PartSize ?? backend.Capabilities.DefaultPartSize;
         var caps = backend.Capabilities;
+        // Backends that write in place (files, GCS sessions) need parts in order: one in flight at a time.
+        MaxConcurrentParts = Math.Min(options.MaxConcurrentParts ?? caps.DefaultConcurrentParts, caps.TracksParts ? MaxConcurrentPartsLimit : 1);
         // Without a declared length the part size cannot grow, so MaxParts x PartSize caps the upload.
         var partCap = caps.TracksParts ? (long)caps.MaxParts * PartSize : (long?)null;
         var maxSize = (options.MaxUploadSize, partCap) switch
@@ -34,8 +36,17 @@ public sealed class UploadTarget
     public UploadTargetOptions Options { get; }
     public UploadLimits Limits { get; }
 
+    /// <summary>Most parts that may be written at once (0..16).</summary>
+    public const int MaxConcurrentPartsLimit = 16;
+
     /// <summary>Configured part size (before growth for large declared lengths).</summary>
     public int PartSize { get; }
+
+    /// <summary>
+    /// Part writes of one append that may run while the next part is read from the request (0: write, then read on).
+    /// Memory per append is at most (this + 1) part buffers.
+    /// </summary>
+    public int MaxConcurrentParts { get; }
 
     public TimeSpan? Expiration => Options.Expiration;
 }
@@ -48,6 +59,9 @@ public sealed record UploadTargetOptions
     public long? MinAppendSize { get; init; }
     public long? MaxAppendSize { get; init; }
     public int? PartSize { get; init; }
+
+    /// <summary>Part writes of one append running at once while the next part is read; null: the backend's default.</summary>
+    public int? MaxConcurrentParts { get; init; }
 
     /// <summary>Lifetime of an incomplete upload; null: never expires.</summary>
     public TimeSpan? Expiration { get; init; } = TimeSpan.FromDays(1);

@@ -16,8 +16,30 @@ public enum UploadState
 /// <summary>A part the backend holds durably (S3 part, Azure block, or a contiguous range for in-place backends).</summary>
 public sealed record PartRecord(int Number, long Offset, long Size, string? ETag = null, string? Checksum = null);
 
-/// <summary>Bytes short of a full part, kept durably by the backend under a per-upload sequence number.</summary>
-public sealed record TailRecord(int Sequence, long Size);
+/// <summary>
+/// Bytes short of a full part, kept durably by the backend: one tail object (<see cref="Sequence"/>, <see cref="Size"/>),
+/// or, with <see cref="Segments"/>, several tail objects in byte order, so a small append writes only its own bytes
+/// instead of rewriting the whole tail. <see cref="Size"/> is always the whole tail; <see cref="Sequence"/> the last object.
+/// </summary>
+public sealed record TailRecord(int Sequence, long Size)
+{
+    /// <summary>The tail's objects in byte order when there are several (each a single-object tail); null: just this one.</summary>
+    public IReadOnlyList<TailRecord>? Segments { get; init; }
+
+    /// <summary>The objects holding the tail's bytes, in order (what a backend reads or deletes).</summary>
+    [JsonIgnore]
+    public IReadOnlyList<TailRecord> Objects => Segments is { Count: > 0 } segments ? segments : [this];
+
+    /// <summary>This tail followed by one more object of <paramref name="size"/> bytes under <paramref name="sequence"/>.</summary>
+    public TailRecord Append(int sequence, long size) =>
+        new(sequence, Size + size) { Segments = [.. Objects.Select(o => new TailRecord(o.Sequence, o.Size)), new TailRecord(sequence, size)] };
+
+    public bool Equals(TailRecord? other) =>
+        other is not null && Sequence == other.Sequence && Size == other.Size
+        && (ReferenceEquals(this, other) || Objects.Select(o => (o.Sequence, o.Size)).SequenceEqual(other.Objects.Select(o => (o.Sequence, o.Size))));
+
+    public override int GetHashCode() => HashCode.Combine(Sequence, Size);
+}
 
 /// <summary>What the backend reports about a committed object.</summary>
 public sealed record StoredObject(string Key, long Length, string? ETag = null, string? Checksum = null, string? ContentType = null);

@@ -113,6 +113,8 @@ public sealed class TargetConfigurationTests
     [InlineData("Expiration", "0s")]
     [InlineData("InterimResponses", "maybe")]
     [InlineData("Backend", "Nope")]
+    [InlineData("MaxConcurrentParts", "2")] // the file backend writes in place: 0 or 1 only
+    [InlineData("MaxConcurrentParts", "some")]
     public void A_bad_value_names_its_key(string name, string value)
     {
         var error = Fails((Targets + "small:" + name, value));
@@ -129,6 +131,15 @@ public sealed class TargetConfigurationTests
         var error = Fails((Targets + "s3:Backend", "S3Like"), (Targets + "s3:PartSize", value));
 
         Assert.Equal(Targets + "s3:PartSize", error.Key);
+    }
+
+    [Fact]
+    public void MaxConcurrentParts_defaults_to_the_backend_and_is_capped_for_in_place_backends()
+    {
+        Assert.Equal(0, Read((Targets + "small:Backend", "FileSystem")).Find("small")!.MaxConcurrentParts);
+        Assert.Equal(1, Read((Targets + "small:MaxConcurrentParts", "1")).Find("small")!.MaxConcurrentParts);
+        Assert.Equal(16, Read((Targets + "s3:Backend", "S3Like"), (Targets + "s3:MaxConcurrentParts", "16")).Find("s3")!.MaxConcurrentParts);
+        Assert.Equal(Targets + "s3:MaxConcurrentParts", Fails((Targets + "s3:Backend", "S3Like"), (Targets + "s3:MaxConcurrentParts", "17")).Key);
     }
 
     [Fact]

@@ -17,6 +17,8 @@ internal sealed class FaultInjectingBackend : IUploadBackend
     private int completeCalls;
     private int abortCalls;
     private int failNextCompletes;
+    private int partWritesRunning;
+    private int maxPartWritesAtOnce;
 
     public FaultInjectingBackend(IUploadBackend inner, BackendCapabilities? capabilities = null)
     {
@@ -27,8 +29,9 @@ internal sealed class FaultInjectingBackend : IUploadBackend
     public const int KiB = 1024;
 
     /// <summary>S3 rules in miniature: 64 KiB minimum part, at most <paramref name="maxParts"/> parts, tracked part list.</summary>
-    public static BackendCapabilities S3Like(long alignment = 1, int maxParts = 10, long minPartSize = 64 * KiB, long maxPartSize = 1024 * KiB) =>
-        new(minPartSize, alignment, maxParts, maxPartSize, (int)minPartSize, TracksParts: true);
+    public static BackendCapabilities S3Like(
+        long alignment = 1, int maxParts = 10, long minPartSize = 64 * KiB, long maxPartSize = 1024 * KiB, int maxTailSegments = 1) =>
+        new(minPartSize, alignment, maxParts, maxPartSize, (int)minPartSize, TracksParts: true, MaxTailSegments: maxTailSegments);
 
     public BackendCapabilities Capabilities { get; }
 
@@ -48,6 +51,10 @@ internal sealed class FaultInjectingBackend : IUploadBackend
     public ConcurrentQueue<PartRecord> PartWrites { get; } = new();
     public ConcurrentQueue<(int Sequence, long Size)> TailWrites { get; } = new();
     public ConcurrentQueue<int> TailDeletes { get; } = new();
+    public ConcurrentQueue<int> TailReads { get; } = new();
+
+    /// <summary>Most part writes that were running at the same time.</summary>
+    public int MaxPartWritesAtOnce => Volatile.Read(ref maxPartWritesAtOnce);
 
     public int WritePartCalls => Volatile.Read(ref writePartCalls);
     public int CompleteCalls => Volatile.Read(ref completeCalls);
@@ -58,6 +65,24 @@ internal sealed class FaultInjectingBackend : IUploadBackend
     public async Task<PartRecord> WritePartAsync(UploadRecord upload, int partNumber, long offset, ReadOnlyMemory<byte> content, CancellationToken cancellationToken)
     {
         var call = Interlocked.Increment(ref writePartCalls);
+        var running = Interlocked.Increment(ref partWritesRunning);
+        try
+        {
+            int seen;
+            while (running > (seen = Volatile.Read(ref maxPartWritesAtOnce)) && Interlocked.CompareExchange(ref maxPartWritesAtOnce, running, seen) != seen)
+            {
+            }
+
+            return await WritePartCoreAsync(call, upload, partNumber, offset, content, cancellationToken);
+        }
+        finally
+        {
+            Interlocked.Decrement(ref partWritesRunning);
+        }
+    }
+
+    private async Task<PartRecord> WritePartCoreAsync(int call, UploadRecord upload, int partNumber, long offset, ReadOnlyMemory<byte> content, CancellationToken cancellationToken)
+    {
         if (BeforeWritePart is { } hook)
         {
             await hook(call);
@@ -88,14 +113,27 @@ internal sealed class FaultInjectingBackend : IUploadBackend
         return part;
     }
 
+    /// <summary>Tail sequence whose next write throws (once) after writing half of the bytes, like a torn write.</summary>
+    public int? FailTailWriteOfSequence { get; set; }
+
     public async Task WriteTailAsync(UploadRecord upload, int sequence, ReadOnlyMemory<byte> content, CancellationToken cancellationToken)
     {
+        if (sequence == FailTailWriteOfSequence)
+        {
+            FailTailWriteOfSequence = null;
+            await inner.WriteTailAsync(upload, sequence, content[..(content.Length / 2)], cancellationToken);
+            throw new IOException($"Injected failure on tail write {sequence}.");
+        }
+
         await inner.WriteTailAsync(upload, sequence, content, cancellationToken);
         TailWrites.Enqueue((sequence, content.Length));
     }
 
-    public Task ReadTailAsync(UploadRecord upload, TailRecord tail, Memory<byte> destination, CancellationToken cancellationToken) =>
-        inner.ReadTailAsync(upload, tail, destination, cancellationToken);
+    public Task ReadTailAsync(UploadRecord upload, TailRecord tail, Memory<byte> destination, CancellationToken cancellationToken)
+    {
+        TailReads.Enqueue(tail.Sequence);
+        return inner.ReadTailAsync(upload, tail, destination, cancellationToken);
+    }
 
     public async Task DeleteTailAsync(UploadRecord upload, int sequence, CancellationToken cancellationToken)
     {
