@@ -1,0 +1,178 @@
+// The Host's upload page: drop or choose files, each gets a row with a progress bar, pause/resume and, once
+// finished, the object's location and download link. Rows carry data-* attributes (state, bytes, total,
+// upload-url, location) so scripts and tests can read the state without parsing text.
+import { createIetfUploader } from './ietf.js';
+import { createResumableUploader } from './resumable.js';
+import { createTusUploader } from './tus-uppy.js';
+
+const uploaders = {
+  tus: createTusUploader,
+  ietf: createIetfUploader,
+  resumable: createResumableUploader,
+};
+
+const form = document.getElementById('settings');
+const protocolInput = document.getElementById('protocol');
+const targetInput = document.getElementById('target');
+const chunkSizeInput = document.getElementById('chunk-size');
+const dropZone = document.getElementById('drop-zone');
+const fileInput = document.getElementById('file-input');
+const list = document.getElementById('files');
+
+function formatBytes(bytes) {
+  const units = ['B', 'KiB', 'MiB', 'GiB', 'TiB'];
+  let value = bytes;
+  let unit = 0;
+  while (value >= 1024 && unit < units.length - 1) {
+    value /= 1024;
+    unit++;
+  }
+
+  return `${unit === 0 ? value : value.toFixed(1)} ${units[unit]}`;
+}
+
+// ?protocol=ietf&target=photos&chunkSize=1048576 preselects the settings (links, bookmarks, tests).
+function applyQuery() {
+  const query = new URLSearchParams(window.location.search);
+  const protocol = query.get('protocol');
+  if (protocol && uploaders[protocol]) {
+    protocolInput.value = protocol;
+  }
+
+  const target = query.get('target');
+  if (target) {
+    targetInput.value = target;
+  }
+
+  const chunkSize = Number.parseInt(query.get('chunkSize') ?? '', 10);
+  if (chunkSize > 0) {
+    if (![...chunkSizeInput.options].some((o) => o.value === String(chunkSize))) {
+      chunkSizeInput.add(new Option(formatBytes(chunkSize), String(chunkSize)));
+    }
+
+    chunkSizeInput.value = String(chunkSize);
+  }
+}
+
+function createRow(file, protocol, target) {
+  const row = document.createElement('li');
+  row.className = 'file';
+  Object.assign(row.dataset, { name: file.name, protocol, target, state: 'queued', bytes: '0', total: String(file.size) });
+
+  const name = document.createElement('span');
+  name.className = 'name';
+  name.textContent = `${file.name} (${formatBytes(file.size)}, ${protocolInput.querySelector(`option[value="${protocol}"]`).textContent} → ${target})`;
+
+  const actions = document.createElement('span');
+  actions.className = 'actions';
+  const pause = document.createElement('button');
+  pause.type = 'button';
+  pause.className = 'pause';
+  pause.textContent = 'Pause';
+  actions.append(pause);
+
+  const progress = document.createElement('progress');
+  progress.max = Math.max(file.size, 1);
+  progress.value = 0;
+
+  const status = document.createElement('span');
+  status.className = 'status';
+  status.textContent = 'waiting';
+
+  const link = document.createElement('span');
+  link.className = 'result';
+
+  row.append(name, actions, progress, status, link);
+  list.append(row);
+  return { row, pause, progress, status, link };
+}
+
+function addFile(file) {
+  const protocol = protocolInput.value;
+  const target = targetInput.value.trim() || 'default';
+  const chunkSize = Number.parseInt(chunkSizeInput.value, 10);
+  const ui = createRow(file, protocol, target);
+  const setState = (state, text) => {
+    ui.row.dataset.state = state;
+    ui.status.textContent = text;
+  };
+
+  const events = {
+    uploadUrl: (url) => { ui.row.dataset.uploadUrl = url; },
+    progress: (bytes, total) => {
+      if (ui.row.dataset.state === 'done' || ui.row.dataset.state === 'paused') {
+        return;
+      }
+
+      ui.row.dataset.bytes = String(bytes);
+      ui.row.dataset.total = String(total);
+      ui.progress.max = Math.max(total, 1);
+      ui.progress.value = bytes;
+      const percent = total > 0 ? Math.floor((bytes / total) * 100) : 100;
+      setState('uploading', `${formatBytes(bytes)} of ${formatBytes(total)} (${percent}%)`);
+    },
+    retrying: () => {
+      if (ui.row.dataset.state === 'uploading') {
+        ui.status.textContent += ', connection lost, retrying';
+      }
+    },
+    success: (location) => {
+      ui.row.dataset.bytes = String(file.size);
+      ui.row.dataset.location = location;
+      ui.progress.value = ui.progress.max;
+      ui.pause.disabled = true;
+      setState('done', 'done');
+      const anchor = document.createElement('a');
+      anchor.className = 'download';
+      anchor.href = `${location}/content`;
+      anchor.textContent = new URL(location, window.location.href).pathname;
+      anchor.setAttribute('download', file.name);
+      ui.link.replaceChildren(anchor);
+    },
+    error: (message) => {
+      ui.row.dataset.error = message;
+      setState('error', `failed: ${message}`);
+    },
+  };
+
+  const uploader = uploaders[protocol](file, { target, chunkSize }, events);
+  ui.pause.addEventListener('click', () => {
+    if (ui.row.dataset.state === 'paused') {
+      ui.pause.textContent = 'Pause';
+      setState('uploading', 'resuming');
+      uploader.resume();
+    } else if (ui.row.dataset.state === 'uploading' || ui.row.dataset.state === 'queued') {
+      uploader.pause();
+      ui.pause.textContent = 'Resume';
+      setState('paused', `paused at ${formatBytes(Number(ui.row.dataset.bytes))}`);
+    }
+  });
+  setState('uploading', 'starting');
+  uploader.start();
+}
+
+function addFiles(files) {
+  if (!form.reportValidity()) {
+    return;
+  }
+
+  for (const file of files) {
+    addFile(file);
+  }
+}
+
+applyQuery();
+fileInput.addEventListener('change', () => {
+  addFiles([...fileInput.files]);
+  fileInput.value = '';
+});
+dropZone.addEventListener('dragover', (e) => {
+  e.preventDefault();
+  dropZone.classList.add('over');
+});
+dropZone.addEventListener('dragleave', () => dropZone.classList.remove('over'));
+dropZone.addEventListener('drop', (e) => {
+  e.preventDefault();
+  dropZone.classList.remove('over');
+  addFiles([...e.dataTransfer.files]);
+});
