@@ -56,22 +56,14 @@ public sealed class UploadPageTests(TusJsClientFixture fixture, ITestOutputHelpe
     [InlineData("ietf", MiB)]
     public async Task Upload_survives_a_Host_restart_mid_upload(string protocol, long chunkSize)
     {
-        using var cts = new CancellationTokenSource(TestTimeoutMs - 5_000);
-        var name = $"{protocol}-restart.bin";
-        var (browser, source, beforeCut) = await StartThrottledUploadAsync(protocol, chunkSize, name, cts.Token);
-        await using var _ = browser;
-        await browser.ScreenshotAsync(Path.Combine(ScreenshotDirectory, $"{protocol}-before-restart.png"), cts.Token);
-        Assert.NotNull(beforeCut.UploadUrl);
-        var offset = await CutAsync(browser, () => OffsetAsync(protocol, beforeCut.UploadUrl, cts.Token), cts.Token);
-        output.WriteLine($"{protocol}: page had sent {beforeCut.Bytes} bytes, the restarted Host holds {offset} of {Size}");
-        Assert.InRange(offset, 1, Size - 1);
+        var run = await UploadAcrossAHostRestartAsync(protocol, chunkSize, async (beforeCut, _, cancellationToken) =>
+        {
+            Assert.NotNull(beforeCut.UploadUrl);
+            return (await OffsetAsync(protocol, beforeCut.UploadUrl, cancellationToken), Size);
+        });
 
-        var done = await browser.WaitForStateAsync(name, "done", WaitTimeout, cts.Token);
-        await browser.ScreenshotAsync(Path.Combine(ScreenshotDirectory, $"{protocol}-done.png"), cts.Token);
-        Assert.Equal(beforeCut.UploadUrl, done.Location); // the same upload resumed, not a new one
-        var requests = await browser.TakeRequestsAsync(cts.Token);
-        Assert.Single(requests, r => r == "POST /uploads/default");
-        await AssertStoredAsync(done.Location!, source, cts.Token);
+        Assert.Equal(run.BeforeCut.UploadUrl, run.Done.Location); // the same upload resumed, not a new one
+        Assert.Single(run.Requests, r => r == "POST /uploads/default");
     }
 
     [Fact(Timeout = TestTimeoutMs, Skip = "needs the Resumable.js front-end (test GET and chunk POST on /uploads/{target} answering {id, location, complete}) from branch `resumable`; enable after merging it")]
@@ -79,25 +71,17 @@ public sealed class UploadPageTests(TusJsClientFixture fixture, ITestOutputHelpe
     {
         const long chunkSize = 512 * 1024;
         const int totalChunks = (int)(Size / chunkSize);
-        using var cts = new CancellationTokenSource(TestTimeoutMs - 5_000);
-        var name = "resumable-restart.bin";
-        var (browser, source, beforeCut) = await StartThrottledUploadAsync("resumable", chunkSize, name, cts.Token);
-        await using var _ = browser;
-        await browser.ScreenshotAsync(Path.Combine(ScreenshotDirectory, "resumable-before-restart.png"), cts.Token);
-        var sent = await browser.TakeRequestsAsync(cts.Token);
-        var firstTest = sent.First(r => r.StartsWith("GET /uploads/default?", StringComparison.Ordinal));
-        Assert.Contains("resumableTotalChunks=" + totalChunks.ToString(CultureInfo.InvariantCulture), firstTest, StringComparison.Ordinal);
+        var run = await UploadAcrossAHostRestartAsync("resumable", chunkSize, async (_, sentBeforeCut, cancellationToken) =>
+        {
+            var firstTest = sentBeforeCut.First(r => r.StartsWith("GET /uploads/default?", StringComparison.Ordinal));
+            Assert.Contains("resumableTotalChunks=" + totalChunks.ToString(CultureInfo.InvariantCulture), firstTest, StringComparison.Ordinal);
+            return (await CountStoredChunksAsync(firstTest, totalChunks, cancellationToken), totalChunks);
+        });
 
-        // Three chunk POSTs at a time: Chromium had several running before the cut.
-        Assert.True(sent.Count(r => r.StartsWith("POST /uploads/default?", StringComparison.Ordinal)) >= 3, string.Join('\n', sent));
-        var stored = await CutAsync(browser, () => CountStoredChunksAsync(firstTest, totalChunks, cts.Token), cts.Token);
-        output.WriteLine($"resumable: page had sent {beforeCut.Bytes} bytes, the restarted Host holds {stored} of {totalChunks} chunks");
-        Assert.InRange(stored, 1, totalChunks - 1);
-
-        var done = await browser.WaitForStateAsync(name, "done", WaitTimeout, cts.Token);
-        await browser.ScreenshotAsync(Path.Combine(ScreenshotDirectory, "resumable-done.png"), cts.Token);
-        Assert.NotNull(done.Location);
-        await AssertStoredAsync(done.Location, source, cts.Token);
+        // Three chunk POSTs at a time: several had been sent before the cut, and every chunk was tested first.
+        var posts = run.Requests.Count(r => r.StartsWith("POST /uploads/default?", StringComparison.Ordinal));
+        Assert.True(posts >= totalChunks, string.Join('\n', run.Requests));
+        Assert.True(run.Requests.Count(r => r.StartsWith("GET /uploads/default?", StringComparison.Ordinal)) >= totalChunks, string.Join('\n', run.Requests));
     }
 
     [Theory(Timeout = TestTimeoutMs)]
@@ -130,6 +114,60 @@ public sealed class UploadPageTests(TusJsClientFixture fixture, ITestOutputHelpe
         Assert.Equal("HEAD " + uploadPath, afterReload[0]);
         await AssertStoredAsync(done.Location!, source, cts.Token);
         Assert.DoesNotContain((await browser.LocalStorageAsync(cts.Token)).Values, v => v.Contains(beforeReload.UploadUrl, StringComparison.Ordinal));
+    }
+
+    [Theory(Timeout = TestTimeoutMs)]
+    [InlineData("tus", MiB)]
+    [InlineData("ietf", MiB)]
+    public async Task Pause_stops_the_upload_and_resume_finishes_it(string protocol, long chunkSize)
+    {
+        using var cts = new CancellationTokenSource(TestTimeoutMs - 5_000);
+        var name = $"{protocol}-pause.bin";
+        var (browser, source, beforePause) = await StartThrottledUploadAsync(protocol, chunkSize, name, cts.Token);
+        await using var _ = browser;
+        Assert.NotNull(beforePause.UploadUrl);
+        await browser.ClickPauseAsync(name, cts.Token);
+        Assert.Equal("paused", (await browser.RowAsync(name, cts.Token)).State);
+
+        // Nothing moves while paused.
+        await Task.Delay(TimeSpan.FromMilliseconds(500), cts.Token);
+        var paused = await OffsetAsync(protocol, beforePause.UploadUrl, cts.Token);
+        await Task.Delay(TimeSpan.FromMilliseconds(700), cts.Token);
+        Assert.Equal(paused, await OffsetAsync(protocol, beforePause.UploadUrl, cts.Token));
+        Assert.InRange(paused, 1, Size - 1);
+
+        await browser.SetNetworkAsync(uploadBytesPerSecond: null, offline: false, cts.Token);
+        await browser.ClickPauseAsync(name, cts.Token); // the same button reads "Resume" now
+        var done = await browser.WaitForStateAsync(name, "done", WaitTimeout, cts.Token);
+        Assert.Equal(beforePause.UploadUrl, done.Location);
+        await AssertStoredAsync(done.Location!, source, cts.Token);
+    }
+
+    /// <summary>
+    /// Starts a throttled upload, screenshots it, cuts it (<see cref="CutAsync"/>) once the page reports
+    /// <see cref="CutAfterBytes"/> sent, asserts that the restarted Host kept part but not all of it (what
+    /// <paramref name="keptAfterRestart"/> reads: bytes, chunks...), waits for the page to finish and checks the object.
+    /// </summary>
+    private async Task<RestartRun> UploadAcrossAHostRestartAsync(
+        string protocol,
+        long chunkSize,
+        Func<PageRow, IReadOnlyList<string>, CancellationToken, Task<(long Kept, long Whole)>> keptAfterRestart)
+    {
+        using var cts = new CancellationTokenSource(TestTimeoutMs - 5_000);
+        var name = $"{protocol}-restart.bin";
+        var (browser, source, beforeCut) = await StartThrottledUploadAsync(protocol, chunkSize, name, cts.Token);
+        await using var _ = browser;
+        await browser.ScreenshotAsync(Path.Combine(ScreenshotDirectory, $"{protocol}-before-restart.png"), cts.Token);
+        var sentBeforeCut = await browser.TakeRequestsAsync(cts.Token);
+        var (kept, whole) = await CutAsync(browser, () => keptAfterRestart(beforeCut, sentBeforeCut, cts.Token), cts.Token);
+        output.WriteLine($"{protocol}: the page had sent {beforeCut.Bytes} of {Size} bytes; the restarted Host holds {kept} of {whole}");
+        Assert.InRange(kept, 1, whole - 1);
+
+        var done = await browser.WaitForStateAsync(name, "done", WaitTimeout, cts.Token);
+        await browser.ScreenshotAsync(Path.Combine(ScreenshotDirectory, $"{protocol}-done.png"), cts.Token);
+        Assert.NotNull(done.Location);
+        await AssertStoredAsync(done.Location, source, cts.Token);
+        return new RestartRun(beforeCut, done, [.. sentBeforeCut, .. await browser.TakeRequestsAsync(cts.Token)]);
     }
 
     /// <summary>
@@ -214,4 +252,6 @@ public sealed class UploadPageTests(TusJsClientFixture fixture, ITestOutputHelpe
         await using var body = await response.Content.ReadAsStreamAsync(cancellationToken);
         Assert.Equal(source.Sha256, Convert.ToHexStringLower(await SHA256.HashDataAsync(body, cancellationToken)));
     }
+
+    private sealed record RestartRun(PageRow BeforeCut, PageRow Done, IReadOnlyList<string> Requests);
 }
