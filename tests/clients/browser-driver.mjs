@@ -1,9 +1,9 @@
 // Drives the Host's upload page in Debian's headless Chromium through playwright-core, one JSON command per
 // stdin line, one JSON answer per stdout line ({"id":…,"ok":true,…} or {"id":…,"ok":false,"error":"…"}).
-// Commands: launch, open, network, addFiles, waitFor, rows, pause, resume, reload, screenshot, localStorage,
+// Commands: launch, open, network, addFiles, dropFiles, waitFor, rows, pause, resume, reload, screenshot, localStorage,
 // requests, close. See README.md.
 import { createInterface } from 'node:readline';
-import { mkdtemp, rm, mkdir } from 'node:fs/promises';
+import { mkdtemp, rm, mkdir, readFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { chromium } from 'playwright-core';
@@ -71,6 +71,24 @@ const commands = {
 
   async addFiles({ paths }) {
     await page.setInputFiles('#file-input', paths);
+    return {};
+  },
+
+  // Drops files on the page's drop zone as a user would drag them there (DataTransfer with File objects); the bytes
+  // travel as base64, so this is for small files.
+  async dropFiles({ paths }) {
+    const files = await Promise.all(paths.map(async (file) => ({ name: path.basename(file), base64: (await readFile(file)).toString('base64') })));
+    const dataTransfer = await page.evaluateHandle((files) => {
+      const transfer = new DataTransfer();
+      for (const { name, base64 } of files) {
+        const bytes = Uint8Array.from(atob(base64), (c) => c.charCodeAt(0));
+        transfer.items.add(new File([bytes], name, { type: 'application/octet-stream' }));
+      }
+
+      return transfer;
+    }, files);
+    await page.dispatchEvent('#drop-zone', 'dragover', { dataTransfer });
+    await page.dispatchEvent('#drop-zone', 'drop', { dataTransfer });
     return {};
   },
 

@@ -11,7 +11,6 @@ const uploaders = {
   resumable: createResumableUploader,
 };
 
-const form = document.getElementById('settings');
 const protocolInput = document.getElementById('protocol');
 const targetInput = document.getElementById('target');
 const chunkSizeInput = document.getElementById('chunk-size');
@@ -41,7 +40,7 @@ function applyQuery() {
 
   const target = query.get('target');
   if (target) {
-    targetInput.value = target;
+    selectTarget(target);
   }
 
   const chunkSize = Number.parseInt(query.get('chunkSize') ?? '', 10);
@@ -52,6 +51,49 @@ function applyQuery() {
 
     chunkSizeInput.value = String(chunkSize);
   }
+}
+
+// Limits of each target (from the Host), so chunks never exceed a target's max-append-size.
+const targetLimits = new Map([['default', {}]]);
+
+function selectTarget(name) {
+  if (![...targetInput.options].some((o) => o.value === name)) {
+    targetInput.add(new Option(name, name));
+  }
+
+  targetInput.value = name;
+}
+
+async function loadTargets() {
+  const response = await fetch('upload-page/targets', { cache: 'no-store' });
+  if (!response.ok) {
+    return;
+  }
+
+  const selected = targetInput.value;
+  targetInput.replaceChildren();
+  for (const target of await response.json()) {
+    targetLimits.set(target.name, target);
+    const limits = [
+      target.maxSize != null ? `max ${formatBytes(target.maxSize)}` : null,
+      target.maxAppendSize != null ? `requests ≤ ${formatBytes(target.maxAppendSize)}` : null,
+    ].filter(Boolean);
+    targetInput.add(new Option(limits.length > 0 ? `${target.name} (${limits.join(', ')})` : target.name, target.name));
+  }
+
+  selectTarget(selected);
+}
+
+// The chosen chunk size, reduced to what the target accepts per request. A Resumable.js last chunk may grow to
+// almost twice the chunk size, so its chunks are at most half the limit.
+function chunkSizeFor(protocol, target) {
+  const chosen = Number.parseInt(chunkSizeInput.value, 10);
+  const limit = targetLimits.get(target)?.maxAppendSize;
+  if (limit == null) {
+    return chosen;
+  }
+
+  return Math.min(chosen, protocol === 'resumable' ? Math.floor(limit / 2) : limit);
 }
 
 function createRow(file, protocol, target) {
@@ -89,8 +131,8 @@ function createRow(file, protocol, target) {
 
 function addFile(file) {
   const protocol = protocolInput.value;
-  const target = targetInput.value.trim() || 'default';
-  const chunkSize = Number.parseInt(chunkSizeInput.value, 10);
+  const target = targetInput.value;
+  const chunkSize = chunkSizeFor(protocol, target);
   const ui = createRow(file, protocol, target);
   const setState = (state, text) => {
     ui.row.dataset.state = state;
@@ -152,16 +194,13 @@ function addFile(file) {
 }
 
 function addFiles(files) {
-  if (!form.reportValidity()) {
-    return;
-  }
-
   for (const file of files) {
     addFile(file);
   }
 }
 
 applyQuery();
+loadTargets().catch(() => { /* an older Host without the list: the targets from the query string and default */ });
 fileInput.addEventListener('change', () => {
   addFiles([...fileInput.files]);
   fileInput.value = '';

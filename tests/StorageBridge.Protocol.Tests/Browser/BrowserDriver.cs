@@ -94,6 +94,10 @@ public sealed class BrowserDriver : IAsyncDisposable
     public Task AddFilesAsync(IEnumerable<string> paths, CancellationToken cancellationToken) =>
         SendAsync("addFiles", new JsonObject { ["paths"] = new JsonArray([.. paths.Select(p => JsonValue.Create(p))]) }, TimeSpan.FromSeconds(30), cancellationToken);
 
+    /// <summary>Drops the files on the page's drop zone (a DataTransfer of File objects, as a drag from the desktop makes).</summary>
+    public Task DropFilesAsync(IEnumerable<string> paths, CancellationToken cancellationToken) =>
+        SendAsync("dropFiles", new JsonObject { ["paths"] = new JsonArray([.. paths.Select(p => JsonValue.Create(p))]) }, TimeSpan.FromSeconds(30), cancellationToken);
+
     /// <summary>Waits until the page shows at least <paramref name="minBytes"/> sent for the file (client-side progress).</summary>
     public async Task<PageRow> WaitForBytesAsync(string name, long minBytes, TimeSpan timeout, CancellationToken cancellationToken) =>
         PageRow.From((await SendAsync("waitFor", new JsonObject { ["name"] = name, ["minBytes"] = minBytes, ["timeoutMs"] = timeout.TotalMilliseconds }, timeout + CommandSlack, cancellationToken))["row"]!);

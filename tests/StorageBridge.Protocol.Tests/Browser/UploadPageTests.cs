@@ -42,6 +42,12 @@ public sealed class UploadPageTests(TusJsClientFixture fixture, ITestOutputHelpe
         Assert.Equal("text/javascript", script.Content.Headers.ContentType?.MediaType);
         Assert.Equal("no-cache", script.Headers.CacheControl?.ToString());
 
+        using var targets = await fixture.Http.GetAsync(new Uri(fixture.Host.BaseAddress, "upload-page/targets"), cts.Token);
+        Assert.Equal("application/json", targets.Content.Headers.ContentType?.MediaType);
+        Assert.Equal(
+            """[{"name":"default","maxSize":null,"maxAppendSize":null,"minAppendSize":null},{"name":"limited","maxSize":null,"maxAppendSize":1048576,"minAppendSize":null}]""",
+            await targets.Content.ReadAsStringAsync(cts.Token));
+
         using var health = await fixture.Http.GetAsync(new Uri(fixture.Host.BaseAddress, "healthz"), cts.Token);
         Assert.Equal("ok", await health.Content.ReadAsStringAsync(cts.Token));
 
@@ -143,6 +149,41 @@ public sealed class UploadPageTests(TusJsClientFixture fixture, ITestOutputHelpe
         await AssertStoredAsync(done.Location!, source, cts.Token);
     }
 
+    [Theory(Timeout = TestTimeoutMs)]
+    [InlineData("tus")]
+    [InlineData("ietf")]
+    public async Task Several_dropped_files_each_get_a_row_and_chunks_that_fit_the_target(string protocol)
+    {
+        using var cts = new CancellationTokenSource(TestTimeoutMs - 5_000);
+        long[] sizes = [1, MiB + 3, (3 * MiB) + 5];
+        var sources = new List<SourceFile>();
+        foreach (var size in sizes)
+        {
+            sources.Add(await fixture.GetFileAsync(string.Create(CultureInfo.InvariantCulture, $"{protocol}-drop-{size}.bin"), size, SeedFor($"drop-{size}")));
+        }
+
+        await using var browser = await BrowserDriver.LaunchAsync(output.WriteLine, cts.Token);
+        // 5 MiB chosen, but the target takes at most 1 MiB per request: the page must cut its chunks to 1 MiB.
+        await browser.OpenAsync(PageUrl(protocol, "limited", 5 * MiB), cts.Token);
+        await browser.DropFilesAsync(sources.Select(s => s.Path), cts.Token);
+
+        var locations = new List<string>();
+        foreach (var source in sources)
+        {
+            var done = await browser.WaitForStateAsync(Path.GetFileName(source.Path), "done", WaitTimeout, cts.Token);
+            Assert.NotNull(done.Location);
+            Assert.StartsWith(new Uri(fixture.Host.BaseAddress, "uploads/limited/").ToString(), done.Location, StringComparison.Ordinal);
+            Assert.DoesNotContain(done.Location, locations);
+            locations.Add(done.Location);
+            await AssertStoredAsync(done.Location, source, cts.Token);
+        }
+
+        await browser.ScreenshotAsync(Path.Combine(ScreenshotDirectory, $"{protocol}-dropped-files.png"), cts.Token);
+        var requests = await browser.TakeRequestsAsync(cts.Token);
+        Assert.Equal(sizes.Length, requests.Count(r => r == "POST /uploads/limited"));
+        Assert.Equal(4, requests.Count(r => r == "PATCH " + new Uri(locations[^1]).AbsolutePath)); // 3 MiB + 5 B in requests of at most 1 MiB
+    }
+
     /// <summary>
     /// Starts a throttled upload, screenshots it, cuts it (<see cref="CutAsync"/>) once the page reports
     /// <see cref="CutAfterBytes"/> sent, asserts that the restarted Host kept part but not all of it (what
@@ -177,13 +218,11 @@ public sealed class UploadPageTests(TusJsClientFixture fixture, ITestOutputHelpe
     private async Task<(BrowserDriver Browser, SourceFile Source, PageRow Row)> StartThrottledUploadAsync(
         string protocol, long chunkSize, string name, CancellationToken cancellationToken)
     {
-        // Distinct bytes per test (FNV-1a of the name; string.GetHashCode differs between runs).
-        var source = await fixture.GetFileAsync(name, Size, name.Aggregate(0xCBF2_9CE4_8422_2325UL, (hash, c) => (hash ^ c) * 0x100_0000_01B3UL));
+        var source = await fixture.GetFileAsync(name, Size, SeedFor(name));
         var browser = await BrowserDriver.LaunchAsync(output.WriteLine, cancellationToken);
         try
         {
-            var page = new Uri(fixture.Host.BaseAddress, string.Create(CultureInfo.InvariantCulture, $"?protocol={protocol}&target=default&chunkSize={chunkSize}"));
-            await browser.OpenAsync(page, cancellationToken);
+            await browser.OpenAsync(PageUrl(protocol, "default", chunkSize), cancellationToken);
             await browser.SetNetworkAsync(UploadBytesPerSecond, offline: false, cancellationToken);
             await browser.AddFilesAsync([source.Path], cancellationToken);
             return (browser, source, await browser.WaitForBytesAsync(name, CutAfterBytes, WaitTimeout, cancellationToken));
@@ -194,6 +233,13 @@ public sealed class UploadPageTests(TusJsClientFixture fixture, ITestOutputHelpe
             throw;
         }
     }
+
+    /// <summary>Distinct bytes per test file: FNV-1a of a name (string.GetHashCode differs between runs).</summary>
+    private static ulong SeedFor(string name) => name.Aggregate(0xCBF2_9CE4_8422_2325UL, (hash, c) => (hash ^ c) * 0x100_0000_01B3UL);
+
+    /// <summary>The page with its settings preselected through the query string.</summary>
+    private Uri PageUrl(string protocol, string target, long chunkSize) =>
+        new(fixture.Host.BaseAddress, string.Create(CultureInfo.InvariantCulture, $"?protocol={protocol}&target={target}&chunkSize={chunkSize}"));
 
     /// <summary>
     /// Takes the browser offline, SIGKILLs and restarts the Host (same port and data), reads what the Host kept while

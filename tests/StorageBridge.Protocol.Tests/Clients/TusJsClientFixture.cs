@@ -22,7 +22,18 @@ public sealed class TusJsClientFixture : IAsyncLifetime
     {
         Directory.CreateDirectory(FilesDirectory);
         using var cts = new CancellationTokenSource(TimeSpan.FromMinutes(2));
-        _host = await HostProcess.StartAsync(new HostProcessOptions { LogLevel = "Information" }, cts.Token);
+        _host = await HostProcess.StartAsync(
+            new HostProcessOptions
+            {
+                LogLevel = "Information",
+                // A target with a per-request limit, for the upload page (it must cut its chunks to fit).
+                Environment = new Dictionary<string, string?>
+                {
+                    ["StorageBridge__Targets__limited__Root"] = Path.Combine(FilesDirectory, "limited"),
+                    ["StorageBridge__Targets__limited__MaxAppendSize"] = "1MiB",
+                },
+            },
+            cts.Token);
     }
 
     public async Task DisposeAsync()
