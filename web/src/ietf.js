@@ -1,7 +1,7 @@
 // IETF resumable uploads (draft -05, interop version 6) through tus-js-client directly. Its own fingerprint
 // (protocol prefix) keeps these upload URLs apart from the tus ones in localStorage.
 import * as tus from 'tus-js-client';
-import { retryDelays, uploadsEndpoint } from './retry.js';
+import { retryDelays, uploadsEndpoint } from './uploader-options.js';
 
 export function createIetfUploader(file, { target, chunkSize }, events) {
   const upload = new tus.Upload(file, {

@@ -1,7 +1,7 @@
 // Resumable.js chunks: three chunk POSTs at a time, each preceded by a test GET (200: the server has it, skip).
 // Every chunk answer is JSON {id, location, complete}; the one that completes the file names the object.
 import Resumable from 'resumablejs';
-import { uploadsEndpoint } from './retry.js';
+import { uploadsEndpoint } from './uploader-options.js';
 
 const simultaneousUploads = 3;
 

@@ -2,7 +2,7 @@
 // fingerprint of the file, so adding the same file after a page reload resumes the same upload (HEAD, then PATCH).
 import Uppy from '@uppy/core';
 import Tus from '@uppy/tus';
-import { retryDelays, uploadsEndpoint } from './retry.js';
+import { retryDelays, uploadsEndpoint } from './uploader-options.js';
 
 export function createTusUploader(file, { target, chunkSize }, events) {
   const uppy = new Uppy({ id: `uppy-${target}`, autoProceed: false, allowMultipleUploadBatches: true });

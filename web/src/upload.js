@@ -84,16 +84,16 @@ async function loadTargets() {
   selectTarget(selected);
 }
 
-// The chosen chunk size, reduced to what the target accepts per request. A Resumable.js last chunk may grow to
-// almost twice the chunk size, so its chunks are at most half the limit.
+// The chosen chunk size, moved into what the target accepts per request. A Resumable.js last chunk may grow to
+// almost twice the chunk size, so its chunks are at most half the maximum.
 function chunkSizeFor(protocol, target) {
-  const chosen = Number.parseInt(chunkSizeInput.value, 10);
-  const limit = targetLimits.get(target)?.maxAppendSize;
-  if (limit == null) {
-    return chosen;
+  const limits = targetLimits.get(target) ?? {};
+  let chunkSize = Math.max(Number.parseInt(chunkSizeInput.value, 10), limits.minAppendSize ?? 0);
+  if (limits.maxAppendSize != null) {
+    chunkSize = Math.min(chunkSize, protocol === 'resumable' ? Math.floor(limits.maxAppendSize / 2) : limits.maxAppendSize);
   }
 
-  return Math.min(chosen, protocol === 'resumable' ? Math.floor(limit / 2) : limit);
+  return chunkSize;
 }
 
 function createRow(file, protocol, target) {
@@ -154,8 +154,9 @@ function addFile(file) {
       setState('uploading', `${formatBytes(bytes)} of ${formatBytes(total)} (${percent}%)`);
     },
     retrying: () => {
-      if (ui.row.dataset.state === 'uploading') {
-        ui.status.textContent += ', connection lost, retrying';
+      const note = ', connection lost, retrying';
+      if (ui.row.dataset.state === 'uploading' && !ui.status.textContent.endsWith(note)) {
+        ui.status.textContent += note;
       }
     },
     success: (location) => {
