@@ -12,6 +12,10 @@ export function createTusUploader(file, { target, chunkSize }, events) {
     retryDelays,
     removeFingerprintOnSuccess: true,
     allowedMetaFields: ['filename', 'filetype'],
+    onShouldRetry: (error, retryAttempt, options, next) => {
+      events.retrying();
+      return next(error);
+    },
   });
   const id = uppy.addFile({
     name: file.name,
@@ -28,7 +32,6 @@ export function createTusUploader(file, { target, chunkSize }, events) {
     }
     events.progress(progress.bytesUploaded, progress.bytesTotal ?? file.size);
   });
-  uppy.on('upload-retry', () => events.retrying());
   uppy.on('upload-success', (uppyFile, response) => events.success(response.uploadURL));
   uppy.on('upload-error', (uppyFile, error) => events.error(error?.message ?? String(error)));
 

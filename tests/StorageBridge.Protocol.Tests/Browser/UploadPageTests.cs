@@ -185,7 +185,7 @@ public sealed class UploadPageTests(TusJsClientFixture fixture, ITestOutputHelpe
     }
 
     /// <summary>
-    /// Starts a throttled upload, screenshots it, cuts it (<see cref="CutAsync"/>) once the page reports
+    /// Starts a throttled upload, cuts it (<see cref="CutAsync"/>) once the page reports
     /// <see cref="CutAfterBytes"/> sent, asserts that the restarted Host kept part but not all of it (what
     /// <paramref name="keptAfterRestart"/> reads: bytes, chunks...), waits for the page to finish and checks the object.
     /// </summary>
@@ -198,9 +198,9 @@ public sealed class UploadPageTests(TusJsClientFixture fixture, ITestOutputHelpe
         var name = $"{protocol}-restart.bin";
         var (browser, source, beforeCut) = await StartThrottledUploadAsync(protocol, chunkSize, name, cts.Token);
         await using var _ = browser;
-        await browser.ScreenshotAsync(Path.Combine(ScreenshotDirectory, $"{protocol}-before-restart.png"), cts.Token);
         var sentBeforeCut = await browser.TakeRequestsAsync(cts.Token);
-        var (kept, whole) = await CutAsync(browser, () => keptAfterRestart(beforeCut, sentBeforeCut, cts.Token), cts.Token);
+        var (kept, whole) = await CutAsync(
+            browser, Path.Combine(ScreenshotDirectory, $"{protocol}-cut.png"), () => keptAfterRestart(beforeCut, sentBeforeCut, cts.Token), cts.Token);
         output.WriteLine($"{protocol}: the page had sent {beforeCut.Bytes} of {Size} bytes; the restarted Host holds {kept} of {whole}");
         Assert.InRange(kept, 1, whole - 1);
 
@@ -242,12 +242,15 @@ public sealed class UploadPageTests(TusJsClientFixture fixture, ITestOutputHelpe
         new(fixture.Host.BaseAddress, string.Create(CultureInfo.InvariantCulture, $"?protocol={protocol}&target={target}&chunkSize={chunkSize}"));
 
     /// <summary>
-    /// Takes the browser offline, SIGKILLs and restarts the Host (same port and data), reads what the Host kept while
-    /// the page cannot interfere, then brings the browser back online, unthrottled.
+    /// SIGKILLs the Host in the middle of a request (first, because Chromium lets a running request finish when it goes
+    /// offline), takes the browser offline and screenshots the page, restarts the Host on the same port and data, reads
+    /// what it kept while the page cannot interfere, then brings the browser back online, unthrottled.
     /// </summary>
-    private async Task<T> CutAsync<T>(BrowserDriver browser, Func<Task<T>> inspect, CancellationToken cancellationToken)
+    private async Task<T> CutAsync<T>(BrowserDriver browser, string screenshot, Func<Task<T>> inspect, CancellationToken cancellationToken)
     {
+        fixture.Host.Kill();
         await browser.SetNetworkAsync(UploadBytesPerSecond, offline: true, cancellationToken);
+        await browser.ScreenshotAsync(screenshot, cancellationToken);
         await fixture.Host.RestartAsync(cancellationToken);
         var kept = await inspect();
         await browser.SetNetworkAsync(uploadBytesPerSecond: null, offline: false, cancellationToken);

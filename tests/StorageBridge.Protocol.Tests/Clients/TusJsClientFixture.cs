@@ -29,6 +29,9 @@ public sealed class TusJsClientFixture : IAsyncLifetime
                 // A target with a per-request limit, for the upload page (it must cut its chunks to fit).
                 Environment = new Dictionary<string, string?>
                 {
+                    // The upload page tests SIGKILL and restart this Host mid-request: with the same instance id the
+                    // restarted process takes over its own leases at once instead of waiting out LeaseDuration (15 s).
+                    ["StorageBridge__InstanceId"] = "tusjs-" + Guid.NewGuid().ToString("N"),
                     ["StorageBridge__Targets__limited__Root"] = Path.Combine(FilesDirectory, "limited"),
                     ["StorageBridge__Targets__limited__MaxAppendSize"] = "1MiB",
                 },
