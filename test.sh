@@ -5,8 +5,9 @@ cd "$(dirname "$0")"
 
 export DOTNET_CLI_TELEMETRY_OPTOUT=1 DOTNET_NOLOGO=1 DOTNET_SKIP_FIRST_TIME_EXPERIENCE=1
 
-# Real protocol clients (tests/clients) and emulators (emulators/*) come from npm, pinned by package-lock.json.
-for dir in tests/clients emulators/*/; do
+# Real protocol clients (tests/clients), the upload page bundler (web) and emulators (emulators/*) come from npm,
+# pinned by package-lock.json.
+for dir in tests/clients web emulators/*/; do
   if [ -f "$dir/package-lock.json" ]; then
     echo "== npm ci ($dir)"
     (cd "$dir" && npm ci --no-audit --no-fund --loglevel=error)

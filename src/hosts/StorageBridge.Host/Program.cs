@@ -1,5 +1,6 @@
 using StorageBridge.AspNetCore;
 using StorageBridge.Backends.Gcs;
+using StorageBridge.Host;
 using StorageBridge.Metadata.Cosmos;
 
 // Configuration reload watches the content root recursively; the embedded default stores uploads under ./data inside
@@ -27,4 +28,5 @@ builder.Services.AddGcsBackend();
 var app = builder.Build();
 app.MapGet("/healthz", () => Results.Text("ok"));
 app.MapResumableUploads("/uploads");
+app.UseUploadPage();
 app.Run();

@@ -7,7 +7,7 @@ namespace StorageBridge.Protocol.Tests.Clients;
 /// <summary>One Host process and a directory of deterministic source files shared by the tus-js-client tests.</summary>
 public sealed class TusJsClientFixture : IAsyncLifetime
 {
-    private readonly ConcurrentDictionary<long, Lazy<Task<SourceFile>>> _files = new();
+    private readonly ConcurrentDictionary<string, Lazy<Task<SourceFile>>> _files = new();
     private HostProcess? _host;
 
     public string FilesDirectory { get; } = Path.Combine(Path.GetTempPath(), "storagebridge-tusjs-" + Guid.NewGuid().ToString("N"));
@@ -22,7 +22,21 @@ public sealed class TusJsClientFixture : IAsyncLifetime
     {
         Directory.CreateDirectory(FilesDirectory);
         using var cts = new CancellationTokenSource(TimeSpan.FromMinutes(2));
-        _host = await HostProcess.StartAsync(new HostProcessOptions { LogLevel = "Information" }, cts.Token);
+        _host = await HostProcess.StartAsync(
+            new HostProcessOptions
+            {
+                LogLevel = "Information",
+                // A target with a per-request limit, for the upload page (it must cut its chunks to fit).
+                Environment = new Dictionary<string, string?>
+                {
+                    // The upload page tests SIGKILL and restart this Host mid-request: with the same instance id the
+                    // restarted process takes over its own leases at once instead of waiting out LeaseDuration (15 s).
+                    ["StorageBridge__InstanceId"] = "tusjs-" + Guid.NewGuid().ToString("N"),
+                    ["StorageBridge__Targets__limited__Root"] = Path.Combine(FilesDirectory, "limited"),
+                    ["StorageBridge__Targets__limited__MaxAppendSize"] = "1MiB",
+                },
+            },
+            cts.Token);
     }
 
     public async Task DisposeAsync()
@@ -43,13 +57,19 @@ public sealed class TusJsClientFixture : IAsyncLifetime
     public static ulong SeedFor(long size) => 0xC0FFEE00UL + (ulong)size;
 
     /// <summary>A file of <paramref name="size"/> deterministic bytes (seeded by its size), created once.</summary>
-    public Task<SourceFile> GetFileAsync(long size) =>
-        _files.GetOrAdd(size, s => new Lazy<Task<SourceFile>>(() => CreateFileAsync(s))).Value;
+    public Task<SourceFile> GetFileAsync(long size) => GetFileAsync($"source-{size}.bin", size, SeedFor(size));
 
-    private async Task<SourceFile> CreateFileAsync(long size)
+    /// <summary>
+    /// A file of deterministic bytes under its own name, created once (the upload page and Resumable.js identify files
+    /// by name and size, so tests that must not meet each other's uploads use their own names).
+    /// </summary>
+    public Task<SourceFile> GetFileAsync(string name, long size, ulong seed) =>
+        _files.GetOrAdd(name, n => new Lazy<Task<SourceFile>>(() => CreateFileAsync(n, size, seed))).Value;
+
+    private async Task<SourceFile> CreateFileAsync(string name, long size, ulong seed)
     {
-        var path = Path.Combine(FilesDirectory, $"source-{size}.bin");
-        var sha = await DeterministicData.WriteFileAsync(path, SeedFor(size), size, CancellationToken.None);
+        var path = Path.Combine(FilesDirectory, name);
+        var sha = await DeterministicData.WriteFileAsync(path, seed, size, CancellationToken.None);
         return new SourceFile(path, size, sha);
     }
 }
