@@ -12,6 +12,7 @@ using System.Text.RegularExpressions;
 using Amazon.S3;
 using Amazon.S3.Model;
 using StorageBridge.Backends.S3;
+using StorageBridge.Bench;
 using StorageBridge.Tests;
 
 const int MiB = 1024 * 1024;
@@ -130,35 +131,8 @@ async Task<double> SdkUploadAsync(long length, int partSize)
 
 async Task<double> BridgeUploadAsync(long length, int appendSize, ulong seed)
 {
-    var buffer = new byte[appendSize];
     var watch = Stopwatch.StartNew();
-    using var create = new HttpRequestMessage(HttpMethod.Post, "uploads/s3") { Content = new ByteArrayContent([]) };
-    create.Headers.Add("Upload-Draft-Interop-Version", "8");
-    create.Headers.Add("Upload-Complete", "?0");
-    create.Headers.Add("Upload-Length", length.ToString(CultureInfo.InvariantCulture));
-    using var created = await http.SendAsync(create);
-    if (created.StatusCode != HttpStatusCode.Created)
-    {
-        throw new InvalidOperationException($"create: {(int)created.StatusCode}");
-    }
-
-    var location = created.Headers.Location!;
-    for (long offset = 0; offset < length; offset += appendSize)
-    {
-        var n = (int)Math.Min(appendSize, length - offset);
-        DeterministicData.Fill(seed, offset, buffer.AsSpan(0, n));
-        using var patch = new HttpRequestMessage(HttpMethod.Patch, location) { Content = new ByteArrayContent(buffer, 0, n) };
-        patch.Headers.Add("Upload-Draft-Interop-Version", "8");
-        patch.Headers.Add("Upload-Offset", offset.ToString(CultureInfo.InvariantCulture));
-        patch.Headers.Add("Upload-Complete", offset + n == length ? "?1" : "?0");
-        patch.Content.Headers.ContentType = new MediaTypeHeaderValue("application/partial-upload");
-        using var response = await http.SendAsync(patch);
-        if (!response.IsSuccessStatusCode)
-        {
-            throw new InvalidOperationException($"PATCH at {offset}: {(int)response.StatusCode} {await response.Content.ReadAsStringAsync()}");
-        }
-    }
-
+    var location = await IetfAppendUpload.RunAsync(http, "s3", length, appendSize, seed, CancellationToken.None);
     var seconds = watch.Elapsed.TotalSeconds;
     await VerifyAndDeleteAsync("bridge/" + location.OriginalString.Split('/')[^1], length);
     return length / (double)MiB / seconds;

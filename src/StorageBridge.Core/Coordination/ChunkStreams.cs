@@ -3,13 +3,41 @@ using StorageBridge.Uploads;
 
 namespace StorageBridge.Coordination;
 
+/// <summary>The read-only, forward-only Stream surface both chunk streams share; they implement only the async read.</summary>
+internal abstract class ForwardReadStream : Stream
+{
+    public sealed override bool CanRead => true;
+    public sealed override bool CanSeek => false;
+    public sealed override bool CanWrite => false;
+    public sealed override long Position { get => ReadPosition; set => throw new NotSupportedException(); }
+
+    protected abstract long ReadPosition { get; }
+
+    public abstract override ValueTask<int> ReadAsync(Memory<byte> buffer, CancellationToken cancellationToken = default);
+
+    public sealed override Task<int> ReadAsync(byte[] buffer, int offset, int count, CancellationToken cancellationToken) =>
+        ReadAsync(buffer.AsMemory(offset, count), cancellationToken).AsTask();
+
+    public sealed override int Read(byte[] buffer, int offset, int count) => ReadAsync(buffer, offset, count, CancellationToken.None).GetAwaiter().GetResult();
+
+    public sealed override void Flush()
+    {
+    }
+
+    public sealed override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();
+
+    public sealed override void SetLength(long value) => throw new NotSupportedException();
+
+    public sealed override void Write(byte[] buffer, int offset, int count) => throw new NotSupportedException();
+}
+
 /// <summary>
 /// A chunk body that must hold exactly <c>expected</c> bytes. A body that ends early or runs on is refused with
 /// <see cref="InvalidDataException"/>; the check for "runs on" happens before the read that delivers the last byte
 /// returns, so a reader that stores bytes as they arrive never gets the end of a body that turns out too long.
 /// I/O errors of the underlying body (a dropped connection) pass through unchanged.
 /// </summary>
-internal sealed class ExactLengthStream : Stream
+internal sealed class ExactLengthStream : ForwardReadStream
 {
     private readonly byte[] _probe = new byte[1];
     private readonly Stream _inner;
@@ -23,11 +51,8 @@ internal sealed class ExactLengthStream : Stream
         _remaining = expected;
     }
 
-    public override bool CanRead => true;
-    public override bool CanSeek => false;
-    public override bool CanWrite => false;
     public override long Length => _expected;
-    public override long Position { get => _expected - _remaining; set => throw new NotSupportedException(); }
+    protected override long ReadPosition => _expected - _remaining;
 
     public override async ValueTask<int> ReadAsync(Memory<byte> buffer, CancellationToken cancellationToken = default)
     {
@@ -50,28 +75,13 @@ internal sealed class ExactLengthStream : Stream
         _remaining -= read;
         return read;
     }
-
-    public override Task<int> ReadAsync(byte[] buffer, int offset, int count, CancellationToken cancellationToken) =>
-        ReadAsync(buffer.AsMemory(offset, count), cancellationToken).AsTask();
-
-    public override int Read(byte[] buffer, int offset, int count) => ReadAsync(buffer, offset, count, CancellationToken.None).GetAwaiter().GetResult();
-
-    public override void Flush()
-    {
-    }
-
-    public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();
-
-    public override void SetLength(long value) => throw new NotSupportedException();
-
-    public override void Write(byte[] buffer, int offset, int count) => throw new NotSupportedException();
 }
 
 /// <summary>
 /// Reads a staged chunk back, piece by piece (each piece one backend tail slot), from <c>skip</c> bytes into it. Holds
 /// one piece in memory, so replaying a chunk costs one piece buffer whatever the chunk size.
 /// </summary>
-internal sealed class StagedChunkStream : Stream
+internal sealed class StagedChunkStream : ForwardReadStream
 {
     private readonly IUploadBackend _backend;
     private readonly UploadRecord _upload;
@@ -93,11 +103,8 @@ internal sealed class StagedChunkStream : Stream
         _piece = pieceBuffer;
     }
 
-    public override bool CanRead => true;
-    public override bool CanSeek => false;
-    public override bool CanWrite => false;
     public override long Length => _size;
-    public override long Position { get => _position; set => throw new NotSupportedException(); }
+    protected override long ReadPosition => _position;
 
     public override async ValueTask<int> ReadAsync(Memory<byte> buffer, CancellationToken cancellationToken = default)
     {
@@ -122,19 +129,4 @@ internal sealed class StagedChunkStream : Stream
         _position += count;
         return count;
     }
-
-    public override Task<int> ReadAsync(byte[] buffer, int offset, int count, CancellationToken cancellationToken) =>
-        ReadAsync(buffer.AsMemory(offset, count), cancellationToken).AsTask();
-
-    public override int Read(byte[] buffer, int offset, int count) => ReadAsync(buffer, offset, count, CancellationToken.None).GetAwaiter().GetResult();
-
-    public override void Flush()
-    {
-    }
-
-    public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();
-
-    public override void SetLength(long value) => throw new NotSupportedException();
-
-    public override void Write(byte[] buffer, int offset, int count) => throw new NotSupportedException();
 }
