@@ -196,9 +196,8 @@ public sealed partial class GcsBackend : IUploadBackend, ISessionReconcilingBack
     public async Task<GcsSessionState?> QuerySessionAsync(UploadRecord upload, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(upload);
-        using var request = new HttpRequestMessage(HttpMethod.Put, SessionOf(upload)) { Content = new ByteArrayContent([]) };
-        request.Content.Headers.TryAddWithoutValidation("Content-Range", "bytes */*");
-        using HttpResponseMessage response = await client.Service.HttpClient.SendAsync(request, cancellationToken).ConfigureAwait(false);
+        using HttpResponseMessage response = await SendIdempotentAsync(() => StatusQuery(SessionOf(upload), "bytes */*"), "status query", cancellationToken)
+            .ConfigureAwait(false);
         if (response.IsSuccessStatusCode)
         {
             string json = await response.Content.ReadAsStringAsync(cancellationToken).ConfigureAwait(false);
@@ -242,6 +241,34 @@ public sealed partial class GcsBackend : IUploadBackend, ISessionReconcilingBack
         return state.Completed is null ? SessionCheck.Consistent : SessionCheck.Completed;
     }
 
+    /// <summary>
+    /// Sends a request that may be repeated unchanged (status query, finalize, cancel). A connection lost on one of
+    /// them says nothing about the session, so it is asked again on a fresh connection, with the chunks' backoff.
+    /// </summary>
+    private async Task<HttpResponseMessage> SendIdempotentAsync(Func<HttpRequestMessage> newRequest, string what, CancellationToken cancellationToken)
+    {
+        for (int attempt = 0; ; attempt++)
+        {
+            using HttpRequestMessage request = newRequest();
+            try
+            {
+                return await client.Service.HttpClient.SendAsync(request, cancellationToken).ConfigureAwait(false);
+            }
+            catch (HttpRequestException e) when (attempt < MaxAttempts && !cancellationToken.IsCancellationRequested)
+            {
+                Log.RequestRetrying(logger, what, e.Message);
+                await Task.Delay(TimeSpan.FromMilliseconds(100 << attempt), cancellationToken).ConfigureAwait(false);
+            }
+        }
+    }
+
+    private static HttpRequestMessage StatusQuery(Uri session, string contentRange)
+    {
+        var request = new HttpRequestMessage(HttpMethod.Put, session) { Content = new ByteArrayContent([]) };
+        request.Content.Headers.TryAddWithoutValidation("Content-Range", contentRange);
+        return request;
+    }
+
     /// <summary>A 200 on a chunk carries the object: it must hold exactly (final chunk) or at least the bytes up to <paramref name="end"/>.</summary>
     private async Task CheckCompletedAsync(HttpResponseMessage response, UploadRecord upload, long end, bool exact, CancellationToken cancellationToken)
     {
@@ -256,9 +283,8 @@ public sealed partial class GcsBackend : IUploadBackend, ISessionReconcilingBack
     /// <summary>Bytes the session holds (<c>bytes */*</c>); long.MaxValue once it completed.</summary>
     private async Task<long> QueryPersistedAsync(Uri session, CancellationToken cancellationToken)
     {
-        using var request = new HttpRequestMessage(HttpMethod.Put, session) { Content = new ByteArrayContent([]) };
-        request.Content.Headers.TryAddWithoutValidation("Content-Range", "bytes */*");
-        using HttpResponseMessage response = await client.Service.HttpClient.SendAsync(request, cancellationToken).ConfigureAwait(false);
+        using HttpResponseMessage response = await SendIdempotentAsync(() => StatusQuery(session, "bytes */*"), "status query", cancellationToken)
+            .ConfigureAwait(false);
         if (response.IsSuccessStatusCode)
         {
             return long.MaxValue;
@@ -322,9 +348,8 @@ public sealed partial class GcsBackend : IUploadBackend, ISessionReconcilingBack
 
         // A status query naming the total finalizes a session holding all bytes, and answers the object again
         // when it already completed (the retry after a crash between the commit and the record write).
-        using var request = new HttpRequestMessage(HttpMethod.Put, session) { Content = new ByteArrayContent([]) };
-        request.Content.Headers.TryAddWithoutValidation("Content-Range", $"bytes */{total}");
-        using HttpResponseMessage response = await client.Service.HttpClient.SendAsync(request, cancellationToken).ConfigureAwait(false);
+        string range = $"bytes */{total}";
+        using HttpResponseMessage response = await SendIdempotentAsync(() => StatusQuery(session, range), "finalize", cancellationToken).ConfigureAwait(false);
         if (response.IsSuccessStatusCode)
         {
             string json = await response.Content.ReadAsStringAsync(cancellationToken).ConfigureAwait(false);
@@ -360,8 +385,9 @@ public sealed partial class GcsBackend : IUploadBackend, ISessionReconcilingBack
         ArgumentNullException.ThrowIfNull(upload);
         if (upload.Session is { Length: > 0 })
         {
-            using var request = new HttpRequestMessage(HttpMethod.Delete, SessionOf(upload));
-            using HttpResponseMessage response = await client.Service.HttpClient.SendAsync(request, cancellationToken).ConfigureAwait(false);
+            Uri session = SessionOf(upload);
+            using HttpResponseMessage response = await SendIdempotentAsync(() => new HttpRequestMessage(HttpMethod.Delete, session), "cancel", cancellationToken)
+                .ConfigureAwait(false);
             // 499 is Google's answer to a cancel; 404/410: already cancelled or expired.
             if (!response.IsSuccessStatusCode && (int)response.StatusCode is not (499 or 404 or 410))
             {
@@ -510,6 +536,9 @@ public sealed partial class GcsBackend : IUploadBackend, ISessionReconcilingBack
 
         [LoggerMessage(3, LogLevel.Information, "Upload {UploadId}: GCS holds {Persisted} bytes, the record {Recorded}; the client re-sends the rest and GCS ignores what it has")]
         public static partial void SessionAhead(ILogger logger, string uploadId, long persisted, long recorded);
+
+        [LoggerMessage(4, LogLevel.Warning, "GCS {Request} lost its connection ({Reason}); asking again")]
+        public static partial void RequestRetrying(ILogger logger, string request, string reason);
     }
 
     /// <summary>An empty, non-seekable source: the uploader only initiates the session and must not send a length.</summary>

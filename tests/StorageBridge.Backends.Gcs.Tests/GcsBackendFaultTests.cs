@@ -117,6 +117,33 @@ public sealed class GcsBackendFaultTests(GcsEmulatorHost emulator) : IClassFixtu
     }
 
     [Fact]
+    public async Task Status_queries_and_finalize_whose_answers_are_lost_are_asked_again()
+    {
+        // Every session query's first answer is lost after GCS handled it (a dropped keep-alive connection): the
+        // finalize, the status query and the cancel are asked again and give the answer GCS would have given.
+        var injector = new InstructionInjector(instruction: null, times: 0) { LoseFirstAnswerOf = ["bytes */*", "bytes */524299", "DELETE"] };
+        using var backend = NewBackend(injector);
+        byte[] source = Bytes((2 * Quantum) + 11);
+        UploadRecord upload = await StartAsync(backend);
+
+        await backend.WritePartAsync(upload, 1, 0, source.AsMemory(0, 2 * Quantum), CancellationToken.None);
+        Assert.Equal(new GcsSessionState(2 * Quantum, null), await backend.QuerySessionAsync(upload, CancellationToken.None));
+        upload = upload with { Offset = 2 * Quantum };
+        await backend.WritePartAsync(upload, 2, 2 * Quantum, source.AsMemory(2 * Quantum), CancellationToken.None);
+        upload = upload with { Offset = source.Length };
+        StoredObject stored = await backend.CompleteAsync(upload, CancellationToken.None);
+        Assert.Equal(source.Length, stored.Length);
+        await AssertStoredAsync(upload.ObjectKey, source);
+
+        UploadRecord cancelled = await StartAsync(backend);
+        await backend.AbortAsync(cancelled, CancellationToken.None);
+        Assert.Null(await backend.QuerySessionAsync(cancelled, CancellationToken.None));
+        Assert.Empty(injector.LoseFirstAnswerOf);
+        string queries = string.Join(", ", injector.SessionQueries);
+        Assert.True(queries == "bytes */*, bytes */*, bytes */524299, bytes */524299, DELETE, DELETE, bytes */*", queries);
+    }
+
+    [Fact]
     public async Task Overwrite_disallowed_makes_the_session_precondition_fail_with_412()
     {
         using var backend = new GcsBackend(emulator.NewClient(), new GcsBackendOptions { Bucket = emulator.Bucket, AllowOverwrite = false }, ownsClient: true);
@@ -222,8 +249,30 @@ public sealed class GcsBackendFaultTests(GcsEmulatorHost emulator) : IClassFixtu
 
         public bool LoseAnswer { get; init; }
 
+        /// <summary>Status queries and finalizes (by Content-Range) and cancels ("DELETE") whose first answer is lost after the emulator handled them.</summary>
+        public HashSet<string> LoseFirstAnswerOf { get; init; } = [];
+
+        /// <summary>Content-Range of every status query and finalize ("DELETE" for a cancel), in order.</summary>
+        public List<string> SessionQueries { get; } = [];
+
         protected override async Task<HttpResponseMessage> SendAsync(HttpRequestMessage request, CancellationToken cancellationToken)
         {
+            string? query = request.Method == HttpMethod.Delete && request.RequestUri?.Query.Contains("upload_id", StringComparison.Ordinal) == true
+                ? "DELETE"
+                : request.Content?.Headers.TryGetValues("Content-Range", out var ranges) == true && ranges.Single() is { } r && r.StartsWith("bytes */", StringComparison.Ordinal) ? r : null;
+            if (query is not null)
+            {
+                SessionQueries.Add(query);
+                HttpResponseMessage answered = await base.SendAsync(request, cancellationToken);
+                if (LoseFirstAnswerOf.Remove(query))
+                {
+                    answered.Dispose();
+                    throw new HttpRequestException(HttpRequestError.ResponseEnded, "Injected: the response ended prematurely.");
+                }
+
+                return answered;
+            }
+
             bool inject = false;
             if (request.Method == HttpMethod.Put && request.Content?.Headers.TryGetValues("Content-Range", out var values) == true &&
                 values.Single() is { } range && !range.StartsWith("bytes */", StringComparison.Ordinal))
