@@ -25,6 +25,7 @@ public static class TargetConfiguration
             TombstoneRetention = ConfigurationValues.GetDuration(section, "TombstoneRetention", defaults.TombstoneRetention) ?? defaults.TombstoneRetention,
             CleanupInterval = ConfigurationValues.GetDuration(section, "CleanupInterval", defaults.CleanupInterval) ?? defaults.CleanupInterval,
             TakeoverWait = ConfigurationValues.GetDuration(section, "TakeoverWait", defaults.TakeoverWait) ?? defaults.TakeoverWait,
+            TailCacheSize = ConfigurationValues.GetSize(section, "TailCacheSize") ?? defaults.TailCacheSize,
             InstanceId = section["InstanceId"] is { Length: > 0 } id ? id : defaults.InstanceId,
         };
     }

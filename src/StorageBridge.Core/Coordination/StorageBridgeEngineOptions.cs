@@ -15,6 +15,12 @@ public sealed record StorageBridgeEngineOptions
     /// <summary>How long a new request waits for an older one on the same upload (same process) to store its bytes.</summary>
     public TimeSpan TakeoverWait { get; init; } = TimeSpan.FromSeconds(30);
 
+    /// <summary>
+    /// Bytes of recent tail objects kept in memory (all targets together), so an append that fills a part does not
+    /// read its tail back from the store. 0 disables it.
+    /// </summary>
+    public long TailCacheSize { get; init; } = 64L * 1024 * 1024;
+
     /// <summary>Identifies this process in leases. Random per start unless set.</summary>
     public string InstanceId { get; init; } = $"{Environment.MachineName}-{Environment.ProcessId}-{Guid.NewGuid():N}";
 }

@@ -283,8 +283,12 @@ public sealed partial class UploadCoordinator
 
             var buffer = _buffer;
             var record = _record;
+            var cache = _owner._tailCache;
+            var missing = Enumerable.Range(0, objects.Count)
+                .Where(i => !cache.TryCopyTo(record.Id, objects[i].Sequence, buffer.AsSpan(starts[i], (int)objects[i].Size)))
+                .ToList();
             await Parallel.ForEachAsync(
-                Enumerable.Range(0, objects.Count),
+                missing,
                 new ParallelOptions { MaxDegreeOfParallelism = TailObjectsAtOnce, CancellationToken = SalvageToken },
                 (i, ct) => new ValueTask(Backend.ReadTailAsync(record, objects[i], buffer.AsMemory(starts[i], (int)objects[i].Size), ct)))
                 .ConfigureAwait(false);
@@ -446,6 +450,11 @@ public sealed partial class UploadCoordinator
             }
 
             await CommitAsync(newTail, keepTail, release: true).ConfigureAwait(false);
+            if (newTail is not null)
+            {
+                // Recorded now: the bytes under this sequence number are final (see TailSegmentCache).
+                _owner._tailCache.Add(_record.Id, sequence, _buffer.AsSpan(0, _filled));
+            }
         }
 
         private async Task<AppendResult> CompleteAsync()
@@ -494,6 +503,7 @@ public sealed partial class UploadCoordinator
             }
 
             _record = written.Record!;
+            _owner._tailCache.RemoveUpload(_record.Id);
             StorageBridgeTelemetry.UploadsCompleted.Add(1, new KeyValuePair<string, object?>("target", _target.Name));
             Log.UploadCompleted(_owner._logger, _record.Id, _record.Offset, _record.ObjectKey);
             return new AppendResult(UploadOutcome.Success, _record);
@@ -507,6 +517,7 @@ public sealed partial class UploadCoordinator
             if (written.Status == MetadataWriteStatus.Success)
             {
                 _record = written.Record!;
+                _owner._tailCache.RemoveUpload(_record.Id);
                 await Backend.AbortAsync(_record, SalvageToken).ConfigureAwait(false);
             }
 
@@ -673,6 +684,11 @@ public sealed partial class UploadCoordinator
         private async Task DeleteTailsQuietlyAsync(IReadOnlyList<int> sequences)
         {
             var record = _record;
+            foreach (var sequence in sequences)
+            {
+                _owner._tailCache.Remove(record.Id, sequence);
+            }
+
             try
             {
                 await Parallel.ForEachAsync(

@@ -30,6 +30,7 @@ public sealed partial class UploadCoordinator
     private readonly ILogger<UploadCoordinator> _logger;
     private readonly UploadActivityRegistry _activity = new();
     private readonly PartBufferPool _partBuffers = new();
+    private readonly TailSegmentCache _tailCache;
 
     public UploadCoordinator(
         UploadTargetRegistry targets,
@@ -43,12 +44,16 @@ public sealed partial class UploadCoordinator
         _options = options;
         _time = time;
         _logger = logger;
+        _tailCache = new TailSegmentCache(options.TailCacheSize);
     }
 
     public UploadTargetRegistry Targets => _targets;
 
     /// <summary>Part buffers this coordinator holds (accounting for tests of the memory bound).</summary>
     internal PartBufferPool PartBuffers => _partBuffers;
+
+    /// <summary>Recent tail objects in memory (for tests of the cache and its bound).</summary>
+    internal TailSegmentCache TailCache => _tailCache;
 
     private DateTimeOffset Now => _time.GetUtcNow();
 
@@ -179,6 +184,7 @@ public sealed partial class UploadCoordinator
             var written = await _store.TryReplaceAsync(Tombstone(record, UploadState.Cancelled), cancellationToken).ConfigureAwait(false);
             if (written.Status == MetadataWriteStatus.Success)
             {
+                _tailCache.RemoveUpload(id);
                 await uploadTarget.Backend.AbortAsync(written.Record!, cancellationToken).ConfigureAwait(false);
                 Log.UploadCancelled(_logger, id);
                 return new UploadQueryResult(UploadOutcome.Success, written.Record);
@@ -331,6 +337,7 @@ public sealed partial class UploadCoordinator
                         await target.Backend.AbortAsync(written.Record!, cancellationToken).ConfigureAwait(false);
                     }
 
+                    _tailCache.RemoveUpload(record.Id);
                     StorageBridgeTelemetry.UploadsExpired.Add(1);
                     Log.UploadExpired(_logger, record.Id);
                 }

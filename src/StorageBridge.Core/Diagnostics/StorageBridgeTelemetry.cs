@@ -15,5 +15,6 @@ public static class StorageBridgeTelemetry
     public static readonly Counter<long> UploadsCreated = Meter.CreateCounter<long>("storagebridge.uploads_created", "{upload}");
     public static readonly Counter<long> UploadsCompleted = Meter.CreateCounter<long>("storagebridge.uploads_completed", "{upload}");
     public static readonly Counter<long> UploadsExpired = Meter.CreateCounter<long>("storagebridge.uploads_expired", "{upload}");
+    public static readonly Counter<long> TailCacheReads = Meter.CreateCounter<long>("storagebridge.tail_cache.reads", "{object}", "Tail objects joined into a part, by whether memory held them (hit) or the store was read");
     public static readonly Histogram<double> AppendDuration = Meter.CreateHistogram<double>("storagebridge.append_duration", "s");
 }

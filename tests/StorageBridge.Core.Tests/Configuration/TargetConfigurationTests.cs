@@ -190,6 +190,12 @@ public sealed class TargetConfigurationTests
         Assert.Equal(TimeSpan.FromSeconds(5), options.TakeoverWait);
         Assert.Equal(TimeSpan.FromMinutes(1), options.CleanupInterval);
         Assert.Equal("node-7", options.InstanceId);
+        Assert.Equal(64L * 1024 * 1024, options.TailCacheSize);
+        Assert.Equal(0, TargetConfiguration.ReadEngineOptions(Section(("StorageBridge:TailCacheSize", "0"))).TailCacheSize);
+        Assert.Equal(16L * 1024 * 1024, TargetConfiguration.ReadEngineOptions(Section(("StorageBridge:TailCacheSize", "16MiB"))).TailCacheSize);
+        var size = Assert.Throws<StorageBridgeConfigurationException>(() =>
+            TargetConfiguration.ReadEngineOptions(Section(("StorageBridge:TailCacheSize", "lots"))));
+        Assert.Equal("StorageBridge:TailCacheSize", size.Key);
 
         var error = Assert.Throws<StorageBridgeConfigurationException>(() =>
             TargetConfiguration.ReadEngineOptions(Section(("StorageBridge:LeaseDuration", "soon"))));

@@ -34,15 +34,18 @@ internal sealed class EngineHarness : IDisposable
         Directory.CreateDirectory(Root);
         this.capabilities = capabilities;
         TargetOptions = options ?? new UploadTargetOptions { Backend = "FileSystem" };
-        EngineOptions = engine ?? new StorageBridgeEngineOptions
-        {
-            InstanceId = "node-a",
-            LeaseDuration = TimeSpan.FromSeconds(10),
-            TakeoverWait = TimeSpan.FromSeconds(10),
-            TombstoneRetention = TimeSpan.FromDays(1),
-        };
+        EngineOptions = engine ?? DefaultEngine;
         (Coordinator, Backend) = NewInstance(EngineOptions.InstanceId);
     }
+
+    /// <summary>Engine options of a harness that names none (tail cache at its default).</summary>
+    public static StorageBridgeEngineOptions DefaultEngine { get; } = new()
+    {
+        InstanceId = "node-a",
+        LeaseDuration = TimeSpan.FromSeconds(10),
+        TakeoverWait = TimeSpan.FromSeconds(10),
+        TombstoneRetention = TimeSpan.FromDays(1),
+    };
 
     public string Root { get; }
     public FakeTimeProvider Time { get; } = new(Epoch);

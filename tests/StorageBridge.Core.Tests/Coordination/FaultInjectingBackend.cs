@@ -127,7 +127,14 @@ internal sealed class FaultInjectingBackend : IUploadBackend
 
         await inner.WriteTailAsync(upload, sequence, content, cancellationToken);
         TailWrites.Enqueue((sequence, content.Length));
+        if (AfterTailWrite is { } after)
+        {
+            await after(sequence);
+        }
     }
+
+    /// <summary>Runs after each tail object is stored and before the engine records it (e.g. to take the lease away).</summary>
+    public Func<int, Task>? AfterTailWrite { get; set; }
 
     public Task ReadTailAsync(UploadRecord upload, TailRecord tail, Memory<byte> destination, CancellationToken cancellationToken)
     {

@@ -8,14 +8,16 @@ namespace StorageBridge.Core.Tests.Coordination;
 /// <summary>
 /// Tails of several segment objects (<c>MaxTailSegments</c> &gt; 1) on the S3-like path over files: a small append
 /// writes only its own bytes as one more segment, nothing is read back until a part forms (or the segments run out),
-/// recorded segments are never overwritten, and failures keep the earlier segments.
+/// recorded segments are never overwritten, and failures keep the earlier segments. Runs without the tail cache.
 /// </summary>
 public sealed class SegmentedTailTests : IDisposable
 {
     private const int Part = 64 * KiB;
+    // Without the tail cache: every read-back goes to the backend (TailCacheTests covers the cache).
     private readonly EngineHarness h = new(
         FaultInjectingBackend.S3Like(maxTailSegments: 4),
-        new UploadTargetOptions { Backend = "S3Like", PartSize = Part });
+        new UploadTargetOptions { Backend = "S3Like", PartSize = Part },
+        EngineHarness.DefaultEngine with { TailCacheSize = 0 });
 
     public void Dispose() => h.Dispose();
 
