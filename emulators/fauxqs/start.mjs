@@ -2,6 +2,7 @@
 // and listened on here. Usage: node start.mjs [port]  (0 or none: a free port). Prints one line
 // "fauxqs listening on http://127.0.0.1:<port>" when ready; exits when stdin closes so a dead test run leaves no orphan.
 import { buildApp } from "fauxqs";
+import { listenUntilStdinCloses } from "./listen.mjs";
 
 const port = Number.parseInt(process.argv[2] ?? "0", 10);
 const app = buildApp({ logger: false, defaultRegion: "us-east-1" });
@@ -19,14 +20,4 @@ app.addHook("preHandler", async (request) => {
     request.body = text.replace(/<(Checksum[A-Za-z0-9]*)>[^<]*<\/\1>/g, "");
   }
 });
-const address = await app.listen({ port: Number.isFinite(port) ? port : 0, host: "127.0.0.1" });
-process.stdout.write(`fauxqs listening on ${address}\n`);
-
-const stop = async () => {
-  await app.close();
-  process.exit(0);
-};
-process.on("SIGTERM", stop);
-process.on("SIGINT", stop);
-process.stdin.on("end", stop);
-process.stdin.resume();
+await listenUntilStdinCloses(app, port);

@@ -1,4 +1,5 @@
 using System.Buffers;
+using Amazon.S3;
 using Amazon.S3.Model;
 using Microsoft.Extensions.Logging;
 using StorageBridge.Uploads;
@@ -37,7 +38,7 @@ public sealed partial class S3Backend : IConcatenatingBackend
         try
         {
             var parts = copyRanges is not null
-                ? await CopyPartsAsync(started, sourceKeys, copyRanges, cancellationToken).ConfigureAwait(false)
+                ? await CopyPartsAsync(started, sourceKeys, sizes, copyRanges, cancellationToken).ConfigureAwait(false)
                 : await StreamPartsAsync(started, sourceKeys, total, cancellationToken).ConfigureAwait(false);
             Log.Concatenated(logger, upload.Id, sourceKeys.Count, parts.Count, copyRanges is not null ? "UploadPartCopy" : "streamed UploadPart");
             return await CompleteAsync(started with { Parts = parts }, cancellationToken).ConfigureAwait(false);
@@ -82,26 +83,45 @@ public sealed partial class S3Backend : IConcatenatingBackend
     }
 
     private async Task<List<PartRecord>> CopyPartsAsync(
-        UploadRecord upload, IReadOnlyList<string> sourceKeys, List<(int Source, long First, long Count)> ranges, CancellationToken cancellationToken)
+        UploadRecord upload,
+        IReadOnlyList<string> sourceKeys,
+        IReadOnlyList<long> sizes,
+        List<(int Source, long First, long Count)> ranges,
+        CancellationToken cancellationToken)
     {
         var parts = new List<PartRecord>(ranges.Count);
         long offset = 0;
         foreach (var (source, first, count) in ranges)
         {
             var number = parts.Count + 1;
-            var response = await client.CopyPartAsync(
-                new CopyPartRequest
-                {
-                    SourceBucket = options.Bucket,
-                    SourceKey = sourceKeys[source],
-                    DestinationBucket = options.Bucket,
-                    DestinationKey = upload.ObjectKey,
-                    UploadId = SessionOf(upload),
-                    PartNumber = number,
-                    FirstByte = first,
-                    LastByte = first + count - 1,
-                },
-                cancellationToken).ConfigureAwait(false);
+            var request = new CopyPartRequest
+            {
+                SourceBucket = options.Bucket,
+                SourceKey = sourceKeys[source],
+                DestinationBucket = options.Bucket,
+                DestinationKey = upload.ObjectKey,
+                UploadId = SessionOf(upload),
+                PartNumber = number,
+            };
+            if (count != sizes[source])
+            {
+                // Only a piece of a source above 5 GiB needs a range: S3 takes x-amz-copy-source-range only from sources
+                // larger than 5 MB (else 400 InvalidRequest), and a small last partial upload is not.
+                request.FirstByte = first;
+                request.LastByte = first + count - 1;
+            }
+
+            CopyPartResponse response;
+            try
+            {
+                response = await client.CopyPartAsync(request, cancellationToken).ConfigureAwait(false);
+            }
+            catch (AmazonS3Exception ex) when (ex.ErrorCode == "NoSuchKey")
+            {
+                // Deleted since it was checked: the same error as the streaming path gives for a missing source.
+                throw Missing(sourceKeys[source], ex);
+            }
+
             if (string.IsNullOrEmpty(response.ETag))
             {
                 // A store that treats UploadPartCopy as a plain (empty) UploadPart answers without a CopyPartResult.

@@ -39,6 +39,9 @@ public sealed class S3FaultInjector : HttpClientFactory
     /// <summary>Sees every request before it is sent (headers; the body may be read only if it is buffered).</summary>
     public Func<HttpRequestMessage, Task>? Observe { get; set; }
 
+    /// <summary>Sees every request the store answered, with the answer (before the SDK reads it; leave the body alone).</summary>
+    public Func<HttpRequestMessage, HttpResponseMessage, Task>? Answered { get; set; }
+
     public int UploadPartCalls => Volatile.Read(ref uploadPartCalls);
 
     public int CompleteCalls => Volatile.Read(ref completeCalls);
@@ -125,7 +128,103 @@ public sealed class S3FaultInjector : HttpClientFactory
                     break;
             }
 
-            return await base.SendAsync(request, cancellationToken);
+            var answer = await base.SendAsync(request, cancellationToken);
+            if (owner.Answered is { } answered)
+            {
+                await answered(request, answer);
+            }
+
+            return answer;
         }
+    }
+}
+
+/// <summary>The S3 operations one client sent, in order, with the store's status: an <see cref="S3FaultInjector.Answered"/> hook.</summary>
+public sealed class S3RequestLog
+{
+    private readonly List<(string Operation, int Status, string? UploadId)> entries = [];
+
+    /// <summary>Runs after each answer is logged (e.g. to change the store between two requests).</summary>
+    public Func<string, int, Task>? After { get; set; }
+
+    public IReadOnlyList<(string Operation, int Status)> Entries
+    {
+        get
+        {
+            lock (entries)
+            {
+                return [.. entries.Select(e => (e.Operation, e.Status))];
+            }
+        }
+    }
+
+    /// <summary>The multipart upload id the first request with one was sent to.</summary>
+    public string? UploadId
+    {
+        get
+        {
+            lock (entries)
+            {
+                return entries.Select(e => e.UploadId).FirstOrDefault(id => id is not null);
+            }
+        }
+    }
+
+    public S3FaultInjector Attach(S3FaultInjector injector)
+    {
+        ArgumentNullException.ThrowIfNull(injector);
+        injector.Answered = async (request, response) =>
+        {
+            var operation = OperationOf(request);
+            lock (entries)
+            {
+                entries.Add((operation, (int)response.StatusCode, QueryValue(request, "uploadId")));
+            }
+
+            if (After is { } after)
+            {
+                await after(operation, (int)response.StatusCode);
+            }
+        };
+        return injector;
+    }
+
+    public int Count(string operation) => Entries.Count(e => e.Operation == operation);
+
+    /// <summary>The S3 API operation of a request, told apart as S3 does: by method, sub-resource and copy header.</summary>
+    public static string OperationOf(HttpRequestMessage request)
+    {
+        ArgumentNullException.ThrowIfNull(request);
+        var copy = request.Headers.Contains("x-amz-copy-source");
+        var upload = QueryValue(request, "uploadId") is not null;
+        return request.Method.Method switch
+        {
+            "PUT" when copy && upload => "UploadPartCopy",
+            "PUT" when upload => "UploadPart",
+            "PUT" when copy => "CopyObject",
+            "PUT" => "PutObject",
+            "POST" when QueryValue(request, "uploads") is not null => "CreateMultipartUpload",
+            "POST" when upload => "CompleteMultipartUpload",
+            "POST" when QueryValue(request, "delete") is not null => "DeleteObjects",
+            "DELETE" when upload => "AbortMultipartUpload",
+            "DELETE" => "DeleteObject",
+            "HEAD" => "HeadObject",
+            "GET" => "GetObject",
+            _ => request.Method.Method,
+        };
+    }
+
+    private static string? QueryValue(HttpRequestMessage request, string name)
+    {
+        foreach (var pair in (request.RequestUri?.Query ?? "").TrimStart('?').Split('&', StringSplitOptions.RemoveEmptyEntries))
+        {
+            var equals = pair.IndexOf('=', StringComparison.Ordinal);
+            if ((equals < 0 ? pair : pair[..equals]) == name)
+            {
+                return equals < 0 ? "" : Uri.UnescapeDataString(pair[(equals + 1)..]);
+            }
+        }
+
+        return null;
     }
 }

@@ -11,16 +11,19 @@ namespace StorageBridge.Backends.S3.Tests;
 /// <summary>
 /// tus concatenation on S3 (<see cref="IConcatenatingBackend"/>): the final object equals the partial objects joined in
 /// order (sha-256, read with a separate client), through the backend directly, through raw tus requests and through
-/// tus-js-client's parallelUploads. fauxqs 1.9.2 has no UploadPartCopy (it answers 500 InternalError), so on the emulator the targets stream (UploadPartCopy: false) and the copy path is checked to
-/// refuse cleanly; with STORAGEBRIDGE_S3_SERVICEURL (MinIO, AWS) the copy path itself runs.
+/// tus-js-client's parallelUploads. The streaming path runs on fauxqs 1.9.2 (<see cref="S3Endpoint"/>, UploadPartCopy:
+/// false: it answers 500 to UploadPartCopy); the UploadPartCopy path on fauxqs 2.4.1 (<see cref="S3CopyEndpoint"/>,
+/// started only when a test here needs it), its requests counted in the SDK's HTTP pipeline. With
+/// STORAGEBRIDGE_S3_SERVICEURL (MinIO, AWS) both run there.
 /// </summary>
 [Collection(S3Collection.Name)]
-public sealed class S3ConcatenationTests(S3Endpoint endpoint) : IAsyncLifetime
+public sealed class S3ConcatenationTests(S3Endpoint endpoint, S3CopyEndpoint copyEndpoint) : IAsyncLifetime, IClassFixture<S3CopyEndpoint>
 {
     private const int MiB = 1024 * 1024;
-    private readonly AmazonS3Client inspector = endpoint.CreateClient();
+    private readonly Store streaming = new(endpoint, endpoint.CreateClient());
     private readonly CancellationTokenSource timeout = new(TimeSpan.FromMinutes(3));
-    private readonly List<string> keys = [];
+    private readonly List<(Store Store, string Key)> keys = [];
+    private Store? copying;
 
     private CancellationToken Ct => timeout.Token;
 
@@ -31,45 +34,149 @@ public sealed class S3ConcatenationTests(S3Endpoint endpoint) : IAsyncLifetime
     public async Task Streaming_concatenation_joins_the_sources_in_order(int[] sizes)
     {
         using var backend = new S3Backend(endpoint.CreateClient(), endpoint.Options("concat-stream/") with { UploadPartCopy = false });
-        var (sourceKeys, expected) = await PutSourcesAsync(backend, sizes);
+        var (sourceKeys, expected) = await PutSourcesAsync(streaming, backend, sizes);
         var upload = NewRecord(backend, "video/mp4", sizes.Sum());
 
         var stored = await backend.ConcatenateAsync(upload, sourceKeys, Ct);
 
         Assert.Equal(upload.ObjectKey, stored.Key);
         Assert.Equal(expected.Length, stored.Length);
-        Assert.Equal(Sha256Hex(expected), await ObjectSha256Async(upload.ObjectKey));
-        var head = await inspector.GetObjectMetadataAsync(endpoint.Bucket, upload.ObjectKey, Ct);
+        Assert.Equal(Sha256Hex(expected), await ObjectSha256Async(streaming, upload.ObjectKey));
+        var head = await streaming.Inspector.GetObjectMetadataAsync(endpoint.Bucket, upload.ObjectKey, Ct);
         Assert.Equal("video/mp4", head.Headers.ContentType);
         foreach (var key in sourceKeys)
         {
-            Assert.Equal(200, (int)(await inspector.GetObjectMetadataAsync(endpoint.Bucket, key, Ct)).HttpStatusCode); // sources stay
+            Assert.Equal(200, (int)(await streaming.Inspector.GetObjectMetadataAsync(endpoint.Bucket, key, Ct)).HttpStatusCode); // sources stay
         }
     }
 
-    [Fact]
-    public async Task Sources_of_at_least_5_MiB_are_joined_by_UploadPartCopy_where_the_store_has_it()
+    [Theory]
+    [InlineData(new[] { (6 * MiB) + 3, 5 * MiB, 1000 })] // above the 5 MiB minimum, exactly at it, a small last one
+    [InlineData(new[] { 5 * MiB, (2 * MiB) + 17 })]
+    public async Task Sources_of_at_least_5_MiB_are_copied_in_as_one_part_each_by_UploadPartCopy(int[] sizes)
     {
-        using var backend = new S3Backend(endpoint.CreateClient(), endpoint.Options("concat-copy/"));
-        int[] sizes = [5 * MiB, 6 * MiB + 3, 1000];
-        var (sourceKeys, expected) = await PutSourcesAsync(backend, sizes);
-        var upload = NewRecord(backend, null, sizes.Sum());
-        Assert.NotNull(backend.CopyRanges([.. sizes.Select(s => (long)s)]));
-
-        if (!endpoint.IsExternal)
-        {
-            // fauxqs 1.9.2 has no UploadPartCopy (it answers 500): the concatenation fails and leaves no object behind.
-            await Assert.ThrowsAsync<AmazonS3Exception>(() => backend.ConcatenateAsync(upload, sourceKeys, Ct));
-            var error = await Assert.ThrowsAsync<AmazonS3Exception>(() => inspector.GetObjectMetadataAsync(endpoint.Bucket, upload.ObjectKey, Ct));
-            Assert.Equal(HttpStatusCode.NotFound, error.StatusCode);
-            return;
-        }
+        var store = await CopyStoreAsync();
+        var log = new S3RequestLog();
+        using var backend = new S3Backend(store.Endpoint.CreateClient(log.Attach(new S3FaultInjector())), store.Endpoint.Options("concat-copy/"));
+        var (sourceKeys, expected) = await PutSourcesAsync(store, backend, sizes);
+        var upload = NewRecord(backend, "video/mp4", sizes.Sum());
 
         var stored = await backend.ConcatenateAsync(upload, sourceKeys, Ct);
 
         Assert.Equal(expected.Length, stored.Length);
-        Assert.EndsWith("-3", stored.ETag, StringComparison.Ordinal); // one part per source, copied by S3
-        Assert.Equal(Sha256Hex(expected), await ObjectSha256Async(upload.ObjectKey));
+        Assert.EndsWith($"-{sizes.Length}", stored.ETag, StringComparison.Ordinal); // one part per source
+        Assert.Equal(Sha256Hex(expected), await ObjectSha256Async(store, upload.ObjectKey));
+        // The store copied the bytes (no UploadPart); the small last source copies only without a range (S3 refuses one
+        // on sources of 5 MB or less, and so does fauxqs 2.4.1).
+        Assert.Equal(
+            [.. Enumerable.Repeat(("HeadObject", 200), sizes.Length), ("CreateMultipartUpload", 200),
+                .. Enumerable.Repeat(("UploadPartCopy", 200), sizes.Length), ("CompleteMultipartUpload", 200)],
+            log.Entries);
+        long offset = 0;
+        for (var i = 0; i < sizes.Length; i++)
+        {
+            // Part i+1 of the final object is exactly source i.
+            using var part = await store.Inspector.GetObjectAsync(new GetObjectRequest { BucketName = store.Endpoint.Bucket, Key = upload.ObjectKey, PartNumber = i + 1 }, Ct);
+            Assert.Equal(sizes[i], part.ContentLength);
+            Assert.Equal(sizes.Length, part.PartsCount);
+            Assert.Equal(Sha256Hex(expected.AsSpan((int)offset, sizes[i]).ToArray()), Convert.ToHexStringLower(await SHA256.HashDataAsync(part.ResponseStream, Ct)));
+            offset += sizes[i];
+        }
+
+        var head = await store.Inspector.GetObjectMetadataAsync(store.Endpoint.Bucket, upload.ObjectKey, Ct);
+        Assert.Equal("video/mp4", head.Headers.ContentType);
+        for (var i = 0; i < sizes.Length; i++)
+        {
+            Assert.Equal(sizes[i], (await store.Inspector.GetObjectMetadataAsync(store.Endpoint.Bucket, sourceKeys[i], Ct)).ContentLength); // sources stay
+        }
+    }
+
+    [Fact]
+    public async Task A_source_deleted_during_UploadPartCopy_fails_cleanly_and_aborts_the_new_multipart_upload()
+    {
+        var store = await CopyStoreAsync();
+        var log = new S3RequestLog();
+        using var backend = new S3Backend(store.Endpoint.CreateClient(log.Attach(new S3FaultInjector())), store.Endpoint.Options("concat-copy-fail/"));
+        int[] sizes = [(5 * MiB) + 1, (5 * MiB) + 2, 4000];
+        var (sourceKeys, _) = await PutSourcesAsync(store, backend, sizes);
+        var upload = NewRecord(backend, null, sizes.Sum());
+        // After the sources were checked and the first part copied, another client deletes the second source.
+        log.After = async (operation, status) =>
+        {
+            if (operation == "UploadPartCopy" && status == 200 && log.Count("UploadPartCopy") == 1)
+            {
+                await store.Inspector.DeleteObjectAsync(store.Endpoint.Bucket, sourceKeys[1], Ct);
+            }
+        };
+
+        var error = await Assert.ThrowsAsync<FileNotFoundException>(() => backend.ConcatenateAsync(upload, sourceKeys, Ct));
+
+        Assert.Equal(sourceKeys[1], error.FileName);
+        Assert.Equal("NoSuchKey", Assert.IsType<AmazonS3Exception>(error.InnerException).ErrorCode);
+        Assert.Equal(
+            [("HeadObject", 200), ("HeadObject", 200), ("HeadObject", 200), ("CreateMultipartUpload", 200),
+                ("UploadPartCopy", 200), ("UploadPartCopy", 404), ("AbortMultipartUpload", 204)],
+            log.Entries.Take(7));
+        Assert.Equal(0, log.Count("CompleteMultipartUpload"));
+        var missing = await Assert.ThrowsAsync<AmazonS3Exception>(() => store.Inspector.GetObjectMetadataAsync(store.Endpoint.Bucket, upload.ObjectKey, Ct));
+        Assert.Equal(HttpStatusCode.NotFound, missing.StatusCode);
+        // The multipart upload is gone (ListMultipartUploads would tell, but fauxqs answers it with an empty list).
+        var aborted = await Assert.ThrowsAsync<AmazonS3Exception>(() => store.Inspector.CopyPartAsync(
+            new CopyPartRequest
+            {
+                SourceBucket = store.Endpoint.Bucket,
+                SourceKey = sourceKeys[0],
+                DestinationBucket = store.Endpoint.Bucket,
+                DestinationKey = upload.ObjectKey,
+                UploadId = log.UploadId,
+                PartNumber = 1,
+            },
+            Ct));
+        Assert.Equal(HttpStatusCode.NotFound, aborted.StatusCode);
+        Assert.Equal("NoSuchUpload", aborted.ErrorCode);
+        Assert.Equal(sizes[0], (await store.Inspector.GetObjectMetadataAsync(store.Endpoint.Bucket, sourceKeys[0], Ct)).ContentLength); // the others stay
+        Assert.Equal(sizes[2], (await store.Inspector.GetObjectMetadataAsync(store.Endpoint.Bucket, sourceKeys[2], Ct)).ContentLength);
+    }
+
+    [Fact]
+    public async Task A_missing_source_fails_before_any_multipart_upload_is_started()
+    {
+        var store = await CopyStoreAsync();
+        var log = new S3RequestLog();
+        using var backend = new S3Backend(store.Endpoint.CreateClient(log.Attach(new S3FaultInjector())), store.Endpoint.Options("concat-copy-missing/"));
+        var (sourceKeys, _) = await PutSourcesAsync(store, backend, [5 * MiB]);
+        var absent = backend.Options.Prefix + "never-written";
+        var upload = NewRecord(backend, null, 5 * MiB);
+
+        var error = await Assert.ThrowsAsync<FileNotFoundException>(() => backend.ConcatenateAsync(upload, [sourceKeys[0], absent], Ct));
+
+        Assert.Equal(absent, error.FileName);
+        Assert.Equal([("HeadObject", 200), ("HeadObject", 404)], log.Entries);
+        var missing = await Assert.ThrowsAsync<AmazonS3Exception>(() => store.Inspector.GetObjectMetadataAsync(store.Endpoint.Bucket, upload.ObjectKey, Ct));
+        Assert.Equal(HttpStatusCode.NotFound, missing.StatusCode);
+    }
+
+    [Fact]
+    public async Task On_a_store_without_UploadPartCopy_the_copy_path_fails_and_leaves_no_object()
+    {
+        if (endpoint.HasUploadPartCopy)
+        {
+            return; // only fauxqs 1.9.2 lacks it (why its targets stream); MinIO and AWS have it
+        }
+
+        var log = new S3RequestLog();
+        using var backend = new S3Backend(endpoint.CreateClient(log.Attach(new S3FaultInjector())), endpoint.Options("concat-nocopy/"));
+        int[] sizes = [5 * MiB, 1000];
+        var (sourceKeys, _) = await PutSourcesAsync(streaming, backend, sizes);
+        var upload = NewRecord(backend, null, sizes.Sum());
+
+        var error = await Assert.ThrowsAsync<AmazonS3Exception>(() => backend.ConcatenateAsync(upload, sourceKeys, Ct));
+
+        Assert.Equal(HttpStatusCode.InternalServerError, error.StatusCode);
+        Assert.Equal(0, log.Count("CompleteMultipartUpload"));
+        Assert.Equal(1, log.Count("AbortMultipartUpload"));
+        var missing = await Assert.ThrowsAsync<AmazonS3Exception>(() => streaming.Inspector.GetObjectMetadataAsync(endpoint.Bucket, upload.ObjectKey, Ct));
+        Assert.Equal(HttpStatusCode.NotFound, missing.StatusCode);
     }
 
     [Fact]
@@ -126,18 +233,22 @@ public sealed class S3ConcatenationTests(S3Endpoint endpoint) : IAsyncLifetime
         Assert.Equal(HttpStatusCode.Forbidden, refused.StatusCode);
 
         var key = endpoint.RunPrefix + "web/" + IdOf(location);
-        Assert.Equal(Sha256Hex(source), await ObjectSha256Async(key));
-        var metadata = await inspector.GetObjectMetadataAsync(endpoint.Bucket, key, Ct);
+        Assert.Equal(Sha256Hex(source), await ObjectSha256Async(streaming, key));
+        var metadata = await streaming.Inspector.GetObjectMetadataAsync(endpoint.Bucket, key, Ct);
         Assert.Equal("application/zip", metadata.Headers.ContentType);
     }
 
     [Theory(Timeout = 180_000)]
-    [InlineData(3, 5 * MiB + 3)]   // partials below 5 MiB: always streamed
-    [InlineData(3, 20 * MiB + 11)] // partials above 5 MiB: UploadPartCopy on a store that has it
-    public async Task Tus_js_client_parallel_uploads_are_joined_into_the_source(int parallel, long size)
+    [InlineData(3, 5 * MiB + 3, false)]   // partials below 5 MiB: always streamed
+    [InlineData(3, 20 * MiB + 11, false)] // partials above 5 MiB on fauxqs 1.9.2: streamed (UploadPartCopy: false)
+    [InlineData(3, 20 * MiB + 11, true)]  // the same on fauxqs 2.4.1: UploadPartCopy
+    public async Task Tus_js_client_parallel_uploads_are_joined_into_the_source(int parallel, long size, bool copyStore)
     {
-        var server = await endpoint.ServerAsync();
+        var store = copyStore ? await CopyStoreAsync() : streaming;
+        var server = await store.Endpoint.ServerAsync();
         var folder = Directory.CreateTempSubdirectory("sb-s3-concat-").FullName;
+        var log = new S3RequestLog();
+        log.Attach(server.Faults);
         try
         {
             var path = Path.Combine(folder, "source.bin");
@@ -153,10 +264,20 @@ public sealed class S3ConcatenationTests(S3Endpoint endpoint) : IAsyncLifetime
             Assert.True(result.ExitCode == 0, result.ToString());
 
             var url = System.Text.Json.JsonDocument.Parse(result.StandardOutput.Trim().Split('\n')[^1]).RootElement.GetProperty("url").GetString()!;
-            Assert.Equal(sha, await ObjectSha256Async(endpoint.RunPrefix + "web/" + IdOf(new Uri(url))));
+            var key = store.Endpoint.RunPrefix + "web/" + IdOf(new Uri(url));
+            Assert.Equal(sha, await ObjectSha256Async(store, key));
+            var copied = store.Endpoint.HasUploadPartCopy && size / parallel >= 5 * MiB;
+            Assert.Equal(copied ? parallel : 0, log.Count("UploadPartCopy"));
+            Assert.DoesNotContain(log.Entries, e => e.Status >= 400);
+            if (copied)
+            {
+                var head = await store.Inspector.GetObjectMetadataAsync(store.Endpoint.Bucket, key, Ct);
+                Assert.EndsWith($"-{parallel}\"", head.ETag, StringComparison.Ordinal); // one part per partial upload
+            }
         }
         finally
         {
+            server.Faults.Answered = null;
             Directory.Delete(folder, recursive: true);
         }
     }
@@ -165,17 +286,25 @@ public sealed class S3ConcatenationTests(S3Endpoint endpoint) : IAsyncLifetime
 
     public async Task DisposeAsync()
     {
-        // fauxqs keeps objects in memory: drop what this class stored.
-        foreach (var key in keys)
+        // fauxqs keeps objects in memory (and an external bucket is shared): drop what this class stored.
+        foreach (var (store, key) in keys)
         {
-            await inspector.DeleteObjectAsync(endpoint.Bucket, key);
+            await store.Inspector.DeleteObjectAsync(store.Endpoint.Bucket, key);
         }
 
-        inspector.Dispose();
+        streaming.Inspector.Dispose();
+        copying?.Inspector.Dispose();
         timeout.Dispose();
     }
 
-    private async Task<(List<string> Keys, byte[] Joined)> PutSourcesAsync(S3Backend backend, int[] sizes)
+    /// <summary>The UploadPartCopy store (fauxqs 2.4.1, started on first use) and an inspecting client on it.</summary>
+    private async Task<Store> CopyStoreAsync()
+    {
+        var copyStore = await copyEndpoint.EndpointAsync();
+        return copying ??= new Store(copyStore, copyStore.CreateClient());
+    }
+
+    private async Task<(List<string> Keys, byte[] Joined)> PutSourcesAsync(Store store, S3Backend backend, int[] sizes)
     {
         var sourceKeys = new List<string>();
         using var joined = new MemoryStream();
@@ -184,8 +313,8 @@ public sealed class S3ConcatenationTests(S3Endpoint endpoint) : IAsyncLifetime
             var bytes = new byte[sizes[i]];
             new Random((i * 7919) + sizes[i]).NextBytes(bytes);
             var key = backend.Options.Prefix + $"source-{Guid.NewGuid():N}";
-            await inspector.PutObjectAsync(new PutObjectRequest { BucketName = endpoint.Bucket, Key = key, InputStream = new MemoryStream(bytes) }, Ct);
-            keys.Add(key);
+            await store.Inspector.PutObjectAsync(new PutObjectRequest { BucketName = store.Endpoint.Bucket, Key = key, InputStream = new MemoryStream(bytes) }, Ct);
+            keys.Add((store, key));
             sourceKeys.Add(key);
             joined.Write(bytes);
         }
@@ -214,13 +343,15 @@ public sealed class S3ConcatenationTests(S3Endpoint endpoint) : IAsyncLifetime
 
     private static string IdOf(Uri location) => location.OriginalString.TrimEnd('/').Split('/')[^1];
 
-    private async Task<string> ObjectSha256Async(string key)
+    private async Task<string> ObjectSha256Async(Store store, string key)
     {
-        keys.Add(key);
-        using var response = await inspector.GetObjectAsync(endpoint.Bucket, key, Ct);
-        using var sha = SHA256.Create();
-        return Convert.ToHexStringLower(await sha.ComputeHashAsync(response.ResponseStream, Ct));
+        keys.Add((store, key));
+        using var response = await store.Inspector.GetObjectAsync(store.Endpoint.Bucket, key, Ct);
+        return Convert.ToHexStringLower(await SHA256.HashDataAsync(response.ResponseStream, Ct));
     }
 
     private static string Sha256Hex(byte[] data) => Convert.ToHexStringLower(SHA256.HashData(data));
+
+    /// <summary>An S3 endpoint and a plain client that looks into its bucket independently of the backend.</summary>
+    private sealed record Store(S3Endpoint Endpoint, AmazonS3Client Inspector);
 }
