@@ -106,6 +106,7 @@ public sealed partial class S3Backend : IUploadBackend, IDisposable
                 PartSize = content.Length,
                 // Sent as x-amz-checksum-sha256: S3 rejects the part (BadDigest) if the bytes it got differ.
                 ChecksumSHA256 = checksum,
+                UseChunkEncoding = UseChunkEncoding,
             },
             cancellationToken).ConfigureAwait(false);
         return new PartRecord(partNumber, offset, content.Length, response.ETag, response.ChecksumSHA256 ?? checksum);
@@ -125,6 +126,7 @@ public sealed partial class S3Backend : IUploadBackend, IDisposable
                 AutoCloseStream = false,
                 ChecksumSHA256 = Sha256Base64(content.Span),
                 ContentType = "application/octet-stream",
+                UseChunkEncoding = UseChunkEncoding,
             },
             cancellationToken).ConfigureAwait(false);
     }
@@ -444,6 +446,11 @@ public sealed partial class S3Backend : IUploadBackend, IDisposable
     private static string Sha256Base64(ReadOnlySpan<byte> content) => Convert.ToBase64String(SHA256.HashData(content));
 
     /// <summary>A read-only view over the caller's (pooled) buffer: no copy, seekable so the SDK can retry.</summary>
+    // The bytes are in memory already: hashing the whole payload once for the signature beats aws-chunked signing,
+    // which frames and HMACs every 80 KiB through a wrapper stream (S3 bench on fauxqs, same run: 8 MiB appends 0.89x
+    // vs 0.82x of the SDK, peak RSS with 16 uploads 255 vs 266 MiB).
+    private const bool UseChunkEncoding = false;
+
     private static MemoryStream ReadOnlyStream(ReadOnlyMemory<byte> content) =>
         MemoryMarshal.TryGetArray(content, out var segment)
             ? new MemoryStream(segment.Array!, segment.Offset, segment.Count, writable: false)
