@@ -2,6 +2,7 @@ using System.Globalization;
 using Microsoft.Extensions.Configuration;
 using StorageBridge.Backends;
 using StorageBridge.Coordination;
+using StorageBridge.FileSystem;
 using StorageBridge.Targets;
 
 namespace StorageBridge.Configuration;
@@ -59,10 +60,28 @@ public static class TargetConfiguration
             }
 
             var backend = factory.Create(name, targetSection);
-            targets.Add(new UploadTarget(name, backend, ReadTargetOptions(targetSection, factory.Name, backend.Capabilities)));
+            targets.Add(new UploadTarget(name, backend, ReadTargetOptions(targetSection, factory.Name, backend.Capabilities), ReadTailStore(targetSection)));
         }
 
         return new UploadTargetRegistry(targets);
+    }
+
+    /// <summary><c>StagingDirectory</c>: tails on this machine's disk instead of the backend (single instance only).</summary>
+    private static LocalTailStore? ReadTailStore(IConfigurationSection section)
+    {
+        if (section["StagingDirectory"] is not { Length: > 0 } directory)
+        {
+            return null;
+        }
+
+        try
+        {
+            return new LocalTailStore(directory);
+        }
+        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException or ArgumentException or NotSupportedException)
+        {
+            throw new StorageBridgeConfigurationException(ConfigurationValues.Key(section, "StagingDirectory"), $"cannot use '{directory}': {ex.Message}");
+        }
     }
 
     private static UploadTargetOptions ReadTargetOptions(IConfigurationSection section, string backendName, BackendCapabilities capabilities)

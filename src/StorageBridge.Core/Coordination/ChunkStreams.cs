@@ -83,7 +83,7 @@ internal sealed class ExactLengthStream : ForwardReadStream
 /// </summary>
 internal sealed class StagedChunkStream : ForwardReadStream
 {
-    private readonly IUploadBackend _backend;
+    private readonly ITailStore _tails;
     private readonly UploadRecord _upload;
     private readonly int _firstSequence;
     private readonly long _pieceSize;
@@ -92,9 +92,9 @@ internal sealed class StagedChunkStream : ForwardReadStream
     private long _position;
     private long _loaded = -1;
 
-    public StagedChunkStream(IUploadBackend backend, UploadRecord upload, int firstSequence, long pieceSize, long size, long skip, byte[] pieceBuffer)
+    public StagedChunkStream(ITailStore tails, UploadRecord upload, int firstSequence, long pieceSize, long size, long skip, byte[] pieceBuffer)
     {
-        _backend = backend;
+        _tails = tails;
         _upload = upload;
         _firstSequence = firstSequence;
         _pieceSize = pieceSize;
@@ -119,7 +119,7 @@ internal sealed class StagedChunkStream : ForwardReadStream
         if (_loaded != index)
         {
             var tail = new TailRecord(_firstSequence + (int)index, pieceLength);
-            await _backend.ReadTailAsync(_upload, tail, _piece.AsMemory(0, (int)pieceLength), cancellationToken).ConfigureAwait(false);
+            await _tails.ReadAsync(_upload, tail, _piece.AsMemory(0, (int)pieceLength), cancellationToken).ConfigureAwait(false);
             _loaded = index;
         }
 

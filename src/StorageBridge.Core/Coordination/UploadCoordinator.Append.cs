@@ -72,6 +72,8 @@ public sealed partial class UploadCoordinator
 
         private IUploadBackend Backend => _target.Backend;
 
+        private ITailStore Tails => _target.Tails;
+
         private PartBufferPool Pool => _owner._partBuffers;
 
         private CancellationToken SalvageToken => _salvage.Token;
@@ -290,7 +292,7 @@ public sealed partial class UploadCoordinator
             await Parallel.ForEachAsync(
                 missing,
                 new ParallelOptions { MaxDegreeOfParallelism = TailObjectsAtOnce, CancellationToken = SalvageToken },
-                (i, ct) => new ValueTask(Backend.ReadTailAsync(record, objects[i], buffer.AsMemory(starts[i], (int)objects[i].Size), ct)))
+                (i, ct) => new ValueTask(Tails.ReadAsync(record, objects[i], buffer.AsMemory(starts[i], (int)objects[i].Size), ct)))
                 .ConfigureAwait(false);
             _filled += size;
             _tailInBuffer = size;
@@ -434,7 +436,7 @@ public sealed partial class UploadCoordinator
             {
                 // Only the new bytes are written, as one more segment; the tail's earlier segments stay as they are.
                 await EnsureLeaseAsync().ConfigureAwait(false);
-                await Backend.WriteTailAsync(_record, sequence, _buffer.AsMemory(0, _filled), SalvageToken).ConfigureAwait(false);
+                await Tails.WriteAsync(_record, sequence, _buffer.AsMemory(0, _filled), SalvageToken).ConfigureAwait(false);
                 newTail = segmented.Append(sequence, _filled);
             }
             else
@@ -444,7 +446,7 @@ public sealed partial class UploadCoordinator
                 if (_filled > 0 && !keepTail)
                 {
                     await EnsureLeaseAsync().ConfigureAwait(false);
-                    await Backend.WriteTailAsync(_record, sequence, _buffer.AsMemory(0, _filled), SalvageToken).ConfigureAwait(false);
+                    await Tails.WriteAsync(_record, sequence, _buffer.AsMemory(0, _filled), SalvageToken).ConfigureAwait(false);
                     newTail = new TailRecord(sequence, _filled);
                 }
             }
@@ -504,6 +506,7 @@ public sealed partial class UploadCoordinator
 
             _record = written.Record!;
             _owner._tailCache.RemoveUpload(_record.Id);
+            await DeleteLeftoverTailsQuietlyAsync().ConfigureAwait(false);
             StorageBridgeTelemetry.UploadsCompleted.Add(1, new KeyValuePair<string, object?>("target", _target.Name));
             Log.UploadCompleted(_owner._logger, _record.Id, _record.Offset, _record.ObjectKey);
             return new AppendResult(UploadOutcome.Success, _record);
@@ -518,7 +521,7 @@ public sealed partial class UploadCoordinator
             {
                 _record = written.Record!;
                 _owner._tailCache.RemoveUpload(_record.Id);
-                await Backend.AbortAsync(_record, SalvageToken).ConfigureAwait(false);
+                await UploadCoordinator.AbortAsync(_target, _record, SalvageToken).ConfigureAwait(false);
             }
 
             return new AppendResult(UploadOutcome.DigestMismatch, _record);
@@ -694,11 +697,24 @@ public sealed partial class UploadCoordinator
                 await Parallel.ForEachAsync(
                     sequences,
                     new ParallelOptions { MaxDegreeOfParallelism = TailObjectsAtOnce, CancellationToken = SalvageToken },
-                    (sequence, ct) => new ValueTask(Backend.DeleteTailAsync(record, sequence, ct))).ConfigureAwait(false);
+                    (sequence, ct) => new ValueTask(Tails.DeleteAsync(record, sequence, ct))).ConfigureAwait(false);
             }
             catch (Exception ex) when (ex is not OperationCanceledException)
             {
                 // An orphaned tail costs storage only; abort and expiry remove it with the upload.
+                Log.CleanupFailed(_owner._logger, _record.Id, ex);
+            }
+        }
+
+        /// <summary>Unrecorded tail objects a failed append left outside the backend (its completion removes its own).</summary>
+        private async Task DeleteLeftoverTailsQuietlyAsync()
+        {
+            try
+            {
+                await Tails.DeleteAllAsync(_record, SalvageToken).ConfigureAwait(false);
+            }
+            catch (Exception ex) when (ex is not OperationCanceledException)
+            {
                 Log.CleanupFailed(_owner._logger, _record.Id, ex);
             }
         }

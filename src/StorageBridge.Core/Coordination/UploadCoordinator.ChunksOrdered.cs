@@ -149,7 +149,7 @@ public sealed partial class UploadCoordinator
             {
                 var length = (int)Math.Min(pieceSize, size - (i * pieceSize));
                 await ReadFullyAsync(body, buffer.AsMemory(0, length), cancellationToken).ConfigureAwait(false);
-                await target.Backend.WriteTailAsync(reserved, first + i, buffer.AsMemory(0, length), salvage.Token).ConfigureAwait(false);
+                await target.Tails.WriteAsync(reserved, first + i, buffer.AsMemory(0, length), salvage.Token).ConfigureAwait(false);
             }
         }
         catch (Exception ex)
@@ -261,7 +261,7 @@ public sealed partial class UploadCoordinator
             var pieces = (int)((layout.SizeOf(entry.Chunk) + entry.PieceSize - 1) / entry.PieceSize);
             for (var i = 0; i < pieces; i++)
             {
-                await target.Backend.DeleteTailAsync(upload, entry.FirstSequence + i, salvage.Token).ConfigureAwait(false);
+                await target.Tails.DeleteAsync(upload, entry.FirstSequence + i, salvage.Token).ConfigureAwait(false);
             }
         }
         catch (Exception ex) when (ex is not OperationCanceledException)
@@ -354,7 +354,7 @@ public sealed partial class UploadCoordinator
                 try
                 {
                     var skip = upload.Offset - layout.Start(next.Chunk);
-                    using var replay = new StagedChunkStream(target.Backend, upload, next.FirstSequence, next.PieceSize, size, skip, piece);
+                    using var replay = new StagedChunkStream(target.Tails, upload, next.FirstSequence, next.PieceSize, size, skip, piece);
                     result = await AppendAsync(
                         new AppendRequest
                         {

@@ -54,7 +54,7 @@ public sealed partial class UploadCoordinator
             if (written.Status == Metadata.MetadataWriteStatus.Success)
             {
                 Log.SessionGone(_logger, id);
-                await target.Backend.AbortAsync(written.Record!, cancellationToken).ConfigureAwait(false);
+                await AbortAsync(target, written.Record!, cancellationToken).ConfigureAwait(false);
                 return new AppendResult(UploadOutcome.Gone, written.Record);
             }
         }

@@ -57,6 +57,13 @@ public sealed partial class UploadCoordinator
 
     private DateTimeOffset Now => _time.GetUtcNow();
 
+    /// <summary>Ends the backend session (its staging objects included) and removes tails kept outside the backend.</summary>
+    private static async Task AbortAsync(UploadTarget target, UploadRecord record, CancellationToken cancellationToken)
+    {
+        await target.Backend.AbortAsync(record, cancellationToken).ConfigureAwait(false);
+        await target.Tails.DeleteAllAsync(record, cancellationToken).ConfigureAwait(false);
+    }
+
     public Task<CreateResult> CreateAsync(CreateUploadRequest request, CancellationToken cancellationToken) =>
         CreateWithIdAsync(request, UploadIds.New(), cancellationToken);
 
@@ -185,7 +192,7 @@ public sealed partial class UploadCoordinator
             if (written.Status == MetadataWriteStatus.Success)
             {
                 _tailCache.RemoveUpload(id);
-                await uploadTarget.Backend.AbortAsync(written.Record!, cancellationToken).ConfigureAwait(false);
+                await AbortAsync(uploadTarget, written.Record!, cancellationToken).ConfigureAwait(false);
                 Log.UploadCancelled(_logger, id);
                 return new UploadQueryResult(UploadOutcome.Success, written.Record);
             }
@@ -334,7 +341,7 @@ public sealed partial class UploadCoordinator
                     await _activity.EndActiveAsync(record.Id, _options.TakeoverWait, cancellationToken).ConfigureAwait(false);
                     if (target is not null)
                     {
-                        await target.Backend.AbortAsync(written.Record!, cancellationToken).ConfigureAwait(false);
+                        await AbortAsync(target, written.Record!, cancellationToken).ConfigureAwait(false);
                     }
 
                     _tailCache.RemoveUpload(record.Id);
@@ -346,7 +353,7 @@ public sealed partial class UploadCoordinator
                     // Abort again before forgetting: it is idempotent and catches a failed abort at cancel time.
                     if (target is not null)
                     {
-                        await target.Backend.AbortAsync(record, cancellationToken).ConfigureAwait(false);
+                        await AbortAsync(target, record, cancellationToken).ConfigureAwait(false);
                     }
 
                     await _store.TryDeleteAsync(record.Id, record.Version, cancellationToken).ConfigureAwait(false);

@@ -8,13 +8,14 @@ public sealed record UploadLimits(long? MaxSize, long MinSize, long? MaxAppendSi
 /// <summary>A configured destination: one backend plus its limits and behaviour. Immutable after start-up.</summary>
 public sealed class UploadTarget
 {
-    public UploadTarget(string name, IUploadBackend backend, UploadTargetOptions options)
+    public UploadTarget(string name, IUploadBackend backend, UploadTargetOptions options, ITailStore? tails = null)
     {
         ArgumentNullException.ThrowIfNull(backend);
         ArgumentNullException.ThrowIfNull(options);
         Name = name;
         Backend = backend;
         Options = options;
+        Tails = tails ?? new BackendTailStore(backend);
         PartSize = options.PartSize ?? backend.Capabilities.DefaultPartSize;
         var caps = backend.Capabilities;
         // Backends that write in place (files, GCS sessions) need parts in order: one in flight at a time.
@@ -33,6 +34,10 @@ public sealed class UploadTarget
 
     public string Name { get; }
     public IUploadBackend Backend { get; }
+
+    /// <summary>Where tails and staged chunks go: the backend's staging objects unless <c>StagingDirectory</c> is set.</summary>
+    public ITailStore Tails { get; }
+
     public UploadTargetOptions Options { get; }
     public UploadLimits Limits { get; }
 

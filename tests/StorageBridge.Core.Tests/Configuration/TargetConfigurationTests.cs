@@ -53,6 +53,30 @@ public sealed class TargetConfigurationTests
     }
 
     [Fact]
+    public void StagingDirectory_puts_tails_on_local_disk_and_an_unusable_one_names_its_key()
+    {
+        var directory = Path.Combine(Path.GetTempPath(), "sb-staging-" + Guid.NewGuid().ToString("N"));
+        try
+        {
+            var registry = Read((Targets + "s3:Backend", "S3Like"), (Targets + "s3:StagingDirectory", directory));
+            var local = Assert.IsType<LocalTailStore>(registry.Find("s3")!.Tails);
+            Assert.Equal(Path.GetFullPath(directory), local.Root);
+            Assert.True(Directory.Exists(directory));
+            Assert.IsType<BackendTailStore>(registry.Find("default")!.Tails);
+
+            // A path under a regular file cannot be a directory.
+            var file = Path.Combine(directory, "a-file");
+            File.WriteAllText(file, "x");
+            var error = Fails((Targets + "s3:Backend", "S3Like"), (Targets + "s3:StagingDirectory", Path.Combine(file, "below")));
+            Assert.Equal("StorageBridge:Targets:s3:StagingDirectory", error.Key);
+        }
+        finally
+        {
+            Directory.Delete(directory, recursive: true);
+        }
+    }
+
+    [Fact]
     public void Configured_targets_are_read_with_sizes_durations_and_templates()
     {
         var registry = Read(

@@ -33,6 +33,12 @@ public sealed class ConcurrentPartsTests : IDisposable
         return harness;
     }
 
+    private static Task Started(TaskCompletionSource started, Task then)
+    {
+        started.TrySetResult();
+        return then;
+    }
+
     private static async Task<AppendResult> FinishFromHeadAsync(EngineHarness h, string id, byte[] source)
     {
         var head = await h.Coordinator.GetAsync(TargetName, id, CancellationToken.None);
@@ -48,7 +54,14 @@ public sealed class ConcurrentPartsTests : IDisposable
         var source = Bytes((6 * Part) + 1000, seed: 81);
         var upload = await h.CreateAsync(length: source.Length);
         var gate = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
-        h.Backend.BeforeWritePart = call => call == 1 ? gate.Task : Task.CompletedTask;
+        var part1Started = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        // Part 2 goes on only once part 1 is in the backend: both writes start on the thread pool, in either order.
+        h.Backend.BeforeWritePartNumber = number => number switch
+        {
+            1 => Started(part1Started, gate.Task),
+            2 => part1Started.Task,
+            _ => Task.CompletedTask,
+        };
         var body = new TestBody(source, chunk: (7 * KiB) + 3);
 
         var append = h.Coordinator.AppendAsync(Request(upload.Id, 0, source.Length, complete: true), body, CancellationToken.None);
@@ -79,8 +92,8 @@ public sealed class ConcurrentPartsTests : IDisposable
         var source = Bytes(5 * Part, seed: 82);
         var upload = await h.CreateAsync(length: source.Length);
         var gate = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
-        h.Backend.BeforeWritePart = call => call == 1 ? gate.Task : Task.CompletedTask;
-        h.Backend.FailWritePartOnCall = 2;
+        h.Backend.BeforeWritePartNumber = number => number == 1 ? gate.Task : Task.CompletedTask;
+        h.Backend.FailWritePartNumberOnce = 2;
 
         var append = h.AppendAsync(upload.Id, 0, source, complete: true);
         await WaitUntilAsync(() => Task.FromResult(h.Backend.WritePartCalls == 2), "part 2 failed");
@@ -113,7 +126,7 @@ public sealed class ConcurrentPartsTests : IDisposable
         var source = Bytes(4 * Part, seed: 83);
         var upload = await h.CreateAsync(length: source.Length);
         var gate = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
-        h.Backend.BeforeWritePart = call => call == 1 ? gate.Task : Task.CompletedTask;
+        h.Backend.BeforeWritePartNumber = number => number == 1 ? gate.Task : Task.CompletedTask;
         var body = new TestBody(source, chunk: 5000, failAt: Part + 1000);
 
         var append = h.Coordinator.AppendAsync(Request(upload.Id, 0, source.Length, complete: true), body, CancellationToken.None);

@@ -27,11 +27,13 @@ internal sealed class EngineHarness : IDisposable
     private readonly string sandbox;
     private readonly BackendCapabilities? capabilities;
 
-    public EngineHarness(BackendCapabilities? capabilities = null, UploadTargetOptions? options = null, StorageBridgeEngineOptions? engine = null)
+    public EngineHarness(
+        BackendCapabilities? capabilities = null, UploadTargetOptions? options = null, StorageBridgeEngineOptions? engine = null, bool localStaging = false)
     {
         sandbox = Path.Combine(Path.GetTempPath(), "sb-engine-" + Guid.NewGuid().ToString("N"));
         Root = Path.Combine(sandbox, "root");
         Directory.CreateDirectory(Root);
+        StagingDirectory = localStaging ? Path.Combine(sandbox, "staging") : null;
         this.capabilities = capabilities;
         TargetOptions = options ?? new UploadTargetOptions { Backend = "FileSystem" };
         EngineOptions = engine ?? DefaultEngine;
@@ -48,6 +50,9 @@ internal sealed class EngineHarness : IDisposable
     };
 
     public string Root { get; }
+
+    /// <summary>The target's StagingDirectory (tails on local disk), or null for the backend's own staging objects.</summary>
+    public string? StagingDirectory { get; }
     public FakeTimeProvider Time { get; } = new(Epoch);
     public InMemoryUploadMetadataStore Store { get; } = new();
     public UploadTargetOptions TargetOptions { get; }
@@ -60,7 +65,7 @@ internal sealed class EngineHarness : IDisposable
     public (UploadCoordinator Coordinator, FaultInjectingBackend Backend) NewInstance(string instanceId)
     {
         var backend = new FaultInjectingBackend(new FileSystemBackend(new FileSystemBackendOptions { Root = Root }), capabilities);
-        var target = new UploadTarget(TargetName, backend, TargetOptions);
+        var target = new UploadTarget(TargetName, backend, TargetOptions, StagingDirectory is { } staging ? new LocalTailStore(staging) : null);
         var coordinator = new UploadCoordinator(
             new UploadTargetRegistry([target]),
             Store,

@@ -48,6 +48,17 @@ internal sealed class FaultInjectingBackend : IUploadBackend
     /// <summary>Runs before each part write with the call index (a gate or a delay).</summary>
     public Func<int, Task>? BeforeWritePart { get; set; }
 
+    /// <summary>
+    /// Like <see cref="BeforeWritePart"/>, by part number: concurrent part writes start on the thread pool, so call
+    /// order need not be part order.
+    /// </summary>
+    public Func<int, Task>? BeforeWritePartNumber { get; set; }
+
+    /// <summary>The first write of this part number fails (later ones, e.g. a resumed upload's, go through).</summary>
+    public int? FailWritePartNumberOnce { get; set; }
+
+    private int failNumberTaken;
+
     public ConcurrentQueue<PartRecord> PartWrites { get; } = new();
     public ConcurrentQueue<(int Sequence, long Size)> TailWrites { get; } = new();
     public ConcurrentQueue<int> TailDeletes { get; } = new();
@@ -88,9 +99,19 @@ internal sealed class FaultInjectingBackend : IUploadBackend
             await hook(call);
         }
 
+        if (BeforeWritePartNumber is { } numbered)
+        {
+            await numbered(partNumber);
+        }
+
         if (call == FailWritePartOnCall)
         {
             throw new IOException($"Injected failure on part write #{call}.");
+        }
+
+        if (partNumber == FailWritePartNumberOnce && Interlocked.Exchange(ref failNumberTaken, 1) == 0)
+        {
+            throw new IOException($"Injected failure on part {partNumber}.");
         }
 
         if (partNumber < 1 || partNumber > Capabilities.MaxParts)
