@@ -61,6 +61,15 @@ var environment = new Dictionary<string, string?>
     ["StorageBridge__Targets__s3__PartSize"] = partSize,
     ["StorageBridge__Targets__s3__MaxConcurrentParts"] = concurrentParts,
     ["StorageBridge__Targets__s3__MaxTailSegments"] = tailSegments,
+    // The same target with StagingDirectory: tails as local files, so small appends reach S3 once.
+    ["StorageBridge__Targets__s3local__Backend"] = "S3",
+    ["StorageBridge__Targets__s3local__Bucket"] = options.Bucket,
+    ["StorageBridge__Targets__s3local__ServiceUrl"] = serviceUrl,
+    ["StorageBridge__Targets__s3local__AccessKey"] = "test",
+    ["StorageBridge__Targets__s3local__SecretKey"] = "test",
+    ["StorageBridge__Targets__s3local__Prefix"] = "bridge/",
+    ["StorageBridge__Targets__s3local__PartSize"] = partSize,
+    ["StorageBridge__Targets__s3local__StagingDirectory"] = "staging",
 };
 await using var host = await HostProcess.StartAsync(new HostProcessOptions { Environment = environment, OutputSink = verbose ? Console.WriteLine : null });
 using var http = new HttpClient(new SocketsHttpHandler { UseProxy = false }) { BaseAddress = host.BaseAddress, Timeout = TimeSpan.FromMinutes(5) };
@@ -72,11 +81,13 @@ for (var i = 0; i < 2; i++)
     await SdkUploadAsync(32 * MiB, 8 * MiB);
     await BridgeUploadAsync(32 * MiB, 8 * MiB, seed: 1);
     await BridgeUploadAsync(16 * MiB, MiB, seed: 2);
+    await BridgeUploadAsync(16 * MiB, MiB, seed: 3, target: "s3local");
 }
 
 var results = new Dictionary<string, List<double>>
 {
     ["sdk 8 MiB parts"] = [], ["bridge 8 MiB appends"] = [], ["bridge 1 MiB appends"] = [], ["bridge one PATCH"] = [],
+    ["1 MiB, StagingDirectory"] = [],
 };
 for (var run = 0; run < repeat; run++)
 {
@@ -84,6 +95,7 @@ for (var run = 0; run < repeat; run++)
     results["bridge 8 MiB appends"].Add(await BridgeUploadAsync(size, 8 * MiB, seed: (ulong)run));
     results["bridge 1 MiB appends"].Add(await BridgeUploadAsync(size, MiB, seed: (ulong)run + 100));
     results["bridge one PATCH"].Add(await BridgeUploadAsync(size, (int)size, seed: (ulong)run + 200)); // parts of one append in parallel
+    results["1 MiB, StagingDirectory"].Add(await BridgeUploadAsync(size, MiB, seed: (ulong)run + 300, target: "s3local"));
 }
 
 Console.WriteLine($"fauxqs at {serviceUrl}, {sizeMiB} MiB per upload, median of {repeat}:");
@@ -136,10 +148,10 @@ async Task<double> SdkUploadAsync(long length, int partSize)
     return length / (double)MiB / seconds;
 }
 
-async Task<double> BridgeUploadAsync(long length, int appendSize, ulong seed)
+async Task<double> BridgeUploadAsync(long length, int appendSize, ulong seed, string target = "s3")
 {
     var watch = Stopwatch.StartNew();
-    var location = await IetfAppendUpload.RunAsync(http, "s3", length, appendSize, seed, CancellationToken.None);
+    var location = await IetfAppendUpload.RunAsync(http, target, length, appendSize, seed, CancellationToken.None);
     var seconds = watch.Elapsed.TotalSeconds;
     await VerifyAndDeleteAsync("bridge/" + location.OriginalString.Split('/')[^1], length);
     return length / (double)MiB / seconds;

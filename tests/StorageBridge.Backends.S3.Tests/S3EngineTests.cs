@@ -66,6 +66,60 @@ public sealed class S3EngineTests(S3Endpoint endpoint) : IAsyncLifetime
     }
 
     [Fact]
+    public async Task With_a_StagingDirectory_1_MiB_appends_stage_on_local_disk_and_only_parts_reach_the_bucket()
+    {
+        var staging = Path.Combine(Path.GetTempPath(), "sb-s3-staging-" + Guid.NewGuid().ToString("N"));
+        try
+        {
+            var (coordinator, backend) = NewEngine(stagingDirectory: staging);
+            const int total = (17 * MiB) + 4321;
+            var source = Bytes(total, seed: 77);
+            var requests = new List<string>();
+            faults.Observe = request =>
+            {
+                lock (requests)
+                {
+                    requests.Add($"{request.Method} {request.RequestUri!.AbsolutePath}{request.RequestUri.Query}");
+                }
+
+                return Task.CompletedTask;
+            };
+            var upload = await CreateAsync(coordinator, length: total);
+            for (var offset = 0; offset < total; offset += MiB)
+            {
+                var size = Math.Min(MiB, total - offset);
+                var result = await AppendAsync(coordinator, upload.Id, offset, source.AsMemory(offset, size), complete: offset + size == total);
+                Assert.Equal(UploadOutcome.Success, result.Outcome);
+                if (result.Upload!.Tail is { } tail)
+                {
+                    // The durable tail is on local disk, never in the bucket.
+                    Assert.All(tail.Objects, o => Assert.Equal(o.Size, new FileInfo(Path.Combine(staging, upload.Id, $"tail-{o.Sequence}")).Length));
+                    Assert.False(await ExistsAsync(backend.TailKey(upload.Id, tail.Sequence)));
+                }
+            }
+
+            var completed = await store.GetAsync(upload.Id, Ct);
+            Assert.Equal(UploadState.Completed, completed!.State);
+            Assert.Equal([8 * MiB, 8 * MiB, MiB + 4321], completed.Parts.Select(p => p.Size));
+            Assert.Equal(Sha256Hex(source), await ObjectSha256Async(completed.ObjectKey));
+            Assert.False(Directory.Exists(Path.Combine(staging, upload.Id)));
+            lock (requests)
+            {
+                // Every byte crossed to S3 once: three UploadParts and no tail PUT or GET.
+                Assert.Equal(3, requests.Count(r => r.StartsWith("PUT ", StringComparison.Ordinal) && r.Contains("partNumber=", StringComparison.Ordinal)));
+                Assert.DoesNotContain(requests, r => r.Contains("storagebridge-staging", StringComparison.Ordinal));
+            }
+        }
+        finally
+        {
+            if (Directory.Exists(staging))
+            {
+                Directory.Delete(staging, recursive: true);
+            }
+        }
+    }
+
+    [Fact]
     public async Task Every_part_carries_the_SHA256_of_its_bytes_for_S3_to_verify_and_completion_repeats_it()
     {
         // fauxqs verifies no checksums, so check what goes on the wire: S3 and MinIO reject a part whose
@@ -407,7 +461,8 @@ public sealed class S3EngineTests(S3Endpoint endpoint) : IAsyncLifetime
 
     // ---- helpers ----
 
-    private (UploadCoordinator Coordinator, S3Backend Backend) NewEngine(TimeSpan? expiration = null, int? maxParts = null, int? partSize = null)
+    private (UploadCoordinator Coordinator, S3Backend Backend) NewEngine(
+        TimeSpan? expiration = null, int? maxParts = null, int? partSize = null, string? stagingDirectory = null)
     {
         var options = endpoint.Options($"engine/{Guid.NewGuid():N}/") with { MaxParts = maxParts ?? S3BackendOptions.DefaultMaxParts };
         var backend = new S3Backend(S3BackendFactory.CreateClient(options, faults), options);
@@ -418,7 +473,7 @@ public sealed class S3EngineTests(S3Endpoint endpoint) : IAsyncLifetime
             Prefix = options.Prefix,
             PartSize = partSize,
             Expiration = expiration ?? TimeSpan.FromDays(1),
-        });
+        }, stagingDirectory is null ? null : new FileSystem.LocalTailStore(stagingDirectory));
         var coordinator = new UploadCoordinator(
             new UploadTargetRegistry([target]),
             store,
