@@ -343,7 +343,11 @@ public sealed class StructuredFieldParserTests
     public void Boolean_and_integer_parsing_do_not_allocate()
     {
         var headers = new[] { "?1", " ?0 ", "123456789012345", "-7", "?2", "1.5", "" };
-        for (var round = 0; round < 2; round++)
+        // The runtime itself may allocate on this thread now and then (tiering, an event listener another test
+        // enabled: one such round of 6,488 bytes was seen), so the parser must allocate nothing in at least one of
+        // several rounds after the first; a parser that allocates does so in every round.
+        var allocated = new List<long>();
+        for (var round = 0; round < 6; round++)
         {
             var before = GC.GetAllocatedBytesForCurrentThread();
             for (var i = 0; i < 1000; i++)
@@ -355,11 +359,13 @@ public sealed class StructuredFieldParserTests
                 }
             }
 
-            if (round == 1)
+            if (round > 0)
             {
-                Assert.Equal(0, GC.GetAllocatedBytesForCurrentThread() - before);
+                allocated.Add(GC.GetAllocatedBytesForCurrentThread() - before);
             }
         }
+
+        Assert.True(allocated.Min() == 0, $"bytes allocated per round: {string.Join(", ", allocated)}");
     }
 
     // ---- Lists -------------------------------------------------------------------------------------
