@@ -62,7 +62,8 @@ public sealed partial class AzureBlobBackend : IUploadBackend, IConcatenatingBac
             MaxParts: MaxBlocks,
             MaxPartSize: 4000L * 1024 * 1024,
             DefaultPartSize: (int)Math.Max(options.BlockSize, options.MinBlockSize),
-            TracksParts: true);
+            TracksParts: true,
+            MaxTailSegments: options.MaxTailSegments);
     }
 
     public BackendCapabilities Capabilities => capabilities;

@@ -1,3 +1,4 @@
+using System.Globalization;
 using Azure.Identity;
 using Azure.Storage.Blobs;
 using Microsoft.Extensions.Configuration;
@@ -42,9 +43,17 @@ public sealed class AzureBlobBackendFactory : IUploadBackendFactory
             throw new StorageBridgeConfigurationException(ConfigurationValues.Key(section, "MinBlockSize"), $"{minBlockSize} bytes is more than the 512 MiB the engine buffers per append.");
         }
 
+        var maxTailSegments = AzureBlobBackendOptions.DefaultMaxTailSegments;
+        if (section["MaxTailSegments"] is { Length: > 0 } segmentsText
+            && (!int.TryParse(segmentsText, NumberStyles.None, CultureInfo.InvariantCulture, out maxTailSegments) || maxTailSegments is < 1 or > 1000))
+        {
+            throw new StorageBridgeConfigurationException(ConfigurationValues.Key(section, "MaxTailSegments"), $"'{segmentsText}' is not a number between 1 and 1000.");
+        }
+
         return new AzureBlobBackendOptions
         {
             MinBlockSize = minBlockSize,
+            MaxTailSegments = maxTailSegments,
             BlockSize = (int)Math.Max(minBlockSize, AzureBlobBackendOptions.DefaultBlockSize),
             AllowOverwrite = ConfigurationValues.GetBool(section, "AllowOverwrite", defaultValue: false),
             CreateContainerIfMissing = ConfigurationValues.GetBool(section, "CreateContainerIfMissing", defaultValue: true),

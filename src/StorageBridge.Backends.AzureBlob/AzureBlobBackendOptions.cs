@@ -15,6 +15,12 @@ public sealed record AzureBlobBackendOptions
     /// <summary>Block size the engine uses when the target sets no <c>PartSize</c>.</summary>
     public int BlockSize { get; init; } = DefaultBlockSize;
 
+    /// <summary>Default segments per tail: a small append writes only its own bytes as one more staging blob.</summary>
+    public const int DefaultMaxTailSegments = 32;
+
+    /// <summary>Staging blobs one tail may have before it is rewritten as one (1: rewrite the whole tail on every append).</summary>
+    public int MaxTailSegments { get; init; } = DefaultMaxTailSegments;
+
     /// <summary>When false (default) completion refuses to replace an existing blob that another upload committed.</summary>
     public bool AllowOverwrite { get; init; }
 

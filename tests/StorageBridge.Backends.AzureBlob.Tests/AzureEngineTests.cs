@@ -28,12 +28,15 @@ public sealed class AzureEngineTests(AzuriteFixture azurite)
             Assert.Equal(offset, result.Upload!.Offset);
             if (offset < source.Length)
             {
-                // Between appends: whole 4 MiB blocks recorded, the rest durable in exactly one tail blob (plus the marker).
+                // Between appends: whole 4 MiB blocks recorded, the rest durable as one staging blob per append since
+                // the last block (segmented tail: each append writes only its own bytes), plus the marker.
                 var record = await engine.LoadAsync(upload.Id);
                 Assert.Equal(offset / (4 * MiB), record.Parts.Count);
                 Assert.Equal(offset % (4 * MiB), record.Tail?.Size ?? 0);
+                Assert.Equal((int)(offset % (4 * MiB) / MiB), record.Tail?.Objects.Count ?? 0);
+                Assert.All(record.Tail?.Objects ?? [], o => Assert.Equal(MiB, o.Size));
                 var staged = await engine.Backend.ListStagingAsync(record, CancellationToken.None);
-                Assert.Equal(record.Tail is null ? 1 : 2, staged.Count);
+                Assert.Equal(1 + (record.Tail?.Objects.Count ?? 0), staged.Count);
             }
         }
 
