@@ -50,27 +50,26 @@ var options = new S3BackendOptions
 using var s3 = S3BackendFactory.CreateClient(options);
 await s3.PutBucketAsync(new PutBucketRequest { BucketName = options.Bucket });
 
-var environment = new Dictionary<string, string?>
+// Two targets on the same bucket: "s3" with tails as staging objects, "s3local" with StagingDirectory (tails as local
+// files, so small appends reach S3 once).
+var environment = new Dictionary<string, string?>();
+AddTarget("s3");
+AddTarget("s3local");
+environment["StorageBridge__Targets__s3__MaxConcurrentParts"] = concurrentParts;
+environment["StorageBridge__Targets__s3__MaxTailSegments"] = tailSegments;
+environment["StorageBridge__Targets__s3local__StagingDirectory"] = "staging";
+
+void AddTarget(string name)
 {
-    ["StorageBridge__Targets__s3__Backend"] = "S3",
-    ["StorageBridge__Targets__s3__Bucket"] = options.Bucket,
-    ["StorageBridge__Targets__s3__ServiceUrl"] = serviceUrl,
-    ["StorageBridge__Targets__s3__AccessKey"] = "test",
-    ["StorageBridge__Targets__s3__SecretKey"] = "test",
-    ["StorageBridge__Targets__s3__Prefix"] = "bridge/",
-    ["StorageBridge__Targets__s3__PartSize"] = partSize,
-    ["StorageBridge__Targets__s3__MaxConcurrentParts"] = concurrentParts,
-    ["StorageBridge__Targets__s3__MaxTailSegments"] = tailSegments,
-    // The same target with StagingDirectory: tails as local files, so small appends reach S3 once.
-    ["StorageBridge__Targets__s3local__Backend"] = "S3",
-    ["StorageBridge__Targets__s3local__Bucket"] = options.Bucket,
-    ["StorageBridge__Targets__s3local__ServiceUrl"] = serviceUrl,
-    ["StorageBridge__Targets__s3local__AccessKey"] = "test",
-    ["StorageBridge__Targets__s3local__SecretKey"] = "test",
-    ["StorageBridge__Targets__s3local__Prefix"] = "bridge/",
-    ["StorageBridge__Targets__s3local__PartSize"] = partSize,
-    ["StorageBridge__Targets__s3local__StagingDirectory"] = "staging",
-};
+    var prefix = $"StorageBridge__Targets__{name}__";
+    environment[prefix + "Backend"] = "S3";
+    environment[prefix + "Bucket"] = options.Bucket;
+    environment[prefix + "ServiceUrl"] = serviceUrl;
+    environment[prefix + "AccessKey"] = "test";
+    environment[prefix + "SecretKey"] = "test";
+    environment[prefix + "Prefix"] = "bridge/";
+    environment[prefix + "PartSize"] = partSize;
+}
 await using var host = await HostProcess.StartAsync(new HostProcessOptions { Environment = environment, OutputSink = verbose ? Console.WriteLine : null });
 using var http = new HttpClient(new SocketsHttpHandler { UseProxy = false }) { BaseAddress = host.BaseAddress, Timeout = TimeSpan.FromMinutes(5) };
 

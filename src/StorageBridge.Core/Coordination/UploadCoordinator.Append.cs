@@ -285,10 +285,15 @@ public sealed partial class UploadCoordinator
 
             var buffer = _buffer;
             var record = _record;
-            var cache = _owner._tailCache;
-            var missing = Enumerable.Range(0, objects.Count)
-                .Where(i => !cache.TryCopyTo(record.Id, objects[i].Sequence, buffer.AsSpan(starts[i], (int)objects[i].Size)))
-                .ToList();
+            var missing = new List<int>(objects.Count);
+            for (var i = 0; i < objects.Count; i++)
+            {
+                if (!_owner._tailCache.TryCopyTo(record.Id, objects[i].Sequence, buffer.AsSpan(starts[i], (int)objects[i].Size)))
+                {
+                    missing.Add(i);
+                }
+            }
+
             await Parallel.ForEachAsync(
                 missing,
                 new ParallelOptions { MaxDegreeOfParallelism = TailObjectsAtOnce, CancellationToken = SalvageToken },
@@ -505,8 +510,7 @@ public sealed partial class UploadCoordinator
             }
 
             _record = written.Record!;
-            _owner._tailCache.RemoveUpload(_record.Id);
-            await DeleteLeftoverTailsQuietlyAsync().ConfigureAwait(false);
+            await ForgetTailsQuietlyAsync().ConfigureAwait(false);
             StorageBridgeTelemetry.UploadsCompleted.Add(1, new KeyValuePair<string, object?>("target", _target.Name));
             Log.UploadCompleted(_owner._logger, _record.Id, _record.Offset, _record.ObjectKey);
             return new AppendResult(UploadOutcome.Success, _record);
@@ -520,8 +524,7 @@ public sealed partial class UploadCoordinator
             if (written.Status == MetadataWriteStatus.Success)
             {
                 _record = written.Record!;
-                _owner._tailCache.RemoveUpload(_record.Id);
-                await UploadCoordinator.AbortAsync(_target, _record, SalvageToken).ConfigureAwait(false);
+                await _owner.AbortAsync(_target, _record, SalvageToken).ConfigureAwait(false);
             }
 
             return new AppendResult(UploadOutcome.DigestMismatch, _record);
@@ -706,9 +709,13 @@ public sealed partial class UploadCoordinator
             }
         }
 
-        /// <summary>Unrecorded tail objects a failed append left outside the backend (its completion removes its own).</summary>
-        private async Task DeleteLeftoverTailsQuietlyAsync()
+        /// <summary>
+        /// After completion: the upload's cached tail bytes, and unrecorded tail objects a failed append left outside the
+        /// backend (the backend's completion removes its own).
+        /// </summary>
+        private async Task ForgetTailsQuietlyAsync()
         {
+            _owner._tailCache.RemoveUpload(_record.Id);
             try
             {
                 await Tails.DeleteAllAsync(_record, SalvageToken).ConfigureAwait(false);

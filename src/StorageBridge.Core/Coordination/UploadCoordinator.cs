@@ -57,9 +57,13 @@ public sealed partial class UploadCoordinator
 
     private DateTimeOffset Now => _time.GetUtcNow();
 
-    /// <summary>Ends the backend session (its staging objects included) and removes tails kept outside the backend.</summary>
-    private static async Task AbortAsync(UploadTarget target, UploadRecord record, CancellationToken cancellationToken)
+    /// <summary>
+    /// Ends the backend session (its staging objects included), removes tails kept outside the backend and forgets the
+    /// upload's cached tail bytes.
+    /// </summary>
+    private async Task AbortAsync(UploadTarget target, UploadRecord record, CancellationToken cancellationToken)
     {
+        _tailCache.RemoveUpload(record.Id);
         await target.Backend.AbortAsync(record, cancellationToken).ConfigureAwait(false);
         await target.Tails.DeleteAllAsync(record, cancellationToken).ConfigureAwait(false);
     }
@@ -191,7 +195,6 @@ public sealed partial class UploadCoordinator
             var written = await _store.TryReplaceAsync(Tombstone(record, UploadState.Cancelled), cancellationToken).ConfigureAwait(false);
             if (written.Status == MetadataWriteStatus.Success)
             {
-                _tailCache.RemoveUpload(id);
                 await AbortAsync(uploadTarget, written.Record!, cancellationToken).ConfigureAwait(false);
                 Log.UploadCancelled(_logger, id);
                 return new UploadQueryResult(UploadOutcome.Success, written.Record);
@@ -344,7 +347,6 @@ public sealed partial class UploadCoordinator
                         await AbortAsync(target, written.Record!, cancellationToken).ConfigureAwait(false);
                     }
 
-                    _tailCache.RemoveUpload(record.Id);
                     StorageBridgeTelemetry.UploadsExpired.Add(1);
                     Log.UploadExpired(_logger, record.Id);
                 }
