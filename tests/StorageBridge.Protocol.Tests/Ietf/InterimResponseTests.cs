@@ -7,7 +7,7 @@ namespace StorageBridge.Protocol.Tests.Ietf;
 [Collection(IetfServerCollection.Name)]
 public sealed class InterimResponseTests(IetfServerFixture server)
 {
-    private async Task<List<RawResponse>> CreateRawAsync(string target, params string[] extraHeaders)
+    private async Task<List<RawHttpMessage>> CreateRawAsync(string target, params string[] extraHeaders)
     {
         var body = Encoding.ASCII.GetBytes("hello world");
         await using var connection = await RawHttpConnection.ConnectAsync(server.Port);
@@ -31,9 +31,9 @@ public sealed class InterimResponseTests(IetfServerFixture server)
 
         Assert.Equal(2, responses.Count);
         var (interim, final) = (responses[0], responses[1]);
-        Assert.Equal(104, interim.Status);
-        Assert.Equal("Upload Resumption Supported", interim.Reason);
-        Assert.Equal(201, final.Status);
+        Assert.Equal(104, interim.StatusCode);
+        Assert.Equal("Upload Resumption Supported", interim.ReasonPhrase);
+        Assert.Equal(201, final.StatusCode);
         Assert.Equal(version.ToString(CultureInfo.InvariantCulture), interim.Header("Upload-Draft-Interop-Version"));
         Assert.NotNull(interim.Header("Location"));
         Assert.Equal(final.Header("Location"), interim.Header("Location"));
@@ -56,7 +56,7 @@ public sealed class InterimResponseTests(IetfServerFixture server)
     {
         var responses = await CreateRawAsync("small", "Upload-Draft-Interop-Version: 8", "Upload-Complete: ?1");
 
-        Assert.Equal([104, 201], responses.Select(r => r.Status));
+        Assert.Equal([104, 201], responses.Select(r => r.StatusCode));
         Assert.Contains("max-size=1024", responses[0].Header("Upload-Limit") ?? "", StringComparison.Ordinal);
     }
 
@@ -66,7 +66,7 @@ public sealed class InterimResponseTests(IetfServerFixture server)
         var responses = await CreateRawAsync("default", "Upload-Complete: ?0");
 
         var final = Assert.Single(responses);
-        Assert.Equal(201, final.Status);
+        Assert.Equal(201, final.StatusCode);
         Assert.NotNull(final.Header("Location"));
     }
 
@@ -78,8 +78,8 @@ public sealed class InterimResponseTests(IetfServerFixture server)
     {
         var responses = await CreateRawAsync("default", $"Upload-Draft-Interop-Version: {value}", "Upload-Complete: ?0");
 
-        Assert.DoesNotContain(responses, r => r.Status == 104);
-        Assert.Equal(201, responses[^1].Status);
+        Assert.DoesNotContain(responses, r => r.StatusCode == 104);
+        Assert.Equal(201, responses[^1].StatusCode);
     }
 
     [Fact]
@@ -88,7 +88,7 @@ public sealed class InterimResponseTests(IetfServerFixture server)
         var responses = await CreateRawAsync("no104", "Upload-Draft-Interop-Version: 8", "Upload-Complete: ?0");
 
         var final = Assert.Single(responses);
-        Assert.Equal(201, final.Status);
+        Assert.Equal(201, final.StatusCode);
         Assert.Equal("8", final.Header("Upload-Draft-Interop-Version"));
     }
 
@@ -104,8 +104,8 @@ public sealed class InterimResponseTests(IetfServerFixture server)
 
         var responses = await connection.ReadUntilFinalAsync();
 
-        Assert.All(responses.Where(r => r.Status == 104), r => Assert.Null(r.Header("Location")));
-        Assert.Equal(200, responses[^1].Status);
+        Assert.All(responses.Where(r => r.StatusCode == 104), r => Assert.Null(r.Header("Location")));
+        Assert.Equal(200, responses[^1].StatusCode);
         Assert.Equal("14", responses[^1].Header("Upload-Offset"));
     }
 }

@@ -117,7 +117,7 @@ public sealed class InterruptionTests(IetfServerFixture server)
         // The taken-over request must not claim more than it stored, and must not say complete.
         var responses = await slow.ReadUntilFinalAsync(timeout: TimeSpan.FromSeconds(10));
         var final = responses[^1];
-        Assert.True(final.Status < 500, final.ToString());
+        Assert.True(final.StatusCode < 500, final.ToString());
         if (final.Header("Upload-Offset") is { } offset)
         {
             Assert.Equal("50000", offset);
@@ -137,8 +137,8 @@ public sealed class InterruptionTests(IetfServerFixture server)
         await connection.SendAsync(RawHttpConnection.Head(
             "POST", "/uploads/default", "Upload-Draft-Interop-Version: 8", "Upload-Complete: ?1",
             $"Content-Length: {data.Length.ToString(CultureInfo.InvariantCulture)}"));
-        var interim = await connection.ReadResponseAsync();
-        Assert.Equal(104, interim.Status);
+        var interim = await connection.ReadMessageAsync();
+        Assert.Equal(104, interim.StatusCode);
         var location = interim.Header("Location")!;
         await connection.SendAsync(data.AsMemory(0, sent));
         await Task.Delay(500);

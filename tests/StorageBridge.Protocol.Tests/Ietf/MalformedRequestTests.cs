@@ -76,7 +76,7 @@ public sealed class MalformedRequestTests(IetfServerFixture server)
         await using var connection = await RawHttpConnection.ConnectAsync(server.Port);
         await connection.SendAsync(request);
         var responses = await connection.ReadUntilFinalAsync(bodyless);
-        return responses[^1].Status;
+        return responses[^1].StatusCode;
     }
 
     private async Task AssertUnchangedAsync(string location)

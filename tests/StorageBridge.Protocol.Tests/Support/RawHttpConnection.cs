@@ -4,7 +4,7 @@ using System.Net.Sockets;
 using System.Text;
 using System.Text.RegularExpressions;
 
-namespace StorageBridge.Protocol.Tests.Interim;
+namespace StorageBridge.Protocol.Tests;
 
 /// <summary>One parsed HTTP/1.1 response message (interim or final) exactly as it appeared on the wire.</summary>
 internal sealed class RawHttpMessage
@@ -37,8 +37,9 @@ internal sealed class RawHttpMessage
 internal sealed record RawHttpExchange(IReadOnlyList<RawHttpMessage> Interim, RawHttpMessage Final);
 
 /// <summary>
-/// A raw-socket HTTP/1.1 client: writes exact request bytes and parses response bytes strictly, so any
-/// interleaving, duplication or garbage on the wire fails loudly. Every read has a timeout.
+/// A raw-socket HTTP/1.1 client for what HttpClient hides: it writes exact request bytes (part of a body, a request kept
+/// open, a dropped connection) and parses response bytes strictly, 1xx included, so any interleaving, duplication or
+/// garbage on the wire fails loudly. Every read has a timeout.
 /// </summary>
 internal sealed partial class RawHttpConnection : IAsyncDisposable
 {
@@ -51,6 +52,7 @@ internal sealed partial class RawHttpConnection : IAsyncDisposable
     private int _start;
     private int _end;
     private bool _eof;
+    private TimeSpan _timeout = ReadTimeout;
 
     private RawHttpConnection(TcpClient? client, Stream stream)
     {
@@ -84,6 +86,20 @@ internal sealed partial class RawHttpConnection : IAsyncDisposable
         return exchanges;
     }
 
+    /// <summary>Request line and header lines (Host added, sent verbatim), terminated by an empty line.</summary>
+    public static byte[] Head(string method, string target, params string[] headerLines)
+    {
+        var text = new StringBuilder();
+        text.Append(CultureInfo.InvariantCulture, $"{method} {target} HTTP/1.1\r\nHost: 127.0.0.1\r\n");
+        foreach (var line in headerLines)
+        {
+            text.Append(line).Append("\r\n");
+        }
+
+        text.Append("\r\n");
+        return Encoding.Latin1.GetBytes(text.ToString());
+    }
+
     public Task SendAsync(string ascii) => SendAsync(Encoding.ASCII.GetBytes(ascii));
 
     public async Task SendAsync(ReadOnlyMemory<byte> bytes)
@@ -108,17 +124,28 @@ internal sealed partial class RawHttpConnection : IAsyncDisposable
     public void Abort()
     {
         var socket = _client?.Client ?? throw new InvalidOperationException("Not a socket connection.");
-        socket.LingerState = new LingerOption(true, 0);
+        try
+        {
+            socket.LingerState = new LingerOption(true, 0);
+        }
+        catch (SocketException)
+        {
+            // Already closed by the server: closing is all that is left.
+        }
+
         socket.Close();
     }
 
-    /// <summary>Reads 1xx messages until the final response (1xx bodies are empty by definition).</summary>
-    public async Task<RawHttpExchange> ReadExchangeAsync()
+    /// <summary>
+    /// Reads 1xx messages until the final response (1xx bodies are empty by definition). <paramref name="bodyless"/>:
+    /// the request was a HEAD, so the final response has no body whatever its headers say.
+    /// </summary>
+    public async Task<RawHttpExchange> ReadExchangeAsync(bool bodyless = false, TimeSpan? timeout = null)
     {
         var interim = new List<RawHttpMessage>();
         while (true)
         {
-            var message = await ReadMessageAsync();
+            var message = await ReadMessageAsync(bodyless, timeout);
             if (!message.IsInterim)
             {
                 return new RawHttpExchange(interim, message);
@@ -128,9 +155,17 @@ internal sealed partial class RawHttpConnection : IAsyncDisposable
         }
     }
 
-    /// <summary>Reads the next response message: head, then the body framed by Content-Length, chunked or close.</summary>
-    public async Task<RawHttpMessage> ReadMessageAsync()
+    /// <summary>The interim responses and the final one, in wire order.</summary>
+    public async Task<List<RawHttpMessage>> ReadUntilFinalAsync(bool bodyless = false, TimeSpan? timeout = null)
     {
+        var exchange = await ReadExchangeAsync(bodyless, timeout);
+        return [.. exchange.Interim, exchange.Final];
+    }
+
+    /// <summary>Reads the next response message: head, then the body framed by Content-Length, chunked or close.</summary>
+    public async Task<RawHttpMessage> ReadMessageAsync(bool bodyless = false, TimeSpan? timeout = null)
+    {
+        _timeout = timeout ?? ReadTimeout;
         var headEnd = await FindAsync("\r\n\r\n"u8.ToArray());
         var rawHead = Encoding.ASCII.GetString(_buffer, _start, headEnd + 4 - _start);
         _start = headEnd + 4;
@@ -162,7 +197,7 @@ internal sealed partial class RawHttpConnection : IAsyncDisposable
             RawHead = rawHead,
         };
 
-        if (message.IsInterim || message.StatusCode is 204 or 304)
+        if (message.IsInterim || message.StatusCode is 204 or 304 || bodyless)
         {
             if (message.IsInterim && (message.Header("Content-Length") is not null || message.Header("Transfer-Encoding") is not null))
             {
@@ -322,7 +357,7 @@ internal sealed partial class RawHttpConnection : IAsyncDisposable
             _end = unread;
         }
 
-        using var timeout = new CancellationTokenSource(ReadTimeout);
+        using var timeout = new CancellationTokenSource(_timeout);
         int read;
         try
         {
@@ -330,7 +365,7 @@ internal sealed partial class RawHttpConnection : IAsyncDisposable
         }
         catch (OperationCanceledException) when (timeout.IsCancellationRequested)
         {
-            throw new TimeoutException($"No response bytes within {ReadTimeout}. Received so far:\n{ReceivedText}");
+            throw new TimeoutException($"No response bytes within {_timeout}. Received so far:\n{ReceivedText}");
         }
 
         if (read == 0)
