@@ -1,6 +1,6 @@
 using StorageBridge.AspNetCore.Http;
 
-namespace StorageBridge.Core.Tests.Http;
+namespace StorageBridge.AspNetCore.Tests.Http;
 
 public sealed class StructuredFieldWriterTests
 {

@@ -4,7 +4,7 @@ using StorageBridge.Metadata.Sqlite;
 using StorageBridge.Tests.Conformance;
 using StorageBridge.Uploads;
 
-namespace StorageBridge.Core.Tests.Metadata;
+namespace StorageBridge.Metadata.Sqlite.Tests;
 
 /// <summary>The metadata-store conformance suite on SQLite files in a per-test temp directory, plus SQLite specifics.</summary>
 public sealed class SqliteMetadataStoreTests : MetadataStoreConformanceTests

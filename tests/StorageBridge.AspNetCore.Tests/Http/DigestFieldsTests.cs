@@ -3,7 +3,7 @@ using Microsoft.Extensions.Primitives;
 using StorageBridge.AspNetCore.Http;
 using StorageBridge.Coordination;
 
-namespace StorageBridge.Core.Tests.Http;
+namespace StorageBridge.AspNetCore.Tests.Http;
 
 public sealed class DigestFieldsTests
 {

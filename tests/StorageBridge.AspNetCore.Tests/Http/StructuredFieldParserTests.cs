@@ -1,7 +1,7 @@
 using Microsoft.Extensions.Primitives;
 using StorageBridge.AspNetCore.Http;
 
-namespace StorageBridge.Core.Tests.Http;
+namespace StorageBridge.AspNetCore.Tests.Http;
 
 public sealed class StructuredFieldParserTests
 {
