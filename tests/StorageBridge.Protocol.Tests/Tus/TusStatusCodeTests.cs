@@ -7,7 +7,7 @@ using static StorageBridge.Protocol.Tests.Tus.TusProtocol;
 
 namespace StorageBridge.Protocol.Tests.Tus;
 
-/// <summary>Every tus 1.0.0 status code of PROTOCOLS.md section 2, with the exact headers, on a real Kestrel.</summary>
+/// <summary>Every status code of tus 1.0.0 (core, creation, termination, expiration, checksum), with the exact headers, on a real Kestrel.</summary>
 [Collection(IetfServerCollection.Name)]
 public sealed class TusStatusCodeTests(IetfServerFixture server)
 {
