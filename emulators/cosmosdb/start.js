@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 // Starts @vercel/cosmosdb-server (pinned in package.json) for the tests, over plain HTTP on 127.0.0.1, with the two
-// fixes the .NET SDK needs (emulators/README.md says more):
+// fixes the .NET SDK needs (see emulators/README.md):
 //   1. reading a missing item answers 404 NotFound (the server throws on the missing document and answers 500);
 //   2. the gateway query-plan request (x-ms-cosmos-is-query-plan-request: True) gets a single full-range plan, so
 //      parameterized `SELECT * FROM c WHERE ...` queries work (the server would run the query instead).
