@@ -107,15 +107,6 @@ public sealed record AppendRequest
 
     /// <summary>Creation requests are exempt from min-append-size when empty.</summary>
     public bool IsCreation { get; init; }
-
-    /// <summary>
-    /// Set by the numbered-chunk path (<see cref="UploadCoordinator.WriteChunkAsync"/>): only it may append to an upload
-    /// made of chunks, and its appends are chunks whose size the client chose (exempt from min-append-size).
-    /// </summary>
-    internal bool FromChunks { get; init; }
-
-    /// <summary>Answer <see cref="UploadOutcome.Conflict"/> instead of taking over while another instance's lease is live.</summary>
-    internal bool YieldToOtherInstance { get; init; }
 }
 
 /// <param name="Upload">The record as it stands after the operation (for offsets and headers), when it exists.</param>

@@ -74,7 +74,7 @@ public sealed partial class UploadCoordinator
 
         private ITailStore Tails => _target.Tails;
 
-        private PartBufferPool Pool => _owner._partBuffers;
+        private PartBufferPool Pool => _owner._engine.PartBuffers;
 
         private CancellationToken SalvageToken => _salvage.Token;
 
@@ -108,7 +108,7 @@ public sealed partial class UploadCoordinator
             }
             catch (LeaseLostException)
             {
-                Log.LeaseLost(_owner._logger, _record.Id);
+                EngineLog.LeaseLost(_owner._logger, _record.Id);
                 await AbandonInflightAsync().ConfigureAwait(false);
                 return new AppendResult(UploadOutcome.Conflict, await ReloadAsync().ConfigureAwait(false));
             }
@@ -132,7 +132,7 @@ public sealed partial class UploadCoordinator
             }
             catch (LeaseLostException)
             {
-                Log.LeaseLost(_owner._logger, _record.Id);
+                EngineLog.LeaseLost(_owner._logger, _record.Id);
                 await AbandonInflightAsync().ConfigureAwait(false);
                 return new AppendResult(UploadOutcome.Conflict, await ReloadAsync().ConfigureAwait(false));
             }
@@ -187,7 +187,7 @@ public sealed partial class UploadCoordinator
                 }
                 catch (Exception ex) when (ex is IOException or OperationCanceledException)
                 {
-                    Log.AppendInterrupted(_owner._logger, _record.Id, _received);
+                    EngineLog.AppendInterrupted(_owner._logger, _record.Id, _received);
                     return (UploadOutcome.Interrupted, LimitKind.None);
                 }
 
@@ -288,7 +288,7 @@ public sealed partial class UploadCoordinator
             var missing = new List<int>(objects.Count);
             for (var i = 0; i < objects.Count; i++)
             {
-                if (!_owner._tailCache.TryCopyTo(record.Id, objects[i].Sequence, buffer.AsSpan(starts[i], (int)objects[i].Size)))
+                if (!_owner._engine.TailCache.TryCopyTo(record.Id, objects[i].Sequence, buffer.AsSpan(starts[i], (int)objects[i].Size)))
                 {
                     missing.Add(i);
                 }
@@ -392,7 +392,7 @@ public sealed partial class UploadCoordinator
                 catch (Exception ex)
                 {
                     // Unrecorded either way: a later write of the same part number replaces it.
-                    Log.CleanupFailed(_owner._logger, _record.Id, ex);
+                    EngineLog.CleanupFailed(_owner._logger, _record.Id, ex);
                 }
 
                 Pool.Return(part.Buffer);
@@ -460,7 +460,7 @@ public sealed partial class UploadCoordinator
             if (newTail is not null)
             {
                 // Recorded now: the bytes under this sequence number are final (see TailSegmentCache).
-                _owner._tailCache.Add(_record.Id, sequence, _buffer.AsSpan(0, _filled));
+                _owner._engine.TailCache.Add(_record.Id, sequence, _buffer.AsSpan(0, _filled));
             }
         }
 
@@ -512,13 +512,13 @@ public sealed partial class UploadCoordinator
             _record = written.Record!;
             await ForgetTailsQuietlyAsync().ConfigureAwait(false);
             StorageBridgeTelemetry.UploadsCompleted.Add(1, new KeyValuePair<string, object?>("target", _target.Name));
-            Log.UploadCompleted(_owner._logger, _record.Id, _record.Offset, _record.ObjectKey);
+            EngineLog.UploadCompleted(_owner._logger, _record.Id, _record.Offset, _record.ObjectKey);
             return new AppendResult(UploadOutcome.Success, _record);
         }
 
         private async Task<AppendResult> RejectWholeUploadAsync()
         {
-            Log.ReprDigestMismatch(_owner._logger, _record.Id);
+            EngineLog.ReprDigestMismatch(_owner._logger, _record.Id);
             await AbandonInflightAsync().ConfigureAwait(false);
             var written = await _owner._store.TryReplaceAsync(_owner.Tombstone(_record, UploadState.Cancelled), SalvageToken).ConfigureAwait(false);
             if (written.Status == MetadataWriteStatus.Success)
@@ -663,7 +663,7 @@ public sealed partial class UploadCoordinator
                 }
                 catch (Exception ex) when (ex is not OperationCanceledException)
                 {
-                    Log.CleanupFailed(_owner._logger, _record.Id, ex);
+                    EngineLog.CleanupFailed(_owner._logger, _record.Id, ex);
                 }
 
                 // A running hash already covers the discarded buffer bytes, so with one nothing new may be recorded.
@@ -683,7 +683,7 @@ public sealed partial class UploadCoordinator
             catch (Exception ex) when (ex is not OperationCanceledException)
             {
                 // The original failure matters more; the lease lapses on its own.
-                Log.CleanupFailed(_owner._logger, _record.Id, ex);
+                EngineLog.CleanupFailed(_owner._logger, _record.Id, ex);
             }
         }
 
@@ -692,7 +692,7 @@ public sealed partial class UploadCoordinator
             var record = _record;
             foreach (var sequence in sequences)
             {
-                _owner._tailCache.Remove(record.Id, sequence);
+                _owner._engine.TailCache.Remove(record.Id, sequence);
             }
 
             try
@@ -705,7 +705,7 @@ public sealed partial class UploadCoordinator
             catch (Exception ex) when (ex is not OperationCanceledException)
             {
                 // An orphaned tail costs storage only; abort and expiry remove it with the upload.
-                Log.CleanupFailed(_owner._logger, _record.Id, ex);
+                EngineLog.CleanupFailed(_owner._logger, _record.Id, ex);
             }
         }
 
@@ -715,14 +715,14 @@ public sealed partial class UploadCoordinator
         /// </summary>
         private async Task ForgetTailsQuietlyAsync()
         {
-            _owner._tailCache.RemoveUpload(_record.Id);
+            _owner._engine.TailCache.RemoveUpload(_record.Id);
             try
             {
                 await Tails.DeleteAllAsync(_record, SalvageToken).ConfigureAwait(false);
             }
             catch (Exception ex) when (ex is not OperationCanceledException)
             {
-                Log.CleanupFailed(_owner._logger, _record.Id, ex);
+                EngineLog.CleanupFailed(_owner._logger, _record.Id, ex);
             }
         }
 

@@ -136,8 +136,8 @@ public sealed partial class UploadCoordinator
     }
 
     /// <summary>An upload made of chunks accepts appends only from the chunk path (and only that path may use one).</summary>
-    private static AppendResult? CheckChunkedAppend(UploadRecord record, AppendRequest request) =>
-        record.ProtocolState.ContainsKey(LayoutKey) != request.FromChunks ? new AppendResult(UploadOutcome.Conflict, record) : null;
+    internal static AppendResult? CheckChunkedAppend(UploadRecord record, bool fromChunks) =>
+        record.ProtocolState.ContainsKey(LayoutKey) != fromChunks ? new AppendResult(UploadOutcome.Conflict, record) : null;
 
     private (UploadTarget? Target, ChunkLayout Layout, ChunkResult? Refused) CheckChunkRequest(ChunkRequest request)
     {
@@ -354,7 +354,7 @@ public sealed partial class UploadCoordinator
         catch (Exception ex) when (ex is not OperationCanceledException)
         {
             // Only the lookup's lifetime is at stake: it still expires with the upload's original expiry.
-            Log.CleanupFailed(_logger, lookupId, ex);
+            EngineLog.CleanupFailed(_logger, lookupId, ex);
         }
     }
 
@@ -483,7 +483,7 @@ public sealed partial class UploadCoordinator
         if (done?.State == UploadState.Completed)
         {
             StorageBridgeTelemetry.UploadsCompleted.Add(1, new KeyValuePair<string, object?>("target", done.Target));
-            Log.UploadCompleted(_logger, done.Id, done.Offset, done.ObjectKey);
+            EngineLog.UploadCompleted(_logger, done.Id, done.Offset, done.ObjectKey);
             return new ChunkResult(UploadOutcome.Success, done);
         }
 

@@ -1,4 +1,5 @@
 using System.Globalization;
+using StorageBridge.Diagnostics;
 using StorageBridge.Metadata;
 using StorageBridge.Targets;
 using StorageBridge.Uploads;
@@ -108,10 +109,9 @@ public sealed partial class UploadCoordinator
                 Offset = upload.Offset,
                 Complete = end == layout.TotalSize,
                 ContentLength = end - upload.Offset,
-                FromChunks = true,
-                YieldToOtherInstance = true,
             },
             body,
+            new AppendOptions(FromChunks: true, YieldToOtherInstance: true),
             cancellationToken).ConfigureAwait(false);
         if (result.Outcome == UploadOutcome.Interrupted && !cancellationToken.IsCancellationRequested)
         {
@@ -266,7 +266,7 @@ public sealed partial class UploadCoordinator
         }
         catch (Exception ex) when (ex is not OperationCanceledException)
         {
-            Log.CleanupFailed(_logger, upload.Id, ex);
+            EngineLog.CleanupFailed(_logger, upload.Id, ex);
         }
     }
 
@@ -341,7 +341,7 @@ public sealed partial class UploadCoordinator
                     if (upload.Offset == layout.TotalSize)
                     {
                         // Every byte is in but the commit did not happen (e.g. it was refused before): try it again.
-                        await AppendAsync(new AppendRequest { Target = target.Name, Id = uploadId, Offset = upload.Offset, Complete = true, ContentLength = 0, FromChunks = true }, Stream.Null, token)
+                        await AppendAsync(new AppendRequest { Target = target.Name, Id = uploadId, Offset = upload.Offset, Complete = true, ContentLength = 0 }, Stream.Null, new AppendOptions(FromChunks: true), token)
                             .ConfigureAwait(false);
                     }
 
@@ -363,10 +363,9 @@ public sealed partial class UploadCoordinator
                             Offset = upload.Offset,
                             Complete = layout.End(next.Chunk) == layout.TotalSize,
                             ContentLength = size - skip,
-                            FromChunks = true,
-                            YieldToOtherInstance = true,
                         },
                         replay,
+                        new AppendOptions(FromChunks: true, YieldToOtherInstance: true),
                         token).ConfigureAwait(false);
                 }
                 finally

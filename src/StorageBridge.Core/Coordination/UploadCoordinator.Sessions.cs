@@ -1,5 +1,5 @@
-using Microsoft.Extensions.Logging;
 using StorageBridge.Backends;
+using StorageBridge.Diagnostics;
 using StorageBridge.Targets;
 using StorageBridge.Uploads;
 
@@ -30,7 +30,7 @@ public sealed partial class UploadCoordinator
         }
 
         var check = await reconciling.CheckSessionAsync(loaded, cancellationToken).ConfigureAwait(false);
-        Log.SessionReconciled(_logger, loaded.Id, check, loaded.Offset);
+        EngineLog.SessionReconciled(_logger, loaded.Id, check, loaded.Offset);
         return check == SessionCheck.Gone ? await ExpireLostSessionAsync(target, loaded.Id, cancellationToken).ConfigureAwait(false) : null;
     }
 
@@ -53,19 +53,10 @@ public sealed partial class UploadCoordinator
             var written = await _store.TryReplaceAsync(Tombstone(current, UploadState.Expired), cancellationToken).ConfigureAwait(false);
             if (written.Status == Metadata.MetadataWriteStatus.Success)
             {
-                Log.SessionGone(_logger, id);
+                EngineLog.SessionGone(_logger, id);
                 await AbortAsync(target, written.Record!, cancellationToken).ConfigureAwait(false);
                 return new AppendResult(UploadOutcome.Gone, written.Record);
             }
         }
-    }
-
-    private static partial class Log
-    {
-        [LoggerMessage(20, LogLevel.Information, "Upload {UploadId}: an earlier append did not finish; the backend session is {Check} at recorded offset {Offset}")]
-        public static partial void SessionReconciled(ILogger logger, string uploadId, SessionCheck check, long offset);
-
-        [LoggerMessage(21, LogLevel.Warning, "Upload {UploadId}: the backend session is gone (expired or cancelled outside the bridge); the upload expired")]
-        public static partial void SessionGone(ILogger logger, string uploadId);
     }
 }

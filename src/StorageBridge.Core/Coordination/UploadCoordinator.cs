@@ -21,7 +21,7 @@ public sealed partial class UploadCoordinator
     private const long InPlaceCommitInterval = 8L * 1024 * 1024;
 
     // Writes of bytes that already arrived must finish even when the client is gone: that is what keeps them.
-    private static readonly TimeSpan SalvageTimeout = TimeSpan.FromMinutes(2);
+    private static readonly TimeSpan SalvageTimeout = EngineContext.SalvageTimeout;
 
     private readonly UploadTargetRegistry _targets;
     private readonly IUploadMetadataStore _store;
@@ -29,8 +29,8 @@ public sealed partial class UploadCoordinator
     private readonly TimeProvider _time;
     private readonly ILogger<UploadCoordinator> _logger;
     private readonly UploadActivityRegistry _activity = new();
-    private readonly PartBufferPool _partBuffers = new();
-    private readonly TailSegmentCache _tailCache;
+    private readonly EngineContext _engine;
+    private readonly UploadAdmission _admission;
 
     public UploadCoordinator(
         UploadTargetRegistry targets,
@@ -44,98 +44,29 @@ public sealed partial class UploadCoordinator
         _options = options;
         _time = time;
         _logger = logger;
-        _tailCache = new TailSegmentCache(options.TailCacheSize);
+        _engine = new EngineContext(targets, store, options, time, logger);
+        _admission = new UploadAdmission(_engine);
     }
 
     public UploadTargetRegistry Targets => _targets;
 
     /// <summary>Part buffers this coordinator holds (accounting for tests of the memory bound).</summary>
-    internal PartBufferPool PartBuffers => _partBuffers;
+    internal PartBufferPool PartBuffers => _engine.PartBuffers;
 
     /// <summary>Recent tail objects in memory (for tests of the cache and its bound).</summary>
-    internal TailSegmentCache TailCache => _tailCache;
+    internal TailSegmentCache TailCache => _engine.TailCache;
 
-    private DateTimeOffset Now => _time.GetUtcNow();
+    private DateTimeOffset Now => _engine.Now;
 
-    /// <summary>
-    /// Ends the backend session (its staging objects included), removes tails kept outside the backend and forgets the
-    /// upload's cached tail bytes.
-    /// </summary>
-    private async Task AbortAsync(UploadTarget target, UploadRecord record, CancellationToken cancellationToken)
-    {
-        _tailCache.RemoveUpload(record.Id);
-        await target.Backend.AbortAsync(record, cancellationToken).ConfigureAwait(false);
-        await target.Tails.DeleteAllAsync(record, cancellationToken).ConfigureAwait(false);
-    }
+    private Task AbortAsync(UploadTarget target, UploadRecord record, CancellationToken cancellationToken) =>
+        _engine.AbortAsync(target, record, cancellationToken);
 
     public Task<CreateResult> CreateAsync(CreateUploadRequest request, CancellationToken cancellationToken) =>
         CreateWithIdAsync(request, UploadIds.New(), cancellationToken);
 
     /// <summary>Creates an upload under an id the caller drew (<see cref="UploadIds.New"/>), e.g. one a lookup record already names.</summary>
-    private async Task<CreateResult> CreateWithIdAsync(CreateUploadRequest request, string id, CancellationToken cancellationToken)
-    {
-        ArgumentNullException.ThrowIfNull(request);
-        var target = _targets.Find(request.Target);
-        if (target is null)
-        {
-            return new CreateResult(UploadOutcome.TargetNotFound, null);
-        }
-
-        if (request.Length is long length)
-        {
-            if (length < 0)
-            {
-                return new CreateResult(UploadOutcome.LengthMismatch, null);
-            }
-
-            var cap = MaxLength(target, declared: true);
-            if (length > cap)
-            {
-                return new CreateResult(UploadOutcome.TooLarge, null, LimitKind.MaxSize);
-            }
-        }
-
-        using var activity = StorageBridgeTelemetry.ActivitySource.StartActivity("StorageBridge.Create");
-        var now = Now;
-        var record = new UploadRecord
-        {
-            Id = id,
-            Target = target.Name,
-            ObjectKey = ObjectKeys.Build(target.Options, target.Name, id, request.FileName, now),
-            Protocol = request.Protocol,
-            Length = request.Length,
-            ContentType = request.ContentType,
-            FileName = request.FileName,
-            Metadata = request.Metadata ?? UploadRecord.EmptyMetadata,
-            ProtocolState = request.ProtocolState ?? UploadRecord.EmptyMetadata,
-            ExpectedDigestAlgorithm = request.ExpectedDigest?.Algorithm,
-            ExpectedDigest = request.ExpectedDigest is { } digest ? Convert.ToBase64String(digest.Value) : null,
-            HashState = request.TrackSha256 || request.ExpectedDigest is not null ? new Hashing.ResumableSha256().Export() : null,
-            CreatedAt = now,
-            UpdatedAt = now,
-            ExpiresAt = now + target.Expiration,
-        };
-        try
-        {
-            record = record with { Session = await target.Backend.StartAsync(record, cancellationToken).ConfigureAwait(false) };
-        }
-        catch (ObjectExistsException)
-        {
-            // Backends that check preconditions when the native upload starts (GCS ifGenerationMatch=0).
-            return new CreateResult(UploadOutcome.ObjectExists, null);
-        }
-
-        var created = await _store.CreateAsync(record, cancellationToken).ConfigureAwait(false);
-        if (created.Status != MetadataWriteStatus.Success)
-        {
-            // 128 random bits do not collide; a conflict here means the store is misbehaving.
-            throw new InvalidOperationException($"Metadata store refused to create upload {id}: {created.Status}.");
-        }
-
-        StorageBridgeTelemetry.UploadsCreated.Add(1, new KeyValuePair<string, object?>("target", target.Name));
-        Log.UploadCreated(_logger, id, target.Name, request.Length);
-        return new CreateResult(UploadOutcome.Success, created.Record);
-    }
+    private Task<CreateResult> CreateWithIdAsync(CreateUploadRequest request, string id, CancellationToken cancellationToken) =>
+        _admission.CreateAsync(request, id, cancellationToken);
 
     /// <summary>Current state of an upload. Ends any append in flight in this process first, so the offset is final.</summary>
     public async Task<UploadQueryResult> GetAsync(string target, string id, CancellationToken cancellationToken)
@@ -196,7 +127,7 @@ public sealed partial class UploadCoordinator
             if (written.Status == MetadataWriteStatus.Success)
             {
                 await AbortAsync(uploadTarget, written.Record!, cancellationToken).ConfigureAwait(false);
-                Log.UploadCancelled(_logger, id);
+                EngineLog.UploadCancelled(_logger, id);
                 return new UploadQueryResult(UploadOutcome.Success, written.Record);
             }
         }
@@ -232,7 +163,11 @@ public sealed partial class UploadCoordinator
     /// a remainder short of the backend's minimum becomes the durable tail. If the body ends early the received
     /// prefix is kept. With <see cref="AppendRequest.ContentDigest"/> nothing is recorded until the digest matched.
     /// </summary>
-    public async Task<AppendResult> AppendAsync(AppendRequest request, Stream body, CancellationToken cancellationToken)
+    public Task<AppendResult> AppendAsync(AppendRequest request, Stream body, CancellationToken cancellationToken) =>
+        AppendAsync(request, body, default, cancellationToken);
+
+    /// <summary>An append of the engine's own callers (the numbered-chunk path), with the options only they may set.</summary>
+    internal async Task<AppendResult> AppendAsync(AppendRequest request, Stream body, AppendOptions options, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(request);
         ArgumentNullException.ThrowIfNull(body);
@@ -259,7 +194,7 @@ public sealed partial class UploadCoordinator
             record = await FinishCompletionAsync(record, cancellationToken).ConfigureAwait(false) ?? record;
         }
 
-        var rejection = CheckAppend(target, record, request);
+        var rejection = _admission.CheckAppend(target, record, request, options);
         if (rejection is not null)
         {
             return rejection;
@@ -268,7 +203,7 @@ public sealed partial class UploadCoordinator
         (UploadRecord? Record, UploadOutcome Outcome, UploadRecord? Current) leased;
         try
         {
-            leased = await AcquireLeaseAsync(record, request, operation.Token).ConfigureAwait(false);
+            leased = await AcquireLeaseAsync(record, request, options, operation.Token).ConfigureAwait(false);
         }
         catch (OperationCanceledException) when (operation.Token.IsCancellationRequested)
         {
@@ -348,7 +283,7 @@ public sealed partial class UploadCoordinator
                     }
 
                     StorageBridgeTelemetry.UploadsExpired.Add(1);
-                    Log.UploadExpired(_logger, record.Id);
+                    EngineLog.UploadExpired(_logger, record.Id);
                 }
                 else if (record.State is UploadState.Cancelled or UploadState.Expired)
                 {
@@ -365,7 +300,7 @@ public sealed partial class UploadCoordinator
             }
             catch (Exception ex) when (ex is not OperationCanceledException)
             {
-                Log.CleanupFailed(_logger, record.Id, ex);
+                EngineLog.CleanupFailed(_logger, record.Id, ex);
             }
         }
 
@@ -448,112 +383,20 @@ public sealed partial class UploadCoordinator
 
         StorageBridgeTelemetry.UploadsCreated.Add(1, new KeyValuePair<string, object?>("target", target.Name));
         StorageBridgeTelemetry.UploadsCompleted.Add(1, new KeyValuePair<string, object?>("target", target.Name));
-        Log.UploadCompleted(_logger, id, total, record.ObjectKey);
+        EngineLog.UploadCompleted(_logger, id, total, record.ObjectKey);
         return new CreateResult(UploadOutcome.Success, created.Record);
     }
 
     /// <summary>Largest total size accepted by this target (declared up front, or discovered while streaming).</summary>
-    public static long MaxLength(UploadTarget target, bool declared)
-    {
-        ArgumentNullException.ThrowIfNull(target);
-        var backendCap = declared
-            ? PartPlanner.MaxDeclaredLength(target.Backend.Capabilities, target.PartSize)
-            : target.Limits.MaxSize;
-        return Math.Min(target.Options.MaxUploadSize ?? long.MaxValue, backendCap ?? long.MaxValue);
-    }
+    public static long MaxLength(UploadTarget target, bool declared) => UploadAdmission.MaxLength(target, declared);
 
-    private async Task<UploadRecord?> LoadAsync(string target, string id, CancellationToken cancellationToken)
-    {
-        var record = await _store.GetAsync(id, cancellationToken).ConfigureAwait(false);
-        return record is not null && string.Equals(record.Target, target, StringComparison.OrdinalIgnoreCase) ? record : null;
-    }
+    private Task<UploadRecord?> LoadAsync(string target, string id, CancellationToken cancellationToken) =>
+        _engine.LoadAsync(target, id, cancellationToken);
 
-    /// <summary>Outcome implied by the record's state alone, or null when it is open for business.</summary>
-    private UploadOutcome? StateOutcome(UploadRecord record) => record.State switch
-    {
-        UploadState.Cancelled or UploadState.Expired => UploadOutcome.Gone,
-        UploadState.Open when record.ExpiresAt is { } expires && expires <= Now => UploadOutcome.Gone,
-        _ => null,
-    };
+    private UploadOutcome? StateOutcome(UploadRecord record) => _engine.StateOutcome(record);
 
     private bool LeaseHeldByOther(UploadRecord record) =>
         record.LeaseOwner is { } owner && owner != _options.InstanceId && record.LeaseUntil > Now;
-
-    private AppendResult? CheckAppend(UploadTarget target, UploadRecord record, AppendRequest request)
-    {
-        if (request.ContentDigest is { } digest && !DigestValue.IsSupportedForAppend(digest.Algorithm))
-        {
-            throw new ArgumentException($"Unsupported digest algorithm '{digest.Algorithm}'.", nameof(request));
-        }
-
-        if (record.State == UploadState.Completed)
-        {
-            return new AppendResult(UploadOutcome.AlreadyCompleted, record);
-        }
-
-        if (StateOutcome(record) is { } gone)
-        {
-            return new AppendResult(gone, record);
-        }
-
-        if (record.State == UploadState.Completing)
-        {
-            return new AppendResult(UploadOutcome.Conflict, record);
-        }
-
-        if (CheckChunkedAppend(record, request) is { } chunked)
-        {
-            return chunked;
-        }
-
-        if (request.Offset != record.Offset)
-        {
-            return new AppendResult(UploadOutcome.OffsetMismatch, record, record.Offset);
-        }
-
-        var length = record.Length;
-        if (request.DeclaredLength is long declared)
-        {
-            if (declared < record.Offset || (length is long known && known != declared))
-            {
-                return new AppendResult(UploadOutcome.LengthMismatch, record);
-            }
-
-            length = declared;
-        }
-
-        if (request.ContentLength is long contentLength)
-        {
-            var end = record.Offset + contentLength;
-            if ((request.Complete && length is long total && total != end) || (length is long max && end > max))
-            {
-                return new AppendResult(UploadOutcome.LengthMismatch, record);
-            }
-
-            if (target.Limits.MaxAppendSize is long maxAppend && contentLength > maxAppend)
-            {
-                return new AppendResult(UploadOutcome.TooLarge, record, Limit: LimitKind.MaxAppendSize);
-            }
-
-            var exempt = request.Complete || request.FromChunks || (request.IsCreation && contentLength == 0);
-            if (!exempt && target.Limits.MinAppendSize is long minAppend && contentLength < minAppend)
-            {
-                return new AppendResult(UploadOutcome.TooSmall, record, Limit: LimitKind.MinAppendSize);
-            }
-
-            if (end > MaxLength(target, declared: length is not null))
-            {
-                return new AppendResult(UploadOutcome.TooLarge, record, Limit: LimitKind.MaxSize);
-            }
-        }
-
-        if (length is long newLength && newLength > MaxLength(target, declared: true))
-        {
-            return new AppendResult(UploadOutcome.TooLarge, record, Limit: LimitKind.MaxSize);
-        }
-
-        return null;
-    }
 
     /// <summary>
     /// Claims the upload for this instance. A lease held by another instance is taken over by writing ourselves in,
@@ -561,11 +404,11 @@ public sealed partial class UploadCoordinator
     /// starts a backend write in the last half of its lease, so the two never write at once.
     /// </summary>
     private async Task<(UploadRecord? Record, UploadOutcome Outcome, UploadRecord? Current)> AcquireLeaseAsync(
-        UploadRecord record, AppendRequest request, CancellationToken cancellationToken)
+        UploadRecord record, AppendRequest request, AppendOptions options, CancellationToken cancellationToken)
     {
         while (true)
         {
-            if (request.YieldToOtherInstance && LeaseHeldByOther(record))
+            if (options.YieldToOtherInstance && LeaseHeldByOther(record))
             {
                 return (null, UploadOutcome.Conflict, record);
             }
@@ -587,7 +430,7 @@ public sealed partial class UploadCoordinator
             {
                 if (writableFrom is { } until)
                 {
-                    Log.WaitingForLease(_logger, record.Id, record.LeaseOwner ?? "", until);
+                    EngineLog.WaitingForLease(_logger, record.Id, record.LeaseOwner ?? "", until);
                     await Task.Delay(until - Now, _time, cancellationToken).ConfigureAwait(false);
                 }
 
@@ -647,15 +490,7 @@ public sealed partial class UploadCoordinator
         return written.Record;
     }
 
-    /// <summary>A cancelled or expired upload: answers 410 until TombstoneRetention passes, then it is forgotten.</summary>
-    private UploadRecord Tombstone(UploadRecord record, UploadState state) => record with
-    {
-        State = state,
-        ExpiresAt = Now + _options.TombstoneRetention,
-        UpdatedAt = Now,
-        LeaseOwner = null,
-        LeaseUntil = null,
-    };
+    private UploadRecord Tombstone(UploadRecord record, UploadState state) => _engine.Tombstone(record, state);
 
     private UploadRecord CompletedRecord(UploadRecord record, StoredObject stored) => record with
     {
@@ -669,34 +504,4 @@ public sealed partial class UploadCoordinator
         UpdatedAt = Now,
         Sha256 = record.HashState is { } state ? Convert.ToBase64String(Hashing.ResumableSha256.Import(state).GetCurrentHash()) : null,
     };
-
-    private static partial class Log
-    {
-        [LoggerMessage(1, LogLevel.Information, "Upload {UploadId} created on target {Target} (length {Length})")]
-        public static partial void UploadCreated(ILogger logger, string uploadId, string target, long? length);
-
-        [LoggerMessage(2, LogLevel.Information, "Upload {UploadId} completed: {Length} bytes as {ObjectKey}")]
-        public static partial void UploadCompleted(ILogger logger, string uploadId, long length, string objectKey);
-
-        [LoggerMessage(3, LogLevel.Information, "Upload {UploadId} cancelled")]
-        public static partial void UploadCancelled(ILogger logger, string uploadId);
-
-        [LoggerMessage(4, LogLevel.Information, "Upload {UploadId} expired and was cleaned up")]
-        public static partial void UploadExpired(ILogger logger, string uploadId);
-
-        [LoggerMessage(5, LogLevel.Warning, "Cleanup of upload {UploadId} failed; it will be retried")]
-        public static partial void CleanupFailed(ILogger logger, string uploadId, Exception exception);
-
-        [LoggerMessage(6, LogLevel.Information, "Upload {UploadId}: waiting for the lease of {Owner} to lapse at {Until}")]
-        public static partial void WaitingForLease(ILogger logger, string uploadId, string owner, DateTimeOffset until);
-
-        [LoggerMessage(7, LogLevel.Information, "Upload {UploadId}: append ended early after {Received} bytes; the received bytes were kept")]
-        public static partial void AppendInterrupted(ILogger logger, string uploadId, long received);
-
-        [LoggerMessage(8, LogLevel.Warning, "Upload {UploadId}: lost the lease to another writer; this append stops")]
-        public static partial void LeaseLost(ILogger logger, string uploadId);
-
-        [LoggerMessage(9, LogLevel.Warning, "Upload {UploadId}: whole-upload digest mismatch; the upload was cancelled")]
-        public static partial void ReprDigestMismatch(ILogger logger, string uploadId);
-    }
 }
