@@ -587,33 +587,22 @@ public sealed partial class UploadCoordinator
         }
 
         /// <summary>After a failed compare-and-swap: continue only if the upload is still ours and unchanged.</summary>
-        private async Task RefreshOrThrowAsync()
-        {
-            var current = await _owner._store.GetAsync(_record.Id, SalvageToken).ConfigureAwait(false);
-            if (current is null || current.State != UploadState.Open || current.Offset != _record.Offset
-                || current.LeaseOwner != _owner._options.InstanceId)
-            {
-                throw new LeaseLostException();
-            }
-
-            _record = current;
-        }
+        private async Task RefreshOrThrowAsync() =>
+            _record = await _owner._leases.RefreshOrThrowAsync(_record, SalvageToken).ConfigureAwait(false);
 
         /// <summary>Never start a backend write in the last half of the lease: renew first (fails if taken over).</summary>
         private async Task EnsureLeaseAsync()
         {
-            if (_record.LeaseUntil is { } until && until - _owner.Now > _owner._options.LeaseDuration / 2)
+            if (!_owner._leases.NeedsRenewal(_record))
             {
                 return;
             }
 
             while (true)
             {
-                var renewed = _record with { LeaseOwner = _owner._options.InstanceId, LeaseUntil = _owner.Now + _owner._options.LeaseDuration };
-                var written = await _owner._store.TryReplaceAsync(renewed, SalvageToken).ConfigureAwait(false);
-                if (written.Status == MetadataWriteStatus.Success)
+                if (await _owner._leases.TryRenewAsync(_record, SalvageToken).ConfigureAwait(false) is { } renewed)
                 {
-                    _record = written.Record!;
+                    _record = renewed;
                     return;
                 }
 
@@ -750,12 +739,4 @@ public sealed partial class UploadCoordinator
 
     /// <summary>A part write under way: its bytes stay in <paramref name="Buffer"/> until it is recorded or abandoned.</summary>
     private sealed record InflightPart(long Offset, int Size, byte[] Buffer, Task<PartRecord> Write);
-
-    private sealed class LeaseLostException : Exception
-    {
-        public LeaseLostException()
-            : base("Another writer took over the upload.")
-        {
-        }
-    }
 }

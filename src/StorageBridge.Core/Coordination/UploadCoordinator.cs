@@ -28,9 +28,9 @@ public sealed partial class UploadCoordinator
     private readonly StorageBridgeEngineOptions _options;
     private readonly TimeProvider _time;
     private readonly ILogger<UploadCoordinator> _logger;
-    private readonly UploadActivityRegistry _activity = new();
     private readonly EngineContext _engine;
     private readonly UploadAdmission _admission;
+    private readonly UploadLeases _leases;
 
     public UploadCoordinator(
         UploadTargetRegistry targets,
@@ -46,6 +46,7 @@ public sealed partial class UploadCoordinator
         _logger = logger;
         _engine = new EngineContext(targets, store, options, time, logger);
         _admission = new UploadAdmission(_engine);
+        _leases = new UploadLeases(_engine);
     }
 
     public UploadTargetRegistry Targets => _targets;
@@ -76,7 +77,7 @@ public sealed partial class UploadCoordinator
             return new UploadQueryResult(UploadOutcome.NotFound, null);
         }
 
-        await _activity.EndActiveAsync(id, _options.TakeoverWait, cancellationToken).ConfigureAwait(false);
+        await _leases.EndActiveAsync(id, cancellationToken).ConfigureAwait(false);
         var record = await LoadAsync(target, id, cancellationToken).ConfigureAwait(false);
         if (record is null)
         {
@@ -99,7 +100,7 @@ public sealed partial class UploadCoordinator
             return new UploadQueryResult(UploadOutcome.NotFound, null);
         }
 
-        using var operation = await _activity.BeginAsync(id, _options.TakeoverWait, cancellationToken).ConfigureAwait(false);
+        using var operation = await _leases.BeginAsync(id, cancellationToken).ConfigureAwait(false);
         if (operation is null)
         {
             return new UploadQueryResult(UploadOutcome.Conflict, null);
@@ -177,7 +178,7 @@ public sealed partial class UploadCoordinator
             return new AppendResult(target is null ? UploadOutcome.TargetNotFound : UploadOutcome.NotFound, null);
         }
 
-        using var operation = await _activity.BeginAsync(request.Id, _options.TakeoverWait, cancellationToken).ConfigureAwait(false);
+        using var operation = await _leases.BeginAsync(request.Id, cancellationToken).ConfigureAwait(false);
         if (operation is null)
         {
             return new AppendResult(UploadOutcome.Conflict, null);
@@ -203,7 +204,7 @@ public sealed partial class UploadCoordinator
         (UploadRecord? Record, UploadOutcome Outcome, UploadRecord? Current) leased;
         try
         {
-            leased = await AcquireLeaseAsync(record, request, options, operation.Token).ConfigureAwait(false);
+            leased = await _leases.AcquireAsync(record, request, options.YieldToOtherInstance, operation.Token).ConfigureAwait(false);
         }
         catch (OperationCanceledException) when (operation.Token.IsCancellationRequested)
         {
@@ -276,7 +277,7 @@ public sealed partial class UploadCoordinator
                         continue;
                     }
 
-                    await _activity.EndActiveAsync(record.Id, _options.TakeoverWait, cancellationToken).ConfigureAwait(false);
+                    await _leases.EndActiveAsync(record.Id, cancellationToken).ConfigureAwait(false);
                     if (target is not null)
                     {
                         await AbortAsync(target, written.Record!, cancellationToken).ConfigureAwait(false);
@@ -395,71 +396,7 @@ public sealed partial class UploadCoordinator
 
     private UploadOutcome? StateOutcome(UploadRecord record) => _engine.StateOutcome(record);
 
-    private bool LeaseHeldByOther(UploadRecord record) =>
-        record.LeaseOwner is { } owner && owner != _options.InstanceId && record.LeaseUntil > Now;
-
-    /// <summary>
-    /// Claims the upload for this instance. A lease held by another instance is taken over by writing ourselves in,
-    /// then waiting until the old lease lapses: the old holder cannot renew (its compare-and-swap fails) and never
-    /// starts a backend write in the last half of its lease, so the two never write at once.
-    /// </summary>
-    private async Task<(UploadRecord? Record, UploadOutcome Outcome, UploadRecord? Current)> AcquireLeaseAsync(
-        UploadRecord record, AppendRequest request, AppendOptions options, CancellationToken cancellationToken)
-    {
-        while (true)
-        {
-            if (options.YieldToOtherInstance && LeaseHeldByOther(record))
-            {
-                return (null, UploadOutcome.Conflict, record);
-            }
-
-            // Writes may start once the foreign lease lapsed. A claim still waiting for that (LeaseFrom) binds whoever
-            // takes over from it too, including a newer request in this process.
-            var foreignUntil = LeaseHeldByOther(record) ? record.LeaseUntil : null;
-            var writableFrom = new[] { foreignUntil, record.LeaseFrom }.Where(t => t > Now).Max();
-            var claimed = record with
-            {
-                Length = request.DeclaredLength ?? record.Length,
-                LeaseOwner = _options.InstanceId,
-                LeaseUntil = Max(Now, writableFrom ?? Now) + _options.LeaseDuration,
-                LeaseFrom = writableFrom,
-                UpdatedAt = Now,
-            };
-            var written = await _store.TryReplaceAsync(claimed, cancellationToken).ConfigureAwait(false);
-            if (written.Status == MetadataWriteStatus.Success)
-            {
-                if (writableFrom is { } until)
-                {
-                    EngineLog.WaitingForLease(_logger, record.Id, record.LeaseOwner ?? "", until);
-                    await Task.Delay(until - Now, _time, cancellationToken).ConfigureAwait(false);
-                }
-
-                return (written.Record, UploadOutcome.Success, null);
-            }
-
-            var current = await _store.GetAsync(record.Id, cancellationToken).ConfigureAwait(false);
-            if (current is null)
-            {
-                return (null, UploadOutcome.NotFound, null);
-            }
-
-            if (current.State != UploadState.Open || current.Offset != request.Offset)
-            {
-                var outcome = current.State switch
-                {
-                    UploadState.Completed => UploadOutcome.AlreadyCompleted,
-                    UploadState.Cancelled or UploadState.Expired => UploadOutcome.Gone,
-                    UploadState.Completing => UploadOutcome.Conflict,
-                    _ => UploadOutcome.OffsetMismatch,
-                };
-                return (null, outcome, current);
-            }
-
-            record = current;
-        }
-    }
-
-    private static DateTimeOffset Max(DateTimeOffset a, DateTimeOffset b) => a > b ? a : b;
+    private bool LeaseHeldByOther(UploadRecord record) => _leases.HeldByOther(record);
 
     /// <summary>Finishes a completion interrupted between the backend commit and the metadata write (idempotent commit).</summary>
     private async Task<UploadRecord?> FinishCompletionAsync(UploadRecord record, CancellationToken cancellationToken)
