@@ -477,7 +477,7 @@ public sealed partial class UploadCoordinator
                 return await FinishAsync(UploadOutcome.Success, LimitKind.None).ConfigureAwait(false);
             }
 
-            if (!ReprDigestMatches())
+            if (!UploadCompletion.ReprDigestMatches(_record, _sha))
             {
                 return await RejectWholeUploadAsync().ConfigureAwait(false);
             }
@@ -491,28 +491,15 @@ public sealed partial class UploadCoordinator
             }
 
             var completing = await CommitAsync(newTail: null, keepTail: false, release: false, UploadState.Completing).ConfigureAwait(false);
-            StoredObject stored;
-            try
+            var committed = await _owner._completion.CommitObjectAsync(_target, completing, SalvageToken).ConfigureAwait(false);
+            if (committed.Outcome != UploadOutcome.Success)
             {
-                stored = await Backend.CompleteAsync(completing, SalvageToken).ConfigureAwait(false);
-            }
-            catch (ObjectExistsException)
-            {
-                // Nothing was replaced and every byte is still staged: reopen so the upload is not stuck in Completing.
-                var reopened = await _owner._store.TryReplaceAsync(completing with { State = UploadState.Open, LeaseOwner = null, LeaseUntil = null }, SalvageToken).ConfigureAwait(false);
-                return new AppendResult(UploadOutcome.ObjectExists, reopened.Record ?? completing);
+                return committed;
             }
 
-            var written = await _owner._store.TryReplaceAsync(_owner.CompletedRecord(completing, stored), SalvageToken).ConfigureAwait(false);
-            if (written.Status != MetadataWriteStatus.Success)
-            {
-                throw new LeaseLostException();
-            }
-
-            _record = written.Record!;
+            _record = committed.Upload!;
             await ForgetTailsQuietlyAsync().ConfigureAwait(false);
-            StorageBridgeTelemetry.UploadsCompleted.Add(1, new KeyValuePair<string, object?>("target", _target.Name));
-            EngineLog.UploadCompleted(_owner._logger, _record.Id, _record.Offset, _record.ObjectKey);
+            _owner._completion.ReportCompleted(_target.Name, _record);
             return new AppendResult(UploadOutcome.Success, _record);
         }
 
@@ -520,29 +507,12 @@ public sealed partial class UploadCoordinator
         {
             EngineLog.ReprDigestMismatch(_owner._logger, _record.Id);
             await AbandonInflightAsync().ConfigureAwait(false);
-            var written = await _owner._store.TryReplaceAsync(_owner.Tombstone(_record, UploadState.Cancelled), SalvageToken).ConfigureAwait(false);
-            if (written.Status == MetadataWriteStatus.Success)
-            {
-                _record = written.Record!;
-                await _owner.AbortAsync(_target, _record, SalvageToken).ConfigureAwait(false);
-            }
-
+            _record = await _owner._completion.CancelMismatchedAsync(_target, _record, SalvageToken).ConfigureAwait(false);
             return new AppendResult(UploadOutcome.DigestMismatch, _record);
         }
 
         private bool DigestMatches() =>
             _contentHash is null || CryptographicOperations.FixedTimeEquals(_contentHash.GetCurrentHash(), _request.ContentDigest!.Value);
-
-        private bool ReprDigestMatches()
-        {
-            if (_record.ExpectedDigest is not { } expected || _sha is null)
-            {
-                return true;
-            }
-
-            return _record.ExpectedDigestAlgorithm != DigestValue.Sha256
-                || CryptographicOperations.FixedTimeEquals(_sha.GetCurrentHash(), Convert.FromBase64String(expected));
-        }
 
         /// <summary>Records the parts written so far (and the new tail); old tails are deleted once nothing points at them.</summary>
         private async Task<UploadRecord> CommitAsync(TailRecord? newTail, bool keepTail, bool release, UploadState state = UploadState.Open)

@@ -31,6 +31,7 @@ public sealed partial class UploadCoordinator
     private readonly EngineContext _engine;
     private readonly UploadAdmission _admission;
     private readonly UploadLeases _leases;
+    private readonly UploadCompletion _completion;
 
     public UploadCoordinator(
         UploadTargetRegistry targets,
@@ -47,6 +48,7 @@ public sealed partial class UploadCoordinator
         _engine = new EngineContext(targets, store, options, time, logger);
         _admission = new UploadAdmission(_engine);
         _leases = new UploadLeases(_engine);
+        _completion = new UploadCompletion(_engine);
     }
 
     public UploadTargetRegistry Targets => _targets;
@@ -217,7 +219,7 @@ public sealed partial class UploadCoordinator
             return new AppendResult(leased.Outcome, leased.Current);
         }
 
-        if (await ReconcileUnreleasedAsync(target, record, operation.Token).ConfigureAwait(false) is { } unusable)
+        if (await _completion.ReconcileUnreleasedAsync(target, record, operation.Token).ConfigureAwait(false) is { } unusable)
         {
             return unusable;
         }
@@ -234,7 +236,7 @@ public sealed partial class UploadCoordinator
         }
         catch (UploadSessionGoneException)
         {
-            return await ExpireLostSessionAsync(target, request.Id, cancellationToken).ConfigureAwait(false);
+            return await _completion.ExpireLostSessionAsync(target, request.Id, cancellationToken).ConfigureAwait(false);
         }
         catch (ObjectExistsException)
         {
@@ -376,7 +378,7 @@ public sealed partial class UploadCoordinator
         };
         var stored = await concatenating.ConcatenateAsync(record, [.. sources.Select(s => s.StoredObject?.Key ?? s.ObjectKey)], cancellationToken)
             .ConfigureAwait(false);
-        var created = await _store.CreateAsync(CompletedRecord(record, stored), cancellationToken).ConfigureAwait(false);
+        var created = await _store.CreateAsync(_completion.CompletedRecord(record, stored), cancellationToken).ConfigureAwait(false);
         if (created.Status != MetadataWriteStatus.Success)
         {
             throw new InvalidOperationException($"Metadata store refused to create upload {id}: {created.Status}.");
@@ -399,46 +401,8 @@ public sealed partial class UploadCoordinator
     private bool LeaseHeldByOther(UploadRecord record) => _leases.HeldByOther(record);
 
     /// <summary>Finishes a completion interrupted between the backend commit and the metadata write (idempotent commit).</summary>
-    private async Task<UploadRecord?> FinishCompletionAsync(UploadRecord record, CancellationToken cancellationToken)
-    {
-        var target = _targets.Find(record.Target);
-        if (target is null)
-        {
-            return null;
-        }
-
-        StoredObject stored;
-        try
-        {
-            stored = await target.Backend.CompleteAsync(record, cancellationToken).ConfigureAwait(false);
-        }
-        catch (ObjectExistsException)
-        {
-            var reopened = await _store.TryReplaceAsync(record with { State = UploadState.Open, LeaseOwner = null, LeaseUntil = null }, cancellationToken).ConfigureAwait(false);
-            return reopened.Record;
-        }
-        catch (UploadSessionGoneException)
-        {
-            return (await ExpireLostSessionAsync(target, record.Id, cancellationToken).ConfigureAwait(false)).Upload;
-        }
-
-        var completed = CompletedRecord(record, stored);
-        var written = await _store.TryReplaceAsync(completed, cancellationToken).ConfigureAwait(false);
-        return written.Record;
-    }
+    private Task<UploadRecord?> FinishCompletionAsync(UploadRecord record, CancellationToken cancellationToken) =>
+        _completion.FinishAsync(record, cancellationToken);
 
     private UploadRecord Tombstone(UploadRecord record, UploadState state) => _engine.Tombstone(record, state);
-
-    private UploadRecord CompletedRecord(UploadRecord record, StoredObject stored) => record with
-    {
-        State = UploadState.Completed,
-        StoredObject = stored,
-        Length = record.Offset,
-        Tail = null,
-        ExpiresAt = null,
-        LeaseOwner = null,
-        LeaseUntil = null,
-        UpdatedAt = Now,
-        Sha256 = record.HashState is { } state ? Convert.ToBase64String(Hashing.ResumableSha256.Import(state).GetCurrentHash()) : null,
-    };
 }
