@@ -32,6 +32,8 @@ public sealed partial class UploadCoordinator
     private readonly UploadAdmission _admission;
     private readonly UploadLeases _leases;
     private readonly UploadCompletion _completion;
+    private readonly ExpirySweeper _expiry;
+    private readonly UploadConcatenation _concatenation;
 
     public UploadCoordinator(
         UploadTargetRegistry targets,
@@ -49,6 +51,8 @@ public sealed partial class UploadCoordinator
         _admission = new UploadAdmission(_engine);
         _leases = new UploadLeases(_engine);
         _completion = new UploadCompletion(_engine);
+        _expiry = new ExpirySweeper(_engine, _leases, _completion);
+        _concatenation = new UploadConcatenation(_engine, _completion);
     }
 
     public UploadTargetRegistry Targets => _targets;
@@ -250,145 +254,17 @@ public sealed partial class UploadCoordinator
     }
 
     /// <summary>Expires due uploads and forgets old tombstones. Returns how many records were handled.</summary>
-    public async Task<int> CleanupExpiredAsync(CancellationToken cancellationToken)
-    {
-        var handled = 0;
-        await foreach (var record in _store.ListExpiredAsync(Now, 100, cancellationToken).ConfigureAwait(false))
-        {
-            var target = _targets.Find(record.Target);
-            try
-            {
-                if (record.State == UploadState.Completing)
-                {
-                    // The backend commit may already have happened: finish it (idempotent) rather than abort.
-                    if (!LeaseHeldByOther(record))
-                    {
-                        await FinishCompletionAsync(record, cancellationToken).ConfigureAwait(false);
-                    }
-                }
-                else if (record.IsActive)
-                {
-                    if (LeaseHeldByOther(record))
-                    {
-                        continue;
-                    }
-
-                    var written = await _store.TryReplaceAsync(Tombstone(record, UploadState.Expired), cancellationToken).ConfigureAwait(false);
-                    if (written.Status != MetadataWriteStatus.Success)
-                    {
-                        continue;
-                    }
-
-                    await _leases.EndActiveAsync(record.Id, cancellationToken).ConfigureAwait(false);
-                    if (target is not null)
-                    {
-                        await AbortAsync(target, written.Record!, cancellationToken).ConfigureAwait(false);
-                    }
-
-                    StorageBridgeTelemetry.UploadsExpired.Add(1);
-                    EngineLog.UploadExpired(_logger, record.Id);
-                }
-                else if (record.State is UploadState.Cancelled or UploadState.Expired)
-                {
-                    // Abort again before forgetting: it is idempotent and catches a failed abort at cancel time.
-                    if (target is not null)
-                    {
-                        await AbortAsync(target, record, cancellationToken).ConfigureAwait(false);
-                    }
-
-                    await _store.TryDeleteAsync(record.Id, record.Version, cancellationToken).ConfigureAwait(false);
-                }
-
-                handled++;
-            }
-            catch (Exception ex) when (ex is not OperationCanceledException)
-            {
-                EngineLog.CleanupFailed(_logger, record.Id, ex);
-            }
-        }
-
-        return handled;
-    }
+    public Task<int> CleanupExpiredAsync(CancellationToken cancellationToken) => _expiry.CleanupExpiredAsync(cancellationToken);
 
     /// <summary>Whether the target's backend can join completed uploads into a new one (<see cref="ConcatenateAsync"/>).</summary>
-    public bool SupportsConcatenation(string target) => _targets.Find(target)?.Backend is IConcatenatingBackend;
+    public bool SupportsConcatenation(string target) => _concatenation.IsSupported(target);
 
     /// <summary>
     /// Creates a completed upload whose object is the given completed uploads joined in order. The record is written
     /// only after the backend committed the object, so a failure leaves no half-made upload (at most an orphan object).
     /// </summary>
-    public async Task<CreateResult> ConcatenateAsync(ConcatenateRequest request, CancellationToken cancellationToken)
-    {
-        ArgumentNullException.ThrowIfNull(request);
-        var target = _targets.Find(request.Target);
-        if (target is null)
-        {
-            return new CreateResult(UploadOutcome.TargetNotFound, null);
-        }
-
-        if (target.Backend is not IConcatenatingBackend concatenating)
-        {
-            return new CreateResult(UploadOutcome.NotSupported, null);
-        }
-
-        var sources = new List<UploadRecord>(request.SourceIds.Count);
-        foreach (var sourceId in request.SourceIds)
-        {
-            var source = UploadIds.IsWellFormed(sourceId) ? await LoadAsync(target.Name, sourceId, cancellationToken).ConfigureAwait(false) : null;
-            if (source is null)
-            {
-                return new CreateResult(UploadOutcome.NotFound, null);
-            }
-
-            if (StateOutcome(source) is { } gone)
-            {
-                return new CreateResult(gone, source);
-            }
-
-            if (source.State != UploadState.Completed)
-            {
-                return new CreateResult(UploadOutcome.IncompleteSource, source);
-            }
-
-            sources.Add(source);
-        }
-
-        var total = sources.Sum(s => s.Offset);
-        if (total > MaxLength(target, declared: true))
-        {
-            return new CreateResult(UploadOutcome.TooLarge, null, LimitKind.MaxSize);
-        }
-
-        var now = Now;
-        var id = UploadIds.New();
-        var record = new UploadRecord
-        {
-            Id = id,
-            Target = target.Name,
-            ObjectKey = ObjectKeys.Build(target.Options, target.Name, id, request.FileName, now),
-            Protocol = request.Protocol,
-            Length = total,
-            Offset = total,
-            ContentType = request.ContentType,
-            FileName = request.FileName,
-            Metadata = request.Metadata ?? UploadRecord.EmptyMetadata,
-            ProtocolState = request.ProtocolState ?? UploadRecord.EmptyMetadata,
-            CreatedAt = now,
-            UpdatedAt = now,
-        };
-        var stored = await concatenating.ConcatenateAsync(record, [.. sources.Select(s => s.StoredObject?.Key ?? s.ObjectKey)], cancellationToken)
-            .ConfigureAwait(false);
-        var created = await _store.CreateAsync(_completion.CompletedRecord(record, stored), cancellationToken).ConfigureAwait(false);
-        if (created.Status != MetadataWriteStatus.Success)
-        {
-            throw new InvalidOperationException($"Metadata store refused to create upload {id}: {created.Status}.");
-        }
-
-        StorageBridgeTelemetry.UploadsCreated.Add(1, new KeyValuePair<string, object?>("target", target.Name));
-        StorageBridgeTelemetry.UploadsCompleted.Add(1, new KeyValuePair<string, object?>("target", target.Name));
-        EngineLog.UploadCompleted(_logger, id, total, record.ObjectKey);
-        return new CreateResult(UploadOutcome.Success, created.Record);
-    }
+    public Task<CreateResult> ConcatenateAsync(ConcatenateRequest request, CancellationToken cancellationToken) =>
+        _concatenation.ConcatenateAsync(request, cancellationToken);
 
     /// <summary>Largest total size accepted by this target (declared up front, or discovered while streaming).</summary>
     public static long MaxLength(UploadTarget target, bool declared) => UploadAdmission.MaxLength(target, declared);
