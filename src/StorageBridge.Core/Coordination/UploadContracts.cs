@@ -52,7 +52,7 @@ public sealed record DigestValue(string Algorithm, byte[] Value)
     /// <summary>MD5: insecure, accepted only as a per-append integrity check some clients send.</summary>
     public const string Md5 = "md5";
 
-    /// <summary>Whether <see cref="UploadCoordinator.AppendAsync"/> can check an append against this algorithm.</summary>
+    /// <summary>Whether <see cref="UploadCoordinator.AppendAsync(AppendRequest, Stream, CancellationToken)"/> can check an append against this algorithm.</summary>
     public static bool IsSupportedForAppend(string algorithm) => algorithm is Sha256 or Sha512 or Sha1 or Md5;
 
     /// <summary>Digest size in bytes of a supported algorithm, 0 otherwise.</summary>

@@ -1,5 +1,4 @@
 using Microsoft.Extensions.Logging;
-using StorageBridge.Backends;
 using StorageBridge.Diagnostics;
 using StorageBridge.Metadata;
 using StorageBridge.Targets;
@@ -14,19 +13,9 @@ namespace StorageBridge.Coordination;
 /// </summary>
 public sealed partial class UploadCoordinator
 {
-    // Tail objects read back or deleted at once when a part forms from a segmented tail.
-    private const int TailObjectsAtOnce = 8;
-
-    // Bytes written in place (files, GCS) are recorded at most this far apart, to keep metadata writes rare.
-    private const long InPlaceCommitInterval = 8L * 1024 * 1024;
-
-    // Writes of bytes that already arrived must finish even when the client is gone: that is what keeps them.
-    private static readonly TimeSpan SalvageTimeout = EngineContext.SalvageTimeout;
-
     private readonly UploadTargetRegistry _targets;
     private readonly IUploadMetadataStore _store;
     private readonly StorageBridgeEngineOptions _options;
-    private readonly TimeProvider _time;
     private readonly ILogger<UploadCoordinator> _logger;
     private readonly EngineContext _engine;
     private readonly UploadAdmission _admission;
@@ -34,6 +23,7 @@ public sealed partial class UploadCoordinator
     private readonly UploadCompletion _completion;
     private readonly ExpirySweeper _expiry;
     private readonly UploadConcatenation _concatenation;
+    private readonly AppendPipeline _append;
 
     public UploadCoordinator(
         UploadTargetRegistry targets,
@@ -45,7 +35,6 @@ public sealed partial class UploadCoordinator
         _targets = targets;
         _store = store;
         _options = options;
-        _time = time;
         _logger = logger;
         _engine = new EngineContext(targets, store, options, time, logger);
         _admission = new UploadAdmission(_engine);
@@ -53,6 +42,7 @@ public sealed partial class UploadCoordinator
         _completion = new UploadCompletion(_engine);
         _expiry = new ExpirySweeper(_engine, _leases, _completion);
         _concatenation = new UploadConcatenation(_engine, _completion);
+        _append = new AppendPipeline(_engine, _admission, _leases, _completion);
     }
 
     public UploadTargetRegistry Targets => _targets;
@@ -63,17 +53,8 @@ public sealed partial class UploadCoordinator
     /// <summary>Recent tail objects in memory (for tests of the cache and its bound).</summary>
     internal TailSegmentCache TailCache => _engine.TailCache;
 
-    private DateTimeOffset Now => _engine.Now;
-
-    private Task AbortAsync(UploadTarget target, UploadRecord record, CancellationToken cancellationToken) =>
-        _engine.AbortAsync(target, record, cancellationToken);
-
     public Task<CreateResult> CreateAsync(CreateUploadRequest request, CancellationToken cancellationToken) =>
-        CreateWithIdAsync(request, UploadIds.New(), cancellationToken);
-
-    /// <summary>Creates an upload under an id the caller drew (<see cref="UploadIds.New"/>), e.g. one a lookup record already names.</summary>
-    private Task<CreateResult> CreateWithIdAsync(CreateUploadRequest request, string id, CancellationToken cancellationToken) =>
-        _admission.CreateAsync(request, id, cancellationToken);
+        _admission.CreateAsync(request, UploadIds.New(), cancellationToken);
 
     /// <summary>Current state of an upload. Ends any append in flight in this process first, so the offset is final.</summary>
     public async Task<UploadQueryResult> GetAsync(string target, string id, CancellationToken cancellationToken)
@@ -84,18 +65,18 @@ public sealed partial class UploadCoordinator
         }
 
         await _leases.EndActiveAsync(id, cancellationToken).ConfigureAwait(false);
-        var record = await LoadAsync(target, id, cancellationToken).ConfigureAwait(false);
+        var record = await _engine.LoadAsync(target, id, cancellationToken).ConfigureAwait(false);
         if (record is null)
         {
             return new UploadQueryResult(UploadOutcome.NotFound, null);
         }
 
-        if (record.State == UploadState.Completing && !LeaseHeldByOther(record))
+        if (record.State == UploadState.Completing && !_leases.HeldByOther(record))
         {
-            record = await FinishCompletionAsync(record, cancellationToken).ConfigureAwait(false) ?? record;
+            record = await _completion.FinishAsync(record, cancellationToken).ConfigureAwait(false) ?? record;
         }
 
-        return new UploadQueryResult(StateOutcome(record) ?? UploadOutcome.Success, record);
+        return new UploadQueryResult(_engine.StateOutcome(record) ?? UploadOutcome.Success, record);
     }
 
     /// <summary>Cancels an upload: the record becomes a tombstone (410) and every stored byte is dropped.</summary>
@@ -114,7 +95,7 @@ public sealed partial class UploadCoordinator
 
         while (true)
         {
-            var record = await LoadAsync(target, id, cancellationToken).ConfigureAwait(false);
+            var record = await _engine.LoadAsync(target, id, cancellationToken).ConfigureAwait(false);
             if (record is null)
             {
                 return new UploadQueryResult(UploadOutcome.NotFound, null);
@@ -130,10 +111,10 @@ public sealed partial class UploadCoordinator
                 return new UploadQueryResult(UploadOutcome.Gone, record);
             }
 
-            var written = await _store.TryReplaceAsync(Tombstone(record, UploadState.Cancelled), cancellationToken).ConfigureAwait(false);
+            var written = await _store.TryReplaceAsync(_engine.Tombstone(record, UploadState.Cancelled), cancellationToken).ConfigureAwait(false);
             if (written.Status == MetadataWriteStatus.Success)
             {
-                await AbortAsync(uploadTarget, written.Record!, cancellationToken).ConfigureAwait(false);
+                await _engine.AbortAsync(uploadTarget, written.Record!, cancellationToken).ConfigureAwait(false);
                 EngineLog.UploadCancelled(_logger, id);
                 return new UploadQueryResult(UploadOutcome.Success, written.Record);
             }
@@ -148,7 +129,7 @@ public sealed partial class UploadCoordinator
             return new DownloadResult(UploadOutcome.NotFound, null);
         }
 
-        var record = await LoadAsync(target, id, cancellationToken).ConfigureAwait(false);
+        var record = await _engine.LoadAsync(target, id, cancellationToken).ConfigureAwait(false);
         if (record is null)
         {
             return new DownloadResult(UploadOutcome.NotFound, null);
@@ -156,7 +137,7 @@ public sealed partial class UploadCoordinator
 
         if (record.State != UploadState.Completed)
         {
-            return new DownloadResult(StateOutcome(record) ?? UploadOutcome.Conflict, record);
+            return new DownloadResult(_engine.StateOutcome(record) ?? UploadOutcome.Conflict, record);
         }
 
         var total = record.Offset;
@@ -171,87 +152,7 @@ public sealed partial class UploadCoordinator
     /// prefix is kept. With <see cref="AppendRequest.ContentDigest"/> nothing is recorded until the digest matched.
     /// </summary>
     public Task<AppendResult> AppendAsync(AppendRequest request, Stream body, CancellationToken cancellationToken) =>
-        AppendAsync(request, body, default, cancellationToken);
-
-    /// <summary>An append of the engine's own callers (the numbered-chunk path), with the options only they may set.</summary>
-    internal async Task<AppendResult> AppendAsync(AppendRequest request, Stream body, AppendOptions options, CancellationToken cancellationToken)
-    {
-        ArgumentNullException.ThrowIfNull(request);
-        ArgumentNullException.ThrowIfNull(body);
-        var target = _targets.Find(request.Target);
-        if (target is null || !UploadIds.IsWellFormed(request.Id))
-        {
-            return new AppendResult(target is null ? UploadOutcome.TargetNotFound : UploadOutcome.NotFound, null);
-        }
-
-        using var operation = await _leases.BeginAsync(request.Id, cancellationToken).ConfigureAwait(false);
-        if (operation is null)
-        {
-            return new AppendResult(UploadOutcome.Conflict, null);
-        }
-
-        var record = await LoadAsync(request.Target, request.Id, cancellationToken).ConfigureAwait(false);
-        if (record is null)
-        {
-            return new AppendResult(UploadOutcome.NotFound, null);
-        }
-
-        if (record.State == UploadState.Completing && !LeaseHeldByOther(record))
-        {
-            record = await FinishCompletionAsync(record, cancellationToken).ConfigureAwait(false) ?? record;
-        }
-
-        var rejection = _admission.CheckAppend(target, record, request, options);
-        if (rejection is not null)
-        {
-            return rejection;
-        }
-
-        (UploadRecord? Record, UploadOutcome Outcome, UploadRecord? Current) leased;
-        try
-        {
-            leased = await _leases.AcquireAsync(record, request, options.YieldToOtherInstance, operation.Token).ConfigureAwait(false);
-        }
-        catch (OperationCanceledException) when (operation.Token.IsCancellationRequested)
-        {
-            // Taken over (or the client left) while waiting for another instance's lease: nothing was written.
-            return new AppendResult(UploadOutcome.Interrupted, record);
-        }
-
-        if (leased.Record is null)
-        {
-            return new AppendResult(leased.Outcome, leased.Current);
-        }
-
-        if (await _completion.ReconcileUnreleasedAsync(target, record, operation.Token).ConfigureAwait(false) is { } unusable)
-        {
-            return unusable;
-        }
-
-        using var activity = StorageBridgeTelemetry.ActivitySource.StartActivity("StorageBridge.Append");
-        activity?.SetTag("storagebridge.upload_id", record.Id);
-        var started = _time.GetTimestamp();
-        var append = new AppendOperation(this, target, leased.Record, request);
-        try
-        {
-            var result = await append.RunAsync(body, operation.Token).ConfigureAwait(false);
-            StorageBridgeTelemetry.AppendDuration.Record(_time.GetElapsedTime(started).TotalSeconds);
-            return result;
-        }
-        catch (UploadSessionGoneException)
-        {
-            return await _completion.ExpireLostSessionAsync(target, request.Id, cancellationToken).ConfigureAwait(false);
-        }
-        catch (ObjectExistsException)
-        {
-            // A backend whose last part write is the commit (GCS's final chunk): what was recorded is kept.
-            return new AppendResult(UploadOutcome.ObjectExists, await _store.GetAsync(request.Id, cancellationToken).ConfigureAwait(false));
-        }
-        finally
-        {
-            append.Dispose();
-        }
-    }
+        _append.AppendAsync(request, body, default, cancellationToken);
 
     /// <summary>Expires due uploads and forgets old tombstones. Returns how many records were handled.</summary>
     public Task<int> CleanupExpiredAsync(CancellationToken cancellationToken) => _expiry.CleanupExpiredAsync(cancellationToken);
@@ -268,17 +169,4 @@ public sealed partial class UploadCoordinator
 
     /// <summary>Largest total size accepted by this target (declared up front, or discovered while streaming).</summary>
     public static long MaxLength(UploadTarget target, bool declared) => UploadAdmission.MaxLength(target, declared);
-
-    private Task<UploadRecord?> LoadAsync(string target, string id, CancellationToken cancellationToken) =>
-        _engine.LoadAsync(target, id, cancellationToken);
-
-    private UploadOutcome? StateOutcome(UploadRecord record) => _engine.StateOutcome(record);
-
-    private bool LeaseHeldByOther(UploadRecord record) => _leases.HeldByOther(record);
-
-    /// <summary>Finishes a completion interrupted between the backend commit and the metadata write (idempotent commit).</summary>
-    private Task<UploadRecord?> FinishCompletionAsync(UploadRecord record, CancellationToken cancellationToken) =>
-        _completion.FinishAsync(record, cancellationToken);
-
-    private UploadRecord Tombstone(UploadRecord record, UploadState state) => _engine.Tombstone(record, state);
 }
