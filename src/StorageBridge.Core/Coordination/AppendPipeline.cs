@@ -10,7 +10,10 @@ namespace StorageBridge.Coordination;
 /// </summary>
 internal sealed class AppendPipeline(EngineContext engine, UploadAdmission admission, UploadLeases leases, UploadCompletion completion)
 {
-    /// <summary>An append of the engine's own callers (the numbered-chunk path), with the options only they may set.</summary>
+    /// <summary>
+    /// Appends a request body (see <see cref="UploadCoordinator.AppendAsync(AppendRequest, Stream, CancellationToken)"/>).
+    /// <paramref name="options"/> are the numbered-chunk path's; every other caller passes the default.
+    /// </summary>
     public async Task<AppendResult> AppendAsync(AppendRequest request, Stream body, AppendOptions options, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(request);

@@ -22,7 +22,8 @@ internal sealed class UploadCompletion(EngineContext engine)
 {
     /// <summary>
     /// Commits the object of a record this append just marked Completing and records it. Another object under the
-    /// key (overwriting off) reopens the upload: nothing was replaced and every byte is still staged.
+    /// key (overwriting off) reopens the upload: nothing was replaced and every byte is still staged. A failed record
+    /// write means another writer took over: <see cref="LeaseLostException"/>, as for the append's other commits.
     /// </summary>
     public async Task<AppendResult> CommitObjectAsync(UploadTarget target, UploadRecord completing, CancellationToken cancellationToken)
     {

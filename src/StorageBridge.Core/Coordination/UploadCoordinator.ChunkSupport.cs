@@ -1,3 +1,5 @@
+using Microsoft.Extensions.Logging;
+using StorageBridge.Diagnostics;
 using StorageBridge.Uploads;
 
 namespace StorageBridge.Coordination;
@@ -27,4 +29,14 @@ public sealed partial class UploadCoordinator
     /// <summary>Finishes a completion interrupted between the backend commit and the metadata write (idempotent commit).</summary>
     private Task<UploadRecord?> FinishCompletionAsync(UploadRecord record, CancellationToken cancellationToken) =>
         _completion.FinishAsync(record, cancellationToken);
+
+    /// <summary>The engine's events the chunk path writes too (defined once, in <see cref="EngineLog"/>).</summary>
+    private static partial class Log
+    {
+        public static void UploadCompleted(ILogger logger, string uploadId, long length, string objectKey) =>
+            EngineLog.UploadCompleted(logger, uploadId, length, objectKey);
+
+        public static void CleanupFailed(ILogger logger, string uploadId, Exception exception) =>
+            EngineLog.CleanupFailed(logger, uploadId, exception);
+    }
 }

@@ -354,7 +354,7 @@ public sealed partial class UploadCoordinator
         catch (Exception ex) when (ex is not OperationCanceledException)
         {
             // Only the lookup's lifetime is at stake: it still expires with the upload's original expiry.
-            EngineLog.CleanupFailed(_logger, lookupId, ex);
+            Log.CleanupFailed(_logger, lookupId, ex);
         }
     }
 
@@ -483,7 +483,7 @@ public sealed partial class UploadCoordinator
         if (done?.State == UploadState.Completed)
         {
             StorageBridgeTelemetry.UploadsCompleted.Add(1, new KeyValuePair<string, object?>("target", done.Target));
-            EngineLog.UploadCompleted(_logger, done.Id, done.Offset, done.ObjectKey);
+            Log.UploadCompleted(_logger, done.Id, done.Offset, done.ObjectKey);
             return new ChunkResult(UploadOutcome.Success, done);
         }
 

@@ -1,5 +1,4 @@
 using System.Globalization;
-using StorageBridge.Diagnostics;
 using StorageBridge.Metadata;
 using StorageBridge.Targets;
 using StorageBridge.Uploads;
@@ -266,7 +265,7 @@ public sealed partial class UploadCoordinator
         }
         catch (Exception ex) when (ex is not OperationCanceledException)
         {
-            EngineLog.CleanupFailed(_logger, upload.Id, ex);
+            Log.CleanupFailed(_logger, upload.Id, ex);
         }
     }
 
