@@ -52,7 +52,7 @@ public sealed record DigestValue(string Algorithm, byte[] Value)
     /// <summary>MD5: insecure, accepted only as a per-append integrity check some clients send.</summary>
     public const string Md5 = "md5";
 
-    /// <summary>Whether <see cref="UploadCoordinator.AppendAsync"/> can check an append against this algorithm.</summary>
+    /// <summary>Whether <see cref="UploadCoordinator.AppendAsync(AppendRequest, Stream, CancellationToken)"/> can check an append against this algorithm.</summary>
     public static bool IsSupportedForAppend(string algorithm) => algorithm is Sha256 or Sha512 or Sha1 or Md5;
 
     /// <summary>Digest size in bytes of a supported algorithm, 0 otherwise.</summary>
@@ -107,15 +107,6 @@ public sealed record AppendRequest
 
     /// <summary>Creation requests are exempt from min-append-size when empty.</summary>
     public bool IsCreation { get; init; }
-
-    /// <summary>
-    /// Set by the numbered-chunk path (<see cref="UploadCoordinator.WriteChunkAsync"/>): only it may append to an upload
-    /// made of chunks, and its appends are chunks whose size the client chose (exempt from min-append-size).
-    /// </summary>
-    internal bool FromChunks { get; init; }
-
-    /// <summary>Answer <see cref="UploadOutcome.Conflict"/> instead of taking over while another instance's lease is live.</summary>
-    internal bool YieldToOtherInstance { get; init; }
 }
 
 /// <param name="Upload">The record as it stands after the operation (for offsets and headers), when it exists.</param>

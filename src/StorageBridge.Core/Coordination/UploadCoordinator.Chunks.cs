@@ -136,8 +136,8 @@ public sealed partial class UploadCoordinator
     }
 
     /// <summary>An upload made of chunks accepts appends only from the chunk path (and only that path may use one).</summary>
-    private static AppendResult? CheckChunkedAppend(UploadRecord record, AppendRequest request) =>
-        record.ProtocolState.ContainsKey(LayoutKey) != request.FromChunks ? new AppendResult(UploadOutcome.Conflict, record) : null;
+    internal static AppendResult? CheckChunkedAppend(UploadRecord record, bool fromChunks) =>
+        record.ProtocolState.ContainsKey(LayoutKey) != fromChunks ? new AppendResult(UploadOutcome.Conflict, record) : null;
 
     private (UploadTarget? Target, ChunkLayout Layout, ChunkResult? Refused) CheckChunkRequest(ChunkRequest request)
     {

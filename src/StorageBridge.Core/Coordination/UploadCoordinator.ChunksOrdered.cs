@@ -108,10 +108,9 @@ public sealed partial class UploadCoordinator
                 Offset = upload.Offset,
                 Complete = end == layout.TotalSize,
                 ContentLength = end - upload.Offset,
-                FromChunks = true,
-                YieldToOtherInstance = true,
             },
             body,
+            new AppendOptions(FromChunks: true, YieldToOtherInstance: true),
             cancellationToken).ConfigureAwait(false);
         if (result.Outcome == UploadOutcome.Interrupted && !cancellationToken.IsCancellationRequested)
         {
@@ -341,7 +340,7 @@ public sealed partial class UploadCoordinator
                     if (upload.Offset == layout.TotalSize)
                     {
                         // Every byte is in but the commit did not happen (e.g. it was refused before): try it again.
-                        await AppendAsync(new AppendRequest { Target = target.Name, Id = uploadId, Offset = upload.Offset, Complete = true, ContentLength = 0, FromChunks = true }, Stream.Null, token)
+                        await AppendAsync(new AppendRequest { Target = target.Name, Id = uploadId, Offset = upload.Offset, Complete = true, ContentLength = 0 }, Stream.Null, new AppendOptions(FromChunks: true), token)
                             .ConfigureAwait(false);
                     }
 
@@ -363,10 +362,9 @@ public sealed partial class UploadCoordinator
                             Offset = upload.Offset,
                             Complete = layout.End(next.Chunk) == layout.TotalSize,
                             ContentLength = size - skip,
-                            FromChunks = true,
-                            YieldToOtherInstance = true,
                         },
                         replay,
+                        new AppendOptions(FromChunks: true, YieldToOtherInstance: true),
                         token).ConfigureAwait(false);
                 }
                 finally

@@ -1,0 +1,80 @@
+using Microsoft.Extensions.Logging;
+using StorageBridge.Metadata;
+using StorageBridge.Targets;
+using StorageBridge.Uploads;
+
+namespace StorageBridge.Coordination;
+
+/// <summary>
+/// What the parts of the engine share: targets, store, clock, options, logger, the memory they account for (part
+/// buffers, cached tail bytes), and the rules on a record's state that each of them must apply alike.
+/// </summary>
+internal sealed class EngineContext
+{
+    // Writes of bytes that already arrived must finish even when the client is gone: that is what keeps them.
+    public static readonly TimeSpan SalvageTimeout = TimeSpan.FromMinutes(2);
+
+    public EngineContext(UploadTargetRegistry targets, IUploadMetadataStore store, StorageBridgeEngineOptions options, TimeProvider time, ILogger logger)
+    {
+        Targets = targets;
+        Store = store;
+        Options = options;
+        Time = time;
+        Logger = logger;
+        TailCache = new TailSegmentCache(options.TailCacheSize);
+    }
+
+    public UploadTargetRegistry Targets { get; }
+
+    public IUploadMetadataStore Store { get; }
+
+    public StorageBridgeEngineOptions Options { get; }
+
+    public TimeProvider Time { get; }
+
+    public ILogger Logger { get; }
+
+    /// <summary>Part buffers of this engine (accounting for tests of the memory bound).</summary>
+    public PartBufferPool PartBuffers { get; } = new();
+
+    /// <summary>Recent tail objects in memory; whatever drops an upload's tails drops its entries too.</summary>
+    public TailSegmentCache TailCache { get; }
+
+    public DateTimeOffset Now => Time.GetUtcNow();
+
+    /// <summary>The upload, when it exists and belongs to <paramref name="target"/>.</summary>
+    public async Task<UploadRecord?> LoadAsync(string target, string id, CancellationToken cancellationToken)
+    {
+        var record = await Store.GetAsync(id, cancellationToken).ConfigureAwait(false);
+        return record is not null && string.Equals(record.Target, target, StringComparison.OrdinalIgnoreCase) ? record : null;
+    }
+
+    /// <summary>Outcome implied by the record's state alone, or null when it is open for business.</summary>
+    public UploadOutcome? StateOutcome(UploadRecord record) => record.State switch
+    {
+        UploadState.Cancelled or UploadState.Expired => UploadOutcome.Gone,
+        UploadState.Open when record.ExpiresAt is { } expires && expires <= Now => UploadOutcome.Gone,
+        _ => null,
+    };
+
+    /// <summary>A cancelled or expired upload: answers 410 until TombstoneRetention passes, then it is forgotten.</summary>
+    public UploadRecord Tombstone(UploadRecord record, UploadState state) => record with
+    {
+        State = state,
+        ExpiresAt = Now + Options.TombstoneRetention,
+        UpdatedAt = Now,
+        LeaseOwner = null,
+        LeaseUntil = null,
+    };
+
+    /// <summary>
+    /// Ends the backend session (its staging objects included), removes tails kept outside the backend and forgets the
+    /// upload's cached tail bytes.
+    /// </summary>
+    public async Task AbortAsync(UploadTarget target, UploadRecord record, CancellationToken cancellationToken)
+    {
+        TailCache.RemoveUpload(record.Id);
+        await target.Backend.AbortAsync(record, cancellationToken).ConfigureAwait(false);
+        await target.Tails.DeleteAllAsync(record, cancellationToken).ConfigureAwait(false);
+    }
+}

@@ -1,0 +1,73 @@
+using StorageBridge.Diagnostics;
+using StorageBridge.Metadata;
+using StorageBridge.Uploads;
+
+namespace StorageBridge.Coordination;
+
+/// <summary>
+/// The expiry scan: due uploads become expired tombstones and lose their stored bytes, interrupted completions are
+/// finished, and tombstones past their retention (and the chunk path's lookup records) are forgotten.
+/// </summary>
+internal sealed class ExpirySweeper(EngineContext engine, UploadLeases leases, UploadCompletion completion)
+{
+    /// <summary>Expires due uploads and forgets old tombstones. Returns how many records were handled.</summary>
+    public async Task<int> CleanupExpiredAsync(CancellationToken cancellationToken)
+    {
+        var handled = 0;
+        await foreach (var record in engine.Store.ListExpiredAsync(engine.Now, 100, cancellationToken).ConfigureAwait(false))
+        {
+            var target = engine.Targets.Find(record.Target);
+            try
+            {
+                if (record.State == UploadState.Completing)
+                {
+                    // The backend commit may already have happened: finish it (idempotent) rather than abort.
+                    if (!leases.HeldByOther(record))
+                    {
+                        await completion.FinishAsync(record, cancellationToken).ConfigureAwait(false);
+                    }
+                }
+                else if (record.IsActive)
+                {
+                    if (leases.HeldByOther(record))
+                    {
+                        continue;
+                    }
+
+                    var written = await engine.Store.TryReplaceAsync(engine.Tombstone(record, UploadState.Expired), cancellationToken).ConfigureAwait(false);
+                    if (written.Status != MetadataWriteStatus.Success)
+                    {
+                        continue;
+                    }
+
+                    await leases.EndActiveAsync(record.Id, cancellationToken).ConfigureAwait(false);
+                    if (target is not null)
+                    {
+                        await engine.AbortAsync(target, written.Record!, cancellationToken).ConfigureAwait(false);
+                    }
+
+                    StorageBridgeTelemetry.UploadsExpired.Add(1);
+                    EngineLog.UploadExpired(engine.Logger, record.Id);
+                }
+                else if (record.State is UploadState.Cancelled or UploadState.Expired)
+                {
+                    // Abort again before forgetting: it is idempotent and catches a failed abort at cancel time.
+                    if (target is not null)
+                    {
+                        await engine.AbortAsync(target, record, cancellationToken).ConfigureAwait(false);
+                    }
+
+                    await engine.Store.TryDeleteAsync(record.Id, record.Version, cancellationToken).ConfigureAwait(false);
+                }
+
+                handled++;
+            }
+            catch (Exception ex) when (ex is not OperationCanceledException)
+            {
+                EngineLog.CleanupFailed(engine.Logger, record.Id, ex);
+            }
+        }
+
+        return handled;
+    }
+}

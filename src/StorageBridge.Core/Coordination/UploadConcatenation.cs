@@ -1,0 +1,91 @@
+using StorageBridge.Backends;
+using StorageBridge.Diagnostics;
+using StorageBridge.Metadata;
+using StorageBridge.Targets;
+using StorageBridge.Uploads;
+
+namespace StorageBridge.Coordination;
+
+/// <summary>Joins completed uploads of one target into a new completed upload (backends that implement <see cref="IConcatenatingBackend"/>).</summary>
+internal sealed class UploadConcatenation(EngineContext engine, UploadCompletion completion)
+{
+    /// <summary>Whether the target's backend can join completed uploads into a new one (<see cref="ConcatenateAsync"/>).</summary>
+    public bool IsSupported(string target) => engine.Targets.Find(target)?.Backend is IConcatenatingBackend;
+
+    /// <summary>
+    /// Creates a completed upload whose object is the given completed uploads joined in order. The record is written
+    /// only after the backend committed the object, so a failure leaves no half-made upload (at most an orphan object).
+    /// </summary>
+    public async Task<CreateResult> ConcatenateAsync(ConcatenateRequest request, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(request);
+        var target = engine.Targets.Find(request.Target);
+        if (target is null)
+        {
+            return new CreateResult(UploadOutcome.TargetNotFound, null);
+        }
+
+        if (target.Backend is not IConcatenatingBackend concatenating)
+        {
+            return new CreateResult(UploadOutcome.NotSupported, null);
+        }
+
+        var sources = new List<UploadRecord>(request.SourceIds.Count);
+        foreach (var sourceId in request.SourceIds)
+        {
+            var source = UploadIds.IsWellFormed(sourceId) ? await engine.LoadAsync(target.Name, sourceId, cancellationToken).ConfigureAwait(false) : null;
+            if (source is null)
+            {
+                return new CreateResult(UploadOutcome.NotFound, null);
+            }
+
+            if (engine.StateOutcome(source) is { } gone)
+            {
+                return new CreateResult(gone, source);
+            }
+
+            if (source.State != UploadState.Completed)
+            {
+                return new CreateResult(UploadOutcome.IncompleteSource, source);
+            }
+
+            sources.Add(source);
+        }
+
+        var total = sources.Sum(s => s.Offset);
+        if (total > UploadAdmission.MaxLength(target, declared: true))
+        {
+            return new CreateResult(UploadOutcome.TooLarge, null, LimitKind.MaxSize);
+        }
+
+        var now = engine.Now;
+        var id = UploadIds.New();
+        var record = new UploadRecord
+        {
+            Id = id,
+            Target = target.Name,
+            ObjectKey = ObjectKeys.Build(target.Options, target.Name, id, request.FileName, now),
+            Protocol = request.Protocol,
+            Length = total,
+            Offset = total,
+            ContentType = request.ContentType,
+            FileName = request.FileName,
+            Metadata = request.Metadata ?? UploadRecord.EmptyMetadata,
+            ProtocolState = request.ProtocolState ?? UploadRecord.EmptyMetadata,
+            CreatedAt = now,
+            UpdatedAt = now,
+        };
+        var stored = await concatenating.ConcatenateAsync(record, [.. sources.Select(s => s.StoredObject?.Key ?? s.ObjectKey)], cancellationToken)
+            .ConfigureAwait(false);
+        var created = await engine.Store.CreateAsync(completion.CompletedRecord(record, stored), cancellationToken).ConfigureAwait(false);
+        if (created.Status != MetadataWriteStatus.Success)
+        {
+            throw new InvalidOperationException($"Metadata store refused to create upload {id}: {created.Status}.");
+        }
+
+        StorageBridgeTelemetry.UploadsCreated.Add(1, new KeyValuePair<string, object?>("target", target.Name));
+        StorageBridgeTelemetry.UploadsCompleted.Add(1, new KeyValuePair<string, object?>("target", target.Name));
+        EngineLog.UploadCompleted(engine.Logger, id, total, record.ObjectKey);
+        return new CreateResult(UploadOutcome.Success, created.Record);
+    }
+}
