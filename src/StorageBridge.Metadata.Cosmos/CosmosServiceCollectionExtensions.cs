@@ -1,6 +1,7 @@
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.DependencyInjection.Extensions;
-using StorageBridge.Metadata;
+using Microsoft.Extensions.Options;
+using StorageBridge.Configuration;
 
 namespace StorageBridge.Metadata.Cosmos;
 
@@ -10,7 +11,27 @@ public static class CosmosServiceCollectionExtensions
     public static IServiceCollection AddStorageBridgeCosmos(this IServiceCollection services)
     {
         ArgumentNullException.ThrowIfNull(services);
+        services.TryAddSingleton(new StorageBridgeConfigurationSource(null));
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IUploadMetadataStoreFactory, CosmosMetadataStoreFactory>());
+        services.TryAddEnumerable(ServiceDescriptor.Singleton<IConfigureOptions<CosmosMetadataOptions>, CosmosMetadataSectionBinder>());
+        services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<CosmosMetadataOptions>, CosmosMetadataOptionsValidator>());
         return services;
+    }
+
+    /// <summary>
+    /// Keeps upload records in Cosmos DB. Selected unless the configuration's <c>Metadata:Provider</c> or an earlier
+    /// <c>Use...Metadata</c> call chose another store; <c>Metadata:*</c> from configuration is bound first, then
+    /// <paramref name="configure"/>.
+    /// </summary>
+    public static IStorageBridgeBuilder UseCosmosMetadata(this IStorageBridgeBuilder builder, Action<CosmosMetadataOptions>? configure = null)
+    {
+        ArgumentNullException.ThrowIfNull(builder);
+        builder.Services.AddStorageBridgeCosmos();
+        if (configure is not null)
+        {
+            builder.Services.Configure(configure);
+        }
+
+        return builder.UseMetadataStore<CosmosMetadataStoreFactory>(CosmosMetadataStoreFactory.ProviderName);
     }
 }

@@ -1,0 +1,29 @@
+using Microsoft.Extensions.Hosting;
+using StorageBridge.Coordination;
+using StorageBridge.Metadata;
+
+namespace StorageBridge.AspNetCore.Hosting;
+
+/// <summary>
+/// Builds the engine (every target's options bound and validated, backends created) and prepares the metadata store
+/// (schema, container) while the host starts, before the server accepts requests: bad configuration or an
+/// unreachable store stops start-up instead of failing the first upload.
+/// </summary>
+internal sealed class StorageBridgeInitializer(UploadCoordinator coordinator, IUploadMetadataStore store) : IHostedLifecycleService
+{
+    public Task StartingAsync(CancellationToken cancellationToken)
+    {
+        GC.KeepAlive(coordinator);
+        return store.InitializeAsync(cancellationToken);
+    }
+
+    public Task StartAsync(CancellationToken cancellationToken) => Task.CompletedTask;
+
+    public Task StartedAsync(CancellationToken cancellationToken) => Task.CompletedTask;
+
+    public Task StoppingAsync(CancellationToken cancellationToken) => Task.CompletedTask;
+
+    public Task StopAsync(CancellationToken cancellationToken) => Task.CompletedTask;
+
+    public Task StoppedAsync(CancellationToken cancellationToken) => Task.CompletedTask;
+}
