@@ -1,7 +1,6 @@
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Options;
-using StorageBridge.Configuration;
 
 namespace StorageBridge.Metadata.Cosmos;
 
@@ -11,7 +10,6 @@ public static class CosmosServiceCollectionExtensions
     public static IServiceCollection AddStorageBridgeCosmos(this IServiceCollection services)
     {
         ArgumentNullException.ThrowIfNull(services);
-        services.TryAddSingleton(new StorageBridgeConfigurationSource(null));
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IUploadMetadataStoreFactory, CosmosMetadataStoreFactory>());
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IConfigureOptions<CosmosMetadataOptions>, CosmosMetadataSectionBinder>());
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<CosmosMetadataOptions>, CosmosMetadataOptionsValidator>());

@@ -17,13 +17,13 @@ public sealed class AzureBlobOptionsTests
     [Fact]
     public void Tails_are_segmented_by_default_and_MaxTailSegments_is_read_and_checked()
     {
-        var defaults = ReadOptions(Target(("Container", "c")));
+        var defaults = ReadOptions(Target(("Container", "c"), ("ConnectionString", "UseDevelopmentStorage=true")));
         Assert.Equal(32, defaults.MaxTailSegments);
         Assert.Equal(4L * 1024 * 1024, defaults.MinBlockSize);
-        Assert.Equal(1, ReadOptions(Target(("Container", "c"), ("MaxTailSegments", "1"))).MaxTailSegments);
+        Assert.Equal(1, ReadOptions(Target(("Container", "c"), ("ConnectionString", "UseDevelopmentStorage=true"), ("MaxTailSegments", "1"))).MaxTailSegments);
 
-        var error = Assert.Throws<StorageBridgeConfigurationException>(() => ReadOptions(Target(("Container", "c"), ("MaxTailSegments", "0"))));
+        var error = Assert.Throws<StorageBridgeConfigurationException>(() => ReadOptions(Target(("Container", "c"), ("ConnectionString", "UseDevelopmentStorage=true"), ("MaxTailSegments", "0"))));
         Assert.Equal("StorageBridge:Targets:az:MaxTailSegments", error.Key);
-        Assert.Throws<StorageBridgeConfigurationException>(() => ReadOptions(Target(("Container", "c"), ("MaxTailSegments", "many"))));
+        Assert.Throws<StorageBridgeConfigurationException>(() => ReadOptions(Target(("Container", "c"), ("ConnectionString", "UseDevelopmentStorage=true"), ("MaxTailSegments", "many"))));
     }
 }

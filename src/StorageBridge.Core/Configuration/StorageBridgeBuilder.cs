@@ -90,7 +90,6 @@ public static class StorageBridgeBuilderExtensions
         where TValidator : class, IValidateOptions<TOptions>
     {
         ArgumentNullException.ThrowIfNull(services);
-        services.TryAddSingleton(new StorageBridgeConfigurationSource(null));
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IUploadBackendFactory, TFactory>());
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IConfigureOptions<TOptions>, TargetSectionBinder<TOptions>>());
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<TOptions>, TValidator>());
