@@ -1,3 +1,4 @@
+using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using StorageBridge.Coordination;
 using StorageBridge.Metadata;
@@ -6,15 +7,15 @@ namespace StorageBridge.AspNetCore.Hosting;
 
 /// <summary>
 /// Builds the engine (every target's options bound and validated, backends created) and prepares the metadata store
-/// (schema, container) while the host starts, before the server accepts requests: bad configuration or an
-/// unreachable store stops start-up instead of failing the first upload.
+/// (schema, container) while the host starts, before any hosted service starts and before the server accepts
+/// requests: bad configuration or an unreachable store stops start-up instead of failing the first upload.
 /// </summary>
-internal sealed class StorageBridgeInitializer(UploadCoordinator coordinator, IUploadMetadataStore store) : IHostedLifecycleService
+internal sealed class StorageBridgeInitializer(IServiceProvider services) : IHostedLifecycleService
 {
     public Task StartingAsync(CancellationToken cancellationToken)
     {
-        GC.KeepAlive(coordinator);
-        return store.InitializeAsync(cancellationToken);
+        services.GetRequiredService<UploadCoordinator>();
+        return services.GetRequiredService<IUploadMetadataStore>().InitializeAsync(cancellationToken);
     }
 
     public Task StartAsync(CancellationToken cancellationToken) => Task.CompletedTask;

@@ -21,12 +21,13 @@ public static class ConfigurationBinding
         ArgumentNullException.ThrowIfNull(except);
         try
         {
-            // Key by key rather than section.Bind: a key whose value is null (JSON null) keeps the default instead of
-            // becoming default(T), as it did before the options pattern.
+            // Key by key rather than section.Bind: a key whose value is null or blank (JSON null, an empty environment
+            // variable) keeps the default instead of becoming default(T) or an error, as with the earlier hand parsing.
             foreach (var child in section.GetChildren())
             {
                 if (except.Contains(child.Key, StringComparer.OrdinalIgnoreCase)
-                    || options.GetType().GetProperty(child.Key, BindingFlags.Public | BindingFlags.Instance | BindingFlags.IgnoreCase) is not { } property)
+                    || options.GetType().GetProperty(child.Key, BindingFlags.Public | BindingFlags.Instance | BindingFlags.IgnoreCase) is not { } property
+                    || (child.Value is { } text && string.IsNullOrWhiteSpace(text)))
                 {
                     continue;
                 }
