@@ -37,6 +37,12 @@ public sealed record CosmosMetadataOptions
 
     public static readonly TimeSpan DefaultTtlGrace = TimeSpan.FromHours(1);
 
+    /// <summary>A client owned by the application (not disposed by the bridge); Endpoint and Key are then not needed. Code only.</summary>
+    public CosmosClient? Client { get; set; }
+
+    /// <summary>Resolves the client from the application's services (not disposed by the bridge). Code only.</summary>
+    public Func<IServiceProvider, CosmosClient>? ClientFactory { get; set; }
+
     /// <summary>Last-chance adjustments to the SDK client (tests install HTTP fault injection here).</summary>
     public Action<CosmosClientOptions>? ConfigureClient { get; set; }
 }

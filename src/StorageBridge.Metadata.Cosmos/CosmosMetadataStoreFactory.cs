@@ -17,11 +17,15 @@ public sealed class CosmosMetadataStoreFactory : IUploadMetadataStoreFactory
 
     public string Name => ProviderName;
 
-    public IUploadMetadataStore Create(IServiceProvider services) =>
-        new CosmosUploadMetadataStore(
-            services.GetRequiredService<IOptions<CosmosMetadataOptions>>().Value,
-            services.GetService<TimeProvider>() ?? TimeProvider.System,
-            services.GetService<ILoggerFactory>()?.CreateLogger<CosmosUploadMetadataStore>());
+    public IUploadMetadataStore Create(IServiceProvider services)
+    {
+        var options = services.GetRequiredService<IOptions<CosmosMetadataOptions>>().Value;
+        var time = services.GetService<TimeProvider>() ?? TimeProvider.System;
+        var logger = services.GetService<ILoggerFactory>()?.CreateLogger<CosmosUploadMetadataStore>();
+        return (options.Client ?? options.ClientFactory?.Invoke(services)) is { } client
+            ? new CosmosUploadMetadataStore(client, options, time, logger)
+            : new CosmosUploadMetadataStore(options, time, logger);
+    }
 }
 
 /// <summary>Binds <c>StorageBridge:Metadata</c> onto <see cref="CosmosMetadataOptions"/>; bad values name their key.</summary>
@@ -59,6 +63,13 @@ public sealed class CosmosMetadataOptionsValidator(StorageBridgeConfigurationSou
     {
         ArgumentNullException.ThrowIfNull(options);
         var path = source.MetadataPath;
+        CheckName(path, "Database", options.Database);
+        CheckName(path, "Container", options.Container);
+        if (options.Client is not null || options.ClientFactory is not null)
+        {
+            return ValidateOptionsResult.Success;
+        }
+
         if (options.Endpoint is null)
         {
             Fail(path, "Endpoint", "a value is required for Provider Cosmos.");
@@ -79,8 +90,6 @@ public sealed class CosmosMetadataOptionsValidator(StorageBridgeConfigurationSou
             Fail(path, "ConnectionMode", $"'{options.ConnectionMode}' is not Gateway or Direct.");
         }
 
-        CheckName(path, "Database", options.Database);
-        CheckName(path, "Container", options.Container);
         return ValidateOptionsResult.Success;
     }
 

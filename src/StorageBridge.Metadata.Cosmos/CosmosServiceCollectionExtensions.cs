@@ -1,3 +1,4 @@
+using Microsoft.Azure.Cosmos;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Options;
@@ -31,5 +32,16 @@ public static class CosmosServiceCollectionExtensions
         }
 
         return builder.UseMetadataStore<CosmosMetadataStoreFactory>(CosmosMetadataStoreFactory.ProviderName);
+    }
+
+    /// <summary>Keeps upload records in Cosmos DB through a client from the application's services (not disposed by the bridge).</summary>
+    public static IStorageBridgeBuilder UseCosmosMetadata(this IStorageBridgeBuilder builder, Func<IServiceProvider, CosmosClient> client, Action<CosmosMetadataOptions>? configure = null)
+    {
+        ArgumentNullException.ThrowIfNull(client);
+        return builder.UseCosmosMetadata(o =>
+        {
+            o.ClientFactory = client;
+            configure?.Invoke(o);
+        });
     }
 }
