@@ -8,7 +8,6 @@ using StorageBridge.AspNetCore.Protocols.Ietf;
 using StorageBridge.AspNetCore.Protocols.Resumable;
 using StorageBridge.AspNetCore.Protocols.Tus;
 using StorageBridge.Coordination;
-using StorageBridge.Metadata;
 using StorageBridge.Targets;
 
 namespace StorageBridge.AspNetCore;
@@ -21,14 +20,14 @@ public static partial class ResumableUploadEndpoints
 {
     private const string PrefixItem = "StorageBridge.Prefix";
 
-    /// <summary>Maps the upload endpoints and prepares the metadata store (bad configuration fails here, at start-up).</summary>
+    /// <summary>
+    /// Maps the upload endpoints. Configuration is read and validated here already (bad configuration fails while the
+    /// application is built); the metadata store is prepared when the host starts, before the first request.
+    /// </summary>
     public static IEndpointConventionBuilder MapResumableUploads(this IEndpointRouteBuilder endpoints, string prefix = "/uploads")
     {
         ArgumentNullException.ThrowIfNull(endpoints);
-        var services = endpoints.ServiceProvider;
-        // Resolving the coordinator reads and validates all configuration now, not at the first request.
-        services.GetRequiredService<UploadCoordinator>();
-        services.GetRequiredService<IUploadMetadataStore>().InitializeAsync(CancellationToken.None).GetAwaiter().GetResult();
+        endpoints.ServiceProvider.GetRequiredService<UploadCoordinator>();
 
         var group = endpoints.MapGroup(prefix);
         // tus 1.0, the IETF draft and Resumable.js/Flow.js share these URLs: a request carrying Tus-Resumable is tus,

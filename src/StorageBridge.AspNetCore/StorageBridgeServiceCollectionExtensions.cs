@@ -8,12 +8,9 @@ using StorageBridge.AspNetCore.Hosting;
 using StorageBridge.AspNetCore.Protocols.Ietf;
 using StorageBridge.AspNetCore.Protocols.Resumable;
 using StorageBridge.AspNetCore.Protocols.Tus;
-using StorageBridge.Backends;
 using StorageBridge.Configuration;
 using StorageBridge.Coordination;
-using StorageBridge.FileSystem;
 using StorageBridge.Metadata;
-using StorageBridge.Metadata.Sqlite;
 using StorageBridge.Targets;
 
 namespace Microsoft.Extensions.DependencyInjection;
@@ -21,21 +18,30 @@ namespace Microsoft.Extensions.DependencyInjection;
 public static class StorageBridgeServiceCollectionExtensions
 {
     /// <summary>
-    /// Registers the upload engine configured from the <c>StorageBridge</c> section: targets, metadata store,
-    /// protocol front-ends and the expiry cleanup service. Backends register an <see cref="IUploadBackendFactory"/>,
-    /// metadata stores an <see cref="IUploadMetadataStoreFactory"/> (TryAddEnumerable), before or after this call.
+    /// Registers the upload engine configured in code: add targets and a metadata store on the returned builder
+    /// (<c>.AddS3Target(...)</c>, <c>.UseSqliteMetadata()</c>...). Options are validated at start-up.
     /// </summary>
-    public static IServiceCollection AddStorageBridge(this IServiceCollection services, IConfiguration configuration)
+    public static IStorageBridgeBuilder AddStorageBridge(this IServiceCollection services, Action<StorageBridgeOptions>? configure = null) =>
+        services.AddStorageBridgeCore(section: null, configure);
+
+    /// <summary>
+    /// Registers the upload engine bound to configuration: pass the <c>StorageBridge</c> section
+    /// (<c>configuration.GetSection("StorageBridge")</c>) or the root configuration (its <c>StorageBridge</c> section is
+    /// used). Targets under <c>Targets</c> need their backend registered (<c>AddStorageBridgeS3()</c>...) and the
+    /// metadata store its <c>Use...Metadata()</c>; code on the returned builder adds to or overrides the configuration.
+    /// </summary>
+    public static IStorageBridgeBuilder AddStorageBridge(this IServiceCollection services, IConfiguration configuration, Action<StorageBridgeOptions>? configure = null)
     {
         ArgumentNullException.ThrowIfNull(configuration);
-        var section = configuration.GetSection(TargetConfiguration.SectionName);
-        services.TryAddSingleton(TimeProvider.System);
-        services.TryAddEnumerable(ServiceDescriptor.Singleton<IUploadBackendFactory, FileSystemBackendFactory>());
-        services.TryAddSingleton(_ => TargetConfiguration.ReadEngineOptions(section));
-        services.TryAddSingleton(sp => TargetConfiguration.ReadTargets(section, sp.GetServices<IUploadBackendFactory>()));
-        services.TryAddEnumerable(ServiceDescriptor.Singleton<IUploadMetadataStoreFactory, SqliteMetadataStoreFactory>());
-        services.TryAddEnumerable(ServiceDescriptor.Singleton<IUploadMetadataStoreFactory, InMemoryMetadataStoreFactory>());
-        services.TryAddSingleton(sp => MetadataStores.Create(section.GetSection("Metadata"), sp.GetServices<IUploadMetadataStoreFactory>()));
+        var section = configuration as IConfigurationSection ?? configuration.GetSection(TargetConfiguration.SectionName);
+        return services.AddStorageBridgeCore(section, configure);
+    }
+
+    private static IStorageBridgeBuilder AddStorageBridgeCore(this IServiceCollection services, IConfigurationSection? section, Action<StorageBridgeOptions>? configure)
+    {
+        ArgumentNullException.ThrowIfNull(services);
+        var builder = services.AddStorageBridgeTargets(section, configure);
+        services.TryAddSingleton(MetadataStores.Create);
         services.TryAddSingleton(sp => new UploadCoordinator(
             sp.GetRequiredService<UploadTargetRegistry>(),
             sp.GetRequiredService<IUploadMetadataStore>(),
@@ -46,7 +52,9 @@ public static class StorageBridgeServiceCollectionExtensions
         services.TryAddSingleton<TusUploadHandler>();
         services.TryAddSingleton<ResumableUploadHandler>();
         services.TryAddSingleton<DownloadHandler>();
+        // Registered before the expiry service: the store is ready before the first sweep and the first request.
+        services.TryAddEnumerable(ServiceDescriptor.Singleton<IHostedService, StorageBridgeInitializer>());
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IHostedService, ExpiryCleanupService>());
-        return services;
+        return builder;
     }
 }

@@ -1,6 +1,6 @@
 namespace StorageBridge.Backends.S3;
 
-/// <summary>Settings of one S3 target (read by <see cref="S3BackendFactory"/> from <c>StorageBridge:Targets:{name}</c>).</summary>
+/// <summary>Settings the S3 backend uses (built from <see cref="S3TargetOptions"/>).</summary>
 public sealed record S3BackendOptions
 {
     public const int DefaultMaxParts = 10_000;

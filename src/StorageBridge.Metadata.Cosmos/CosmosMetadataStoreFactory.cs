@@ -1,6 +1,7 @@
 using Microsoft.Azure.Cosmos;
-using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
 using StorageBridge.Configuration;
 
 namespace StorageBridge.Metadata.Cosmos;
@@ -10,65 +11,97 @@ namespace StorageBridge.Metadata.Cosmos;
 /// (default uploads), <c>ConnectionMode</c> (Gateway | Direct, default Direct), <c>CreateIfMissing</c> (default true) and
 /// <c>AcceptAnyServerCertificate</c> (emulators only, default false) and <c>TtlGrace</c> (default 1h; 0 or none: no grace).
 /// </summary>
-/// <param name="loggerFactory">From DI when registered with AddStorageBridgeCosmos; the store logs retries through it.</param>
-public sealed class CosmosMetadataStoreFactory(ILoggerFactory? loggerFactory = null) : IUploadMetadataStoreFactory
+public sealed class CosmosMetadataStoreFactory : IUploadMetadataStoreFactory
 {
-    public string Name => "Cosmos";
+    public const string ProviderName = "Cosmos";
 
-    public IUploadMetadataStore Create(IConfigurationSection section) =>
-        new CosmosUploadMetadataStore(ReadOptions(section), TimeProvider.System, loggerFactory?.CreateLogger<CosmosUploadMetadataStore>());
+    public string Name => ProviderName;
 
-    public static CosmosMetadataOptions ReadOptions(IConfigurationSection section)
+    public IUploadMetadataStore Create(IServiceProvider services)
     {
-        ArgumentNullException.ThrowIfNull(section);
-
-        var endpointText = Required(section, "Endpoint");
-        if (!Uri.TryCreate(endpointText, UriKind.Absolute, out var endpoint)
-            || (endpoint.Scheme != Uri.UriSchemeHttps && endpoint.Scheme != Uri.UriSchemeHttp))
-        {
-            throw new StorageBridgeConfigurationException(
-                ConfigurationValues.Key(section, "Endpoint"), $"'{endpointText}' is not an http(s) URL.");
-        }
-
-        var modeText = section["ConnectionMode"]?.Trim();
-        var mode = ConnectionMode.Direct;
-        if (!string.IsNullOrEmpty(modeText)
-            && !(Enum.TryParse(modeText, ignoreCase: true, out mode) && Enum.IsDefined(mode) && !char.IsDigit(modeText[0])))
-        {
-            throw new StorageBridgeConfigurationException(
-                ConfigurationValues.Key(section, "ConnectionMode"), $"'{modeText}' is not Gateway or Direct.");
-        }
-
-        return new CosmosMetadataOptions
-        {
-            Endpoint = endpoint,
-            Key = Required(section, "Key"),
-            Database = CosmosName(section, "Database", CosmosMetadataOptions.DefaultDatabase),
-            Container = CosmosName(section, "Container", CosmosMetadataOptions.DefaultContainer),
-            ConnectionMode = mode,
-            CreateIfMissing = ConfigurationValues.GetBool(section, "CreateIfMissing", defaultValue: true),
-            AcceptAnyServerCertificate = ConfigurationValues.GetBool(section, "AcceptAnyServerCertificate", defaultValue: false),
-            TtlGrace = ConfigurationValues.GetDuration(section, "TtlGrace", CosmosMetadataOptions.DefaultTtlGrace) ?? TimeSpan.Zero,
-        };
+        var options = services.GetRequiredService<IOptions<CosmosMetadataOptions>>().Value;
+        var time = services.GetService<TimeProvider>() ?? TimeProvider.System;
+        var logger = services.GetService<ILoggerFactory>()?.CreateLogger<CosmosUploadMetadataStore>();
+        return (options.Client ?? options.ClientFactory?.Invoke(services)) is { } client
+            ? new CosmosUploadMetadataStore(client, options, time, logger)
+            : new CosmosUploadMetadataStore(options, time, logger);
     }
+}
 
-    private static string Required(IConfigurationSection section, string name) =>
-        section[name] is { } value && !string.IsNullOrWhiteSpace(value)
-            ? value.Trim()
-            : throw new StorageBridgeConfigurationException(ConfigurationValues.Key(section, name), "a value is required for Provider Cosmos.");
+/// <summary>Binds <c>StorageBridge:Metadata</c> onto <see cref="CosmosMetadataOptions"/>; bad values name their key.</summary>
+public sealed class CosmosMetadataSectionBinder(StorageBridgeConfigurationSource source) : IConfigureOptions<CosmosMetadataOptions>
+{
+    public void Configure(CosmosMetadataOptions options)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        if (source.MetadataSection is not { } section)
+        {
+            return;
+        }
+
+        // A number would bind to an enum value silently; only the names are meant.
+        if (section["ConnectionMode"]?.Trim() is { Length: > 0 } mode && char.IsDigit(mode[0]))
+        {
+            throw new StorageBridgeConfigurationException(ConfigurationBinding.Key(section, "ConnectionMode"), $"'{mode}' is not Gateway or Direct.");
+        }
+
+        // TtlGrace takes durations (2d, none) like every other duration key; the binder's TimeSpan would not.
+        ConfigurationBinding.Bind(section, options, "TtlGrace");
+        if (section["TtlGrace"] is { } ttl && !string.IsNullOrWhiteSpace(ttl))
+        {
+            options.TtlGrace = Duration.TryParse(ttl, out var grace)
+                ? grace.Value ?? TimeSpan.Zero
+                : throw new StorageBridgeConfigurationException(ConfigurationBinding.Key(section, "TtlGrace"), $"'{ttl}' is not a duration; {Duration.Hint}");
+        }
+    }
+}
+
+/// <summary>Checks the Cosmos store's options at start-up; failures name the key.</summary>
+public sealed class CosmosMetadataOptionsValidator(StorageBridgeConfigurationSource source) : IValidateOptions<CosmosMetadataOptions>
+{
+    public ValidateOptionsResult Validate(string? name, CosmosMetadataOptions options)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        var path = source.MetadataPath;
+        CheckName(path, "Database", options.Database);
+        CheckName(path, "Container", options.Container);
+        if (options.Client is not null || options.ClientFactory is not null)
+        {
+            return ValidateOptionsResult.Success;
+        }
+
+        if (options.Endpoint is null)
+        {
+            Fail(path, "Endpoint", "a value is required for Provider Cosmos.");
+        }
+
+        if (!options.Endpoint!.IsAbsoluteUri || (options.Endpoint.Scheme != Uri.UriSchemeHttps && options.Endpoint.Scheme != Uri.UriSchemeHttp))
+        {
+            Fail(path, "Endpoint", $"'{options.Endpoint.OriginalString}' is not an http(s) URL.");
+        }
+
+        if (string.IsNullOrWhiteSpace(options.Key))
+        {
+            Fail(path, "Key", "a value is required for Provider Cosmos.");
+        }
+
+        if (!Enum.IsDefined(options.ConnectionMode))
+        {
+            Fail(path, "ConnectionMode", $"'{options.ConnectionMode}' is not Gateway or Direct.");
+        }
+
+        return ValidateOptionsResult.Success;
+    }
 
     // Cosmos ids may not contain / \ ? # and must not end with a space.
-    private static string CosmosName(IConfigurationSection section, string name, string defaultValue)
+    private static void CheckName(string path, string name, string value)
     {
-        var value = section[name];
-        if (string.IsNullOrWhiteSpace(value))
+        if (string.IsNullOrWhiteSpace(value) || value.IndexOfAny(['/', '\\', '?', '#']) >= 0 || value.Length > 255 || value != value.Trim())
         {
-            return defaultValue;
+            Fail(path, name, $"'{value}' is not a valid Cosmos DB name (no / \\ ? #, no surrounding spaces, at most 255 characters).");
         }
-
-        return value.IndexOfAny(['/', '\\', '?', '#']) < 0 && value.Length <= 255 && value == value.Trim()
-            ? value
-            : throw new StorageBridgeConfigurationException(
-                ConfigurationValues.Key(section, name), $"'{value}' is not a valid Cosmos DB name (no / \\ ? #, no surrounding spaces, at most 255 characters).");
     }
+
+    private static void Fail(string path, string name, string message) =>
+        throw new StorageBridgeConfigurationException(ConfigurationBinding.Key(path, name), message);
 }

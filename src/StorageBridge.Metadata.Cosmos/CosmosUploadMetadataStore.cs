@@ -35,7 +35,24 @@ public sealed partial class CosmosUploadMetadataStore : IUploadMetadataStore, ID
     private readonly CosmosClient _client;
     private readonly TimeProvider _time;
     private readonly ILogger _logger;
+    private readonly bool _ownsClient = true;
     private Container _container;
+
+    /// <summary>
+    /// A store on a client the application owns (not disposed here): the options' Endpoint, Key, ConnectionMode and
+    /// certificate settings are the client's business then; Database, Container, CreateIfMissing and TtlGrace apply.
+    /// </summary>
+    public CosmosUploadMetadataStore(CosmosClient client, CosmosMetadataOptions options, TimeProvider? timeProvider = null, ILogger<CosmosUploadMetadataStore>? logger = null)
+    {
+        ArgumentNullException.ThrowIfNull(client);
+        ArgumentNullException.ThrowIfNull(options);
+        _options = options;
+        _time = timeProvider ?? TimeProvider.System;
+        _logger = logger ?? NullLogger<CosmosUploadMetadataStore>.Instance;
+        _client = client;
+        _ownsClient = false;
+        _container = _client.GetContainer(options.Database, options.Container);
+    }
 
     public CosmosUploadMetadataStore(CosmosMetadataOptions options, TimeProvider? timeProvider = null, ILogger<CosmosUploadMetadataStore>? logger = null)
     {
@@ -70,7 +87,7 @@ public sealed partial class CosmosUploadMetadataStore : IUploadMetadataStore, ID
                 "read container",
                 async () => (await _container.ReadContainerAsync(cancellationToken: cancellationToken).ConfigureAwait(false)).StatusCode,
                 cancellationToken).ConfigureAwait(false);
-            Log.Ready(_logger, _options.Database, _options.Container, _options.Endpoint, _options.ConnectionMode);
+            Log.Ready(_logger, _options.Database, _options.Container, _client.Endpoint, _client.ClientOptions.ConnectionMode);
             return;
         }
 
@@ -92,7 +109,7 @@ public sealed partial class CosmosUploadMetadataStore : IUploadMetadataStore, ID
             Log.TtlOff(_logger, _options.Container);
         }
 
-        Log.Ready(_logger, _options.Database, _options.Container, _options.Endpoint, _options.ConnectionMode);
+        Log.Ready(_logger, _options.Database, _options.Container, _client.Endpoint, _client.ClientOptions.ConnectionMode);
     }
 
     public async Task<MetadataWriteResult> CreateAsync(UploadRecord record, CancellationToken cancellationToken)
@@ -230,7 +247,13 @@ public sealed partial class CosmosUploadMetadataStore : IUploadMetadataStore, ID
         }
     }
 
-    public void Dispose() => _client.Dispose();
+    public void Dispose()
+    {
+        if (_ownsClient)
+        {
+            _client.Dispose();
+        }
+    }
 
     /// <summary>
     /// A write retried after a transient failure answers 409/412 when its first attempt did land (only the answer was

@@ -1,20 +1,23 @@
 namespace StorageBridge.Metadata.Sqlite;
 
-/// <summary>Where the SQLite metadata store keeps its database.</summary>
+/// <summary>
+/// Where the SQLite metadata store keeps its database (section <c>StorageBridge:Metadata</c> with <c>Provider: Sqlite</c>,
+/// or <c>UseSqliteMetadata(o =&gt; ...)</c>).
+/// </summary>
 public sealed record SqliteMetadataOptions
 {
     /// <summary>Default database file, relative to the working directory.</summary>
     public const string DefaultPath = "data/storagebridge.db";
 
     /// <summary>
-    /// Full Microsoft.Data.Sqlite connection string. When set it wins over <see cref="Path"/>; its directory is
-    /// still created when it names a file.
+    /// <c>ConnectionString</c>: full Microsoft.Data.Sqlite connection string. When set it wins over <see cref="Path"/>;
+    /// its directory is still created when it names a file.
     /// </summary>
-    public string? ConnectionString { get; init; }
+    public string? ConnectionString { get; set; }
 
-    /// <summary>Database file, relative to the working directory unless rooted. Its directory is created if missing.</summary>
-    public string Path { get; init; } = DefaultPath;
+    /// <summary><c>Path</c>: database file, relative to the working directory unless rooted. Its directory is created if missing.</summary>
+    public string Path { get; set; } = DefaultPath;
 
-    /// <summary>How long a statement waits for another connection's write lock (SQLite busy_timeout) before failing.</summary>
-    public TimeSpan BusyTimeout { get; init; } = TimeSpan.FromSeconds(5);
+    /// <summary><c>BusyTimeout</c>: how long a statement waits for another connection's write lock (SQLite busy_timeout) before failing.</summary>
+    public TimeSpan BusyTimeout { get; set; } = TimeSpan.FromSeconds(5);
 }

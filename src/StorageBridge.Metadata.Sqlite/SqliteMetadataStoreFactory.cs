@@ -1,19 +1,15 @@
-using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Options;
 
 namespace StorageBridge.Metadata.Sqlite;
 
-/// <summary><c>Provider: Sqlite</c> with <c>Path</c> (default data/storagebridge.db) or <c>ConnectionString</c>.</summary>
+/// <summary><c>Provider: Sqlite</c> (keys: see <see cref="SqliteMetadataOptions"/>).</summary>
 public sealed class SqliteMetadataStoreFactory : IUploadMetadataStoreFactory
 {
-    public string Name => "Sqlite";
+    public const string ProviderName = "Sqlite";
 
-    public IUploadMetadataStore Create(IConfigurationSection section)
-    {
-        ArgumentNullException.ThrowIfNull(section);
-        return new SqliteUploadMetadataStore(new SqliteMetadataOptions
-        {
-            ConnectionString = section["ConnectionString"] is { Length: > 0 } connection ? connection : null,
-            Path = section["Path"] is { Length: > 0 } path ? path : SqliteMetadataOptions.DefaultPath,
-        });
-    }
+    public string Name => ProviderName;
+
+    public IUploadMetadataStore Create(IServiceProvider services) =>
+        new SqliteUploadMetadataStore(services.GetRequiredService<IOptions<SqliteMetadataOptions>>().Value);
 }

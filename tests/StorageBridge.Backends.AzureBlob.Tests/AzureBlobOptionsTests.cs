@@ -1,5 +1,7 @@
 using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.DependencyInjection;
 using StorageBridge.Configuration;
+using StorageBridge.Tests;
 
 namespace StorageBridge.Backends.AzureBlob.Tests;
 
@@ -7,21 +9,21 @@ namespace StorageBridge.Backends.AzureBlob.Tests;
 public sealed class AzureBlobOptionsTests
 {
     private static IConfigurationSection Target(params (string Key, string Value)[] values) =>
-        new ConfigurationBuilder()
-            .AddInMemoryCollection(values.Select(v => new KeyValuePair<string, string?>("StorageBridge:Targets:az:" + v.Key, v.Value)))
-            .Build()
-            .GetSection("StorageBridge:Targets:az");
+        BridgeConfiguration.Section(values.Select(v => new KeyValuePair<string, string?>("StorageBridge:Targets:az:" + v.Key, v.Value)));
+
+    private static AzureBlobBackendOptions ReadOptions(IConfigurationSection section) =>
+        BridgeConfiguration.ReadTargetOptions<AzureBlobTargetOptions>(section, "az", s => s.AddStorageBridgeAzureBlob()).ToBackendOptions();
 
     [Fact]
     public void Tails_are_segmented_by_default_and_MaxTailSegments_is_read_and_checked()
     {
-        var defaults = AzureBlobBackendFactory.ReadOptions(Target(("Container", "c")));
+        var defaults = ReadOptions(Target(("Container", "c"), ("ConnectionString", "UseDevelopmentStorage=true")));
         Assert.Equal(32, defaults.MaxTailSegments);
         Assert.Equal(4L * 1024 * 1024, defaults.MinBlockSize);
-        Assert.Equal(1, AzureBlobBackendFactory.ReadOptions(Target(("MaxTailSegments", "1"))).MaxTailSegments);
+        Assert.Equal(1, ReadOptions(Target(("Container", "c"), ("ConnectionString", "UseDevelopmentStorage=true"), ("MaxTailSegments", "1"))).MaxTailSegments);
 
-        var error = Assert.Throws<StorageBridgeConfigurationException>(() => AzureBlobBackendFactory.ReadOptions(Target(("MaxTailSegments", "0"))));
+        var error = Assert.Throws<StorageBridgeConfigurationException>(() => ReadOptions(Target(("Container", "c"), ("ConnectionString", "UseDevelopmentStorage=true"), ("MaxTailSegments", "0"))));
         Assert.Equal("StorageBridge:Targets:az:MaxTailSegments", error.Key);
-        Assert.Throws<StorageBridgeConfigurationException>(() => AzureBlobBackendFactory.ReadOptions(Target(("MaxTailSegments", "many"))));
+        Assert.Throws<StorageBridgeConfigurationException>(() => ReadOptions(Target(("Container", "c"), ("ConnectionString", "UseDevelopmentStorage=true"), ("MaxTailSegments", "many"))));
     }
 }

@@ -51,7 +51,7 @@ public sealed partial class AzureProtocolTests(AzuriteFixture azurite) : IAsyncL
         builder.Configuration.AddInMemoryCollection(settings);
         builder.Logging.ClearProviders();
         builder.WebHost.UseKestrel(options => options.Listen(IPAddress.Loopback, 0));
-        builder.Services.AddStorageBridge(builder.Configuration);
+        builder.Services.AddStorageBridge(builder.Configuration).UseInMemoryMetadata();
         builder.Services.AddStorageBridgeAzureBlob();
         app = builder.Build();
         app.MapResumableUploads("/uploads");

@@ -56,7 +56,7 @@ public sealed class GcsBridgeServer : IAsyncDisposable
             options.Listen(IPAddress.Loopback, 0);
             options.Limits.MaxRequestBodySize = null;
         });
-        builder.Services.AddStorageBridge(builder.Configuration);
+        builder.Services.AddStorageBridge(builder.Configuration).UseInMemoryMetadata();
         builder.Services.AddGcsBackend();
         var app = builder.Build();
         app.MapResumableUploads("/uploads");

@@ -97,9 +97,10 @@ public sealed class IetfOnGcsTests(GcsEmulatorHost emulator) : IClassFixture<Gcs
     [InlineData("Bucket", "")]
     public void Invalid_target_configuration_names_the_key(string key, string value)
     {
-        var settings = new Dictionary<string, string?> { ["T:Bucket"] = "b", ["T:BaseUri"] = "http://127.0.0.1:1/storage/v1/", ["T:" + key] = value };
-        IConfigurationSection section = new ConfigurationBuilder().AddInMemoryCollection(settings).Build().GetSection("T");
-        var e = Assert.Throws<StorageBridgeConfigurationException>(() => new GcsBackendFactory().Create("t", section));
-        Assert.Equal("T:" + key, e.Key);
+        const string T = "StorageBridge:Targets:t:";
+        var settings = new Dictionary<string, string?> { [T + "Backend"] = "Gcs", [T + "Bucket"] = "b", [T + "BaseUri"] = "http://127.0.0.1:1/storage/v1/", [T + key] = value };
+        var section = StorageBridge.Tests.BridgeConfiguration.Section(settings);
+        var e = Assert.Throws<StorageBridgeConfigurationException>(() => StorageBridge.Tests.BridgeConfiguration.ReadTargets(section, s => s.AddGcsBackend()));
+        Assert.Equal(T + key, e.Key);
     }
 }

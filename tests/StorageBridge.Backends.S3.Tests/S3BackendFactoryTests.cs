@@ -3,6 +3,7 @@ using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using StorageBridge.Backends;
 using StorageBridge.Configuration;
+using StorageBridge.Tests;
 using StorageBridge.Uploads;
 
 namespace StorageBridge.Backends.S3.Tests;
@@ -35,7 +36,7 @@ public sealed class S3BackendFactoryTests(S3Endpoint endpoint)
         settings["StorageBridge:Targets:t:" + name] = value;
         var section = new ConfigurationBuilder().AddInMemoryCollection(settings).Build().GetSection("StorageBridge");
 
-        var ex = Assert.Throws<StorageBridgeConfigurationException>(() => TargetConfiguration.ReadTargets(section, [new S3BackendFactory(), new StorageBridge.FileSystem.FileSystemBackendFactory()]));
+        var ex = Assert.Throws<StorageBridgeConfigurationException>(() => BridgeConfiguration.ReadTargets(section, s => s.AddStorageBridgeS3()));
 
         Assert.Equal(expectedKey, ex.Key);
     }
@@ -54,7 +55,7 @@ public sealed class S3BackendFactoryTests(S3Endpoint endpoint)
 
         var section = new ConfigurationBuilder().AddInMemoryCollection(settings).Build().GetSection("StorageBridge");
 
-        var registry = TargetConfiguration.ReadTargets(section, [new S3BackendFactory(), new StorageBridge.FileSystem.FileSystemBackendFactory()]);
+        var registry = BridgeConfiguration.ReadTargets(section, s => s.AddStorageBridgeS3());
         var caps = registry.Find("t")!.Backend.Capabilities;
 
         Assert.Equal(

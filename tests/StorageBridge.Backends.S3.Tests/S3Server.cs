@@ -74,12 +74,12 @@ public sealed class S3Server : IAsyncDisposable
         builder.Configuration.AddInMemoryCollection(settings);
         builder.Logging.ClearProviders();
         builder.WebHost.UseKestrel(options => options.Listen(IPAddress.Loopback, 0));
-        builder.Services.AddStorageBridge(builder.Configuration);
-
-        // The S3 factory with a fault-injecting HTTP pipeline; AddStorageBridgeS3 then adds nothing (TryAddEnumerable).
-        var faults = new S3FaultInjector();
-        builder.Services.TryAddEnumerable(ServiceDescriptor.Singleton<IUploadBackendFactory>(new S3BackendFactory { HttpClientFactory = faults }));
+        builder.Services.AddStorageBridge(builder.Configuration).UseInMemoryMetadata();
         builder.Services.AddStorageBridgeS3();
+
+        // Every S3 target's client gets a fault-injecting HTTP pipeline (an option set in code, beside the configuration).
+        var faults = new S3FaultInjector();
+        builder.Services.ConfigureAll<S3TargetOptions>(o => o.HttpClientFactory = faults);
 
         var app = builder.Build();
         app.MapResumableUploads("/uploads");

@@ -3,6 +3,7 @@ using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using StorageBridge.AspNetCore;
 using StorageBridge.Configuration;
+using StorageBridge.Tests;
 
 namespace StorageBridge.Metadata.Cosmos.Tests;
 
@@ -13,7 +14,7 @@ public sealed class CosmosMetadataStoreFactoryTests
     [Fact]
     public void Defaults_apply_when_only_endpoint_and_key_are_set()
     {
-        var options = CosmosMetadataStoreFactory.ReadOptions(Section(("Endpoint", "https://acct.documents.azure.com:443/"), ("Key", Key)));
+        var options = ReadOptions(Section(("Endpoint", "https://acct.documents.azure.com:443/"), ("Key", Key)));
 
         Assert.Equal(new Uri("https://acct.documents.azure.com:443/"), options.Endpoint);
         Assert.Equal(Key, options.Key);
@@ -28,7 +29,7 @@ public sealed class CosmosMetadataStoreFactoryTests
     [Fact]
     public void Every_setting_is_read()
     {
-        var options = CosmosMetadataStoreFactory.ReadOptions(Section(
+        var options = ReadOptions(Section(
             ("Endpoint", "http://127.0.0.1:8081/"), ("Key", Key), ("Database", "db1"), ("Container", "c1"),
             ("ConnectionMode", "gateway"), ("CreateIfMissing", "false"), ("AcceptAnyServerCertificate", "true"), ("TtlGrace", "2d")));
 
@@ -38,7 +39,7 @@ public sealed class CosmosMetadataStoreFactoryTests
         Assert.False(options.CreateIfMissing);
         Assert.True(options.AcceptAnyServerCertificate);
         Assert.Equal(TimeSpan.FromDays(2), options.TtlGrace);
-        Assert.Equal(TimeSpan.Zero, CosmosMetadataStoreFactory.ReadOptions(Section(("Endpoint", "http://h/"), ("Key", Key), ("TtlGrace", "none"))).TtlGrace);
+        Assert.Equal(TimeSpan.Zero, ReadOptions(Section(("Endpoint", "http://h/"), ("Key", Key), ("TtlGrace", "none"))).TtlGrace);
     }
 
     [Theory]
@@ -63,7 +64,7 @@ public sealed class CosmosMetadataStoreFactoryTests
         };
 
         var error = Assert.Throws<StorageBridgeConfigurationException>(
-            () => CosmosMetadataStoreFactory.ReadOptions(Section([.. values.Select(kv => (kv.Key, kv.Value))])));
+            () => ReadOptions(Section([.. values.Select(kv => (kv.Key, kv.Value))])));
         Assert.Equal($"StorageBridge:Metadata:{name}", error.Key);
         Assert.Contains($"StorageBridge:Metadata:{name}", error.Message, StringComparison.Ordinal);
     }
@@ -91,8 +92,9 @@ public sealed class CosmosMetadataStoreFactoryTests
     }
 
     private static IConfigurationSection Section(params (string Key, string? Value)[] values) =>
-        new ConfigurationBuilder()
-            .AddInMemoryCollection(values.Select(v => new KeyValuePair<string, string?>("StorageBridge:Metadata:" + v.Key, v.Value)))
-            .Build()
-            .GetSection("StorageBridge:Metadata");
+        BridgeConfiguration.Section(values.Select(v => new KeyValuePair<string, string?>("StorageBridge:Metadata:" + v.Key, v.Value)));
+
+    /// <summary>The options as the application binds and validates them.</summary>
+    private static CosmosMetadataOptions ReadOptions(IConfigurationSection section) =>
+        BridgeConfiguration.ReadOptions<CosmosMetadataOptions>(section, s => s.AddStorageBridgeCosmos());
 }

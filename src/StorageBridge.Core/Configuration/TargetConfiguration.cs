@@ -1,5 +1,4 @@
-using System.Globalization;
-using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.DependencyInjection;
 using StorageBridge.Backends;
 using StorageBridge.Coordination;
 using StorageBridge.FileSystem;
@@ -7,69 +6,72 @@ using StorageBridge.Targets;
 
 namespace StorageBridge.Configuration;
 
+/// <summary>A target the application declared: in code (<c>Add...Target</c>) or in configuration (<c>Targets:{name}:Backend</c>).</summary>
+public sealed record StorageBridgeTargetDeclaration(string Name, string Backend);
+
 /// <summary>
-/// Reads <c>StorageBridge</c> configuration into engine options and targets. Every mistake fails start-up with the
-/// offending key. The target "default" (files under ./data) always exists unless configured otherwise.
+/// Builds the target registry from the declared targets and their named options. Every mistake fails start-up with
+/// the offending key. With configuration, the target "default" (files under ./data) exists unless configured otherwise.
 /// </summary>
 public static class TargetConfiguration
 {
     public const string SectionName = "StorageBridge";
     public const string DefaultTarget = "default";
 
-    public static StorageBridgeEngineOptions ReadEngineOptions(IConfigurationSection section)
+    public static UploadTargetRegistry CreateRegistry(IServiceProvider services)
     {
-        ArgumentNullException.ThrowIfNull(section);
-        var defaults = new StorageBridgeEngineOptions();
-        return defaults with
-        {
-            LeaseDuration = ConfigurationValues.GetDuration(section, "LeaseDuration", defaults.LeaseDuration) ?? defaults.LeaseDuration,
-            TombstoneRetention = ConfigurationValues.GetDuration(section, "TombstoneRetention", defaults.TombstoneRetention) ?? defaults.TombstoneRetention,
-            CleanupInterval = ConfigurationValues.GetDuration(section, "CleanupInterval", defaults.CleanupInterval) ?? defaults.CleanupInterval,
-            TakeoverWait = ConfigurationValues.GetDuration(section, "TakeoverWait", defaults.TakeoverWait) ?? defaults.TakeoverWait,
-            TailCacheSize = ConfigurationValues.GetSize(section, "TailCacheSize") ?? defaults.TailCacheSize,
-            InstanceId = section["InstanceId"] is { Length: > 0 } id ? id : defaults.InstanceId,
-        };
-    }
+        ArgumentNullException.ThrowIfNull(services);
+        var source = services.GetService<StorageBridgeConfigurationSource>() ?? new StorageBridgeConfigurationSource(null);
+        var factories = services.GetServices<IUploadBackendFactory>()
+            .GroupBy(f => f.Name, StringComparer.OrdinalIgnoreCase)
+            .ToDictionary(g => g.Key, g => g.Last(), StringComparer.OrdinalIgnoreCase);
 
-    public static UploadTargetRegistry ReadTargets(IConfigurationSection section, IEnumerable<IUploadBackendFactory> factories)
-    {
-        ArgumentNullException.ThrowIfNull(section);
-        var byName = factories.ToDictionary(f => f.Name, StringComparer.OrdinalIgnoreCase);
-        var targetsSection = section.GetSection("Targets");
-        var targets = new List<UploadTarget>();
-        var names = targetsSection.GetChildren().Select(c => c.Key).ToList();
-        if (!names.Contains(DefaultTarget, StringComparer.OrdinalIgnoreCase))
+        // A later declaration of the same name replaces an earlier one (code after configuration wins).
+        var declarations = new Dictionary<string, StorageBridgeTargetDeclaration>(StringComparer.OrdinalIgnoreCase);
+        var order = new List<string>();
+        foreach (var declaration in services.GetServices<StorageBridgeTargetDeclaration>())
         {
-            names.Insert(0, DefaultTarget);
+            if (!declarations.ContainsKey(declaration.Name))
+            {
+                order.Add(declaration.Name);
+            }
+
+            declarations[declaration.Name] = declaration;
         }
 
-        foreach (var name in names)
+        var targets = new List<UploadTarget>();
+        foreach (var name in order)
         {
-            var targetSection = targetsSection.GetSection(name);
-            if (!IsValidTargetName(name))
+            var declaration = declarations[name];
+            var path = source.TargetPath(declaration.Name);
+            if (!IsValidTargetName(declaration.Name))
             {
-                throw new StorageBridgeConfigurationException(targetSection.Path, "target names may use letters, digits, '-' and '_' only.");
+                throw new StorageBridgeConfigurationException(path, "target names may use letters, digits, '-' and '_' only.");
             }
 
-            var backendName = targetSection["Backend"] is { Length: > 0 } b ? b : "FileSystem";
-            if (!byName.TryGetValue(backendName, out var factory))
+            if (!factories.TryGetValue(declaration.Backend, out var factory))
             {
                 throw new StorageBridgeConfigurationException(
-                    ConfigurationValues.Key(targetSection, "Backend"),
-                    $"unknown backend '{backendName}'; available: {string.Join(", ", byName.Keys)}.");
+                    ConfigurationBinding.Key(path, "Backend"),
+                    $"unknown backend '{declaration.Backend}'; available: {string.Join(", ", factories.Keys)}.");
             }
 
-            var backend = factory.Create(name, targetSection);
-            targets.Add(new UploadTarget(name, backend, ReadTargetOptions(targetSection, factory.Name, backend.Capabilities), ReadTailStore(targetSection)));
+            var (backend, options) = factory.Create(declaration.Name, services);
+            var targetOptions = CheckAgainstBackend(path, options, factory.Name, backend.Capabilities);
+            targets.Add(new UploadTarget(declaration.Name, backend, targetOptions, CreateTailStore(path, options)));
         }
 
         return new UploadTargetRegistry(targets);
     }
 
+    /// <summary>Target names may use letters, digits, '-' and '_' (at most 64).</summary>
+    public static bool IsValidTargetName(string name) =>
+        name.Length is > 0 and <= 64 && name.AsSpan().IndexOfAnyExcept("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_") < 0;
+
     /// <summary><c>StagingDirectory</c>: tails on this machine's disk instead of the backend (single instance only).</summary>
-    private static LocalTailStore? ReadTailStore(IConfigurationSection section)
+    private static LocalTailStore? CreateTailStore(string path, StorageBridgeTargetOptions options)
     {
-        if (section["StagingDirectory"] is not { Length: > 0 } directory)
+        if (options.StagingDirectory is not { Length: > 0 } directory)
         {
             return null;
         }
@@ -80,71 +82,26 @@ public static class TargetConfiguration
         }
         catch (Exception ex) when (ex is IOException or UnauthorizedAccessException or ArgumentException or NotSupportedException)
         {
-            throw new StorageBridgeConfigurationException(ConfigurationValues.Key(section, "StagingDirectory"), $"cannot use '{directory}': {ex.Message}");
+            throw new StorageBridgeConfigurationException(ConfigurationBinding.Key(path, "StagingDirectory"), $"cannot use '{directory}': {ex.Message}");
         }
     }
 
-    private static UploadTargetOptions ReadTargetOptions(IConfigurationSection section, string backendName, BackendCapabilities capabilities)
+    private static UploadTargetOptions CheckAgainstBackend(string path, StorageBridgeTargetOptions options, string backendName, BackendCapabilities capabilities)
     {
-        var defaults = new UploadTargetOptions { Backend = backendName };
-        var partSize = ConfigurationValues.GetSize(section, "PartSize");
-        if (partSize is long part && (part < Math.Max(1, capabilities.MinPartSize) || part > PartPlanner.MaxBufferSize || part % capabilities.PartAlignment != 0))
+        if (options.PartSize is { Bytes: var part } && (part < Math.Max(1, capabilities.MinPartSize) || part > PartPlanner.MaxBufferSize || part % capabilities.PartAlignment != 0))
         {
             throw new StorageBridgeConfigurationException(
-                ConfigurationValues.Key(section, "PartSize"),
+                ConfigurationBinding.Key(path, "PartSize"),
                 $"must be between {capabilities.MinPartSize} and {PartPlanner.MaxBufferSize} bytes and a multiple of {capabilities.PartAlignment}.");
         }
 
-        int? concurrentParts = null;
-        if (section["MaxConcurrentParts"] is { Length: > 0 } concurrentText)
+        if (options.MaxConcurrentParts is > 1 && !capabilities.TracksParts)
         {
-            var limit = capabilities.TracksParts ? UploadTarget.MaxConcurrentPartsLimit : 1;
-            if (!int.TryParse(concurrentText, NumberStyles.None, CultureInfo.InvariantCulture, out var concurrent)
-                || concurrent > limit)
-            {
-                throw new StorageBridgeConfigurationException(
-                    ConfigurationValues.Key(section, "MaxConcurrentParts"),
-                    capabilities.TracksParts
-                        ? $"'{concurrentText}' is not a number between 0 and {limit}."
-                        : $"'{concurrentText}': this backend writes parts in place, in order, so only 0 or 1 is possible.");
-            }
-
-            concurrentParts = concurrent;
+            throw new StorageBridgeConfigurationException(
+                ConfigurationBinding.Key(path, "MaxConcurrentParts"),
+                $"'{options.MaxConcurrentParts}': this backend writes parts in place, in order, so only 0 or 1 is possible.");
         }
 
-        var minAppend = ConfigurationValues.GetSize(section, "MinAppendSize");
-        var maxAppend = ConfigurationValues.GetSize(section, "MaxAppendSize");
-        if (maxAppend is 0)
-        {
-            throw new StorageBridgeConfigurationException(ConfigurationValues.Key(section, "MaxAppendSize"), "must be greater than 0.");
-        }
-
-        if (minAppend is long min && maxAppend is long max && min > max)
-        {
-            throw new StorageBridgeConfigurationException(ConfigurationValues.Key(section, "MinAppendSize"), $"{min} is larger than MaxAppendSize {max}.");
-        }
-
-        var keyTemplate = section["KeyTemplate"] is { Length: > 0 } template ? template : defaults.KeyTemplate;
-        if (!keyTemplate.Contains("{id}", StringComparison.Ordinal))
-        {
-            // Without the id two uploads could land on the same key and replace each other.
-            throw new StorageBridgeConfigurationException(ConfigurationValues.Key(section, "KeyTemplate"), "must contain {id}.");
-        }
-
-        return defaults with
-        {
-            MaxUploadSize = ConfigurationValues.GetSize(section, "MaxUploadSize"),
-            MinAppendSize = minAppend,
-            MaxAppendSize = maxAppend,
-            PartSize = (int?)partSize,
-            MaxConcurrentParts = concurrentParts,
-            Expiration = ConfigurationValues.GetDuration(section, "Expiration", defaults.Expiration),
-            InterimResponses = ConfigurationValues.GetBool(section, "InterimResponses", defaults.InterimResponses),
-            KeyTemplate = keyTemplate,
-            Prefix = section["Prefix"] ?? "",
-        };
+        return options.ToUploadTargetOptions(backendName);
     }
-
-    private static bool IsValidTargetName(string name) =>
-        name.Length is > 0 and <= 64 && name.AsSpan().IndexOfAnyExcept("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_") < 0;
 }

@@ -1,17 +1,28 @@
-using Microsoft.Extensions.Configuration;
 using StorageBridge.Backends;
+using StorageBridge.Configuration;
 
 namespace StorageBridge.FileSystem;
 
-/// <summary><c>Backend: FileSystem</c> with <c>Root</c> (default ./data).</summary>
-public sealed class FileSystemBackendFactory : IUploadBackendFactory
+/// <summary><c>Backend: FileSystem</c>.</summary>
+public sealed class FileSystemBackendFactory : UploadBackendFactory<FileSystemTargetOptions>
 {
-    public string Name => "FileSystem";
+    public override string Name => "FileSystem";
 
-    public IUploadBackend Create(string targetName, IConfigurationSection section)
+    protected override IUploadBackend CreateBackend(string targetName, string path, FileSystemTargetOptions options, IServiceProvider services)
     {
-        ArgumentNullException.ThrowIfNull(section);
-        var root = section["Root"] is { Length: > 0 } configured ? configured : "data";
-        return new FileSystemBackend(new FileSystemBackendOptions { Root = Path.GetFullPath(root) });
+        ArgumentNullException.ThrowIfNull(options);
+        return new FileSystemBackend(new FileSystemBackendOptions { Root = options.ResolveRoot() });
     }
+}
+
+/// <summary>A <c>Backend: FileSystem</c> target: <c>Root</c> plus the common target keys.</summary>
+public sealed class FileSystemTargetOptions : StorageBridgeTargetOptions
+{
+    /// <summary>The embedded default's folder, relative to the current working directory.</summary>
+    public const string DefaultRoot = "data";
+
+    /// <summary><c>Root</c>: folder of the completed objects; relative paths resolve against the current working directory.</summary>
+    public string Root { get; set; } = DefaultRoot;
+
+    internal string ResolveRoot() => Path.GetFullPath(string.IsNullOrEmpty(Root) ? DefaultRoot : Root);
 }

@@ -1,5 +1,3 @@
-using Microsoft.Extensions.Configuration;
-
 namespace StorageBridge.Metadata;
 
 /// <summary>Creates the metadata store named by <c>StorageBridge:Metadata:Provider</c>; one factory per provider.</summary>
@@ -8,14 +6,6 @@ public interface IUploadMetadataStoreFactory
     /// <summary>The <c>Provider</c> value this factory answers to (e.g. "Sqlite", "Cosmos").</summary>
     string Name { get; }
 
-    /// <summary>Validates the section and builds the store; throws StorageBridgeConfigurationException naming the key.</summary>
-    IUploadMetadataStore Create(IConfigurationSection section);
-}
-
-/// <summary><c>Provider: InMemory</c>: for tests and experiments only.</summary>
-public sealed class InMemoryMetadataStoreFactory : IUploadMetadataStoreFactory
-{
-    public string Name => "InMemory";
-
-    public IUploadMetadataStore Create(IConfigurationSection section) => new InMemoryUploadMetadataStore();
+    /// <summary>Reads the store's options (a bad value throws StorageBridgeConfigurationException naming the key) and builds the store.</summary>
+    IUploadMetadataStore Create(IServiceProvider services);
 }

@@ -3,15 +3,23 @@ using StorageBridge.Backends.Gcs;
 using StorageBridge.Host;
 using StorageBridge.Metadata.Cosmos;
 
-// Configuration reload watches the content root recursively; the embedded default stores uploads under ./data inside
-// it, so every file the bridge writes would wake the watcher (measured: ~15% of CPU with many small uploads).
-// Targets are fixed at start-up anyway.
+// Configuration reload watches the content root recursively; when the bridge writes below it (data under the content
+// root), every file would wake the watcher (measured: ~15% of CPU with many small uploads). Targets are fixed at
+// start-up anyway.
 if (!args.Any(a => a.Contains("reloadConfigOnChange", StringComparison.OrdinalIgnoreCase)))
 {
     args = [.. args, "--hostBuilder:reloadConfigOnChange=false"];
 }
 
-var builder = WebApplication.CreateSlimBuilder(args);
+// Where things are: appsettings.json is read next to the binary (the content root), while data paths (the default
+// target's data/, data/storagebridge.db) resolve against the current working directory, so
+// `dotnet run --project src/hosts/StorageBridge.Host` from the repository root writes ./data there (the project sets
+// RunWorkingDirectory to the directory dotnet was started from). --contentRoot still overrides the first.
+var builder = WebApplication.CreateSlimBuilder(new WebApplicationOptions
+{
+    Args = args,
+    ContentRootPath = args.Any(a => a.Contains("contentRoot", StringComparison.OrdinalIgnoreCase)) ? null : AppContext.BaseDirectory,
+});
 
 // The embedded default listens on loopback:8080; --urls / ASPNETCORE_URLS override it.
 if (string.IsNullOrEmpty(builder.Configuration["urls"]) && string.IsNullOrEmpty(builder.Configuration["ASPNETCORE_URLS"]))
@@ -19,9 +27,12 @@ if (string.IsNullOrEmpty(builder.Configuration["urls"]) && string.IsNullOrEmpty(
     builder.WebHost.UseUrls("http://127.0.0.1:8080");
 }
 
-builder.Services.AddStorageBridge(builder.Configuration);
+// Everything comes from configuration (appsettings.json, StorageBridge__... environment variables). Metadata:
+// SQLite unless Metadata:Provider says Cosmos.
+builder.Services.AddStorageBridge(builder.Configuration)
+    .UseSqliteMetadata()
+    .UseCosmosMetadata();
 builder.Services.AddStorageBridgeS3();
-builder.Services.AddStorageBridgeCosmos();
 builder.Services.AddStorageBridgeAzureBlob();
 builder.Services.AddGcsBackend();
 

@@ -3,13 +3,26 @@ using StorageBridge.Configuration;
 
 namespace StorageBridge.Core.Tests.Configuration;
 
+/// <summary>Sizes, durations and booleans as configuration binds them (TypeConverters), and errors naming the key.</summary>
 public sealed class ConfigurationValuesTests
 {
-    private static IConfigurationSection Section(string name, string? value) =>
-        new ConfigurationBuilder()
+    private sealed class Values
+    {
+        public ByteSize? Size { get; set; }
+        public Duration? D { get; set; }
+        public bool F { get; set; } = true;
+    }
+
+    private static Values Bind(string name, string? value)
+    {
+        var values = new Values();
+        var section = new ConfigurationBuilder()
             .AddInMemoryCollection([new KeyValuePair<string, string?>("A:B:" + name, value)])
             .Build()
             .GetSection("A:B");
+        ConfigurationBinding.Bind(section, values);
+        return values;
+    }
 
     [Theory]
     [InlineData("1024", 1024)]
@@ -27,9 +40,9 @@ public sealed class ConfigurationValuesTests
     [InlineData("7B", 7)]
     public void Sizes_parse(string text, long expected)
     {
-        Assert.True(ConfigurationValues.TryParseSize(text, out var size));
-        Assert.Equal(expected, size);
-        Assert.Equal(expected, ConfigurationValues.GetSize(Section("Size", " " + text + " "), "Size"));
+        Assert.True(ByteSize.TryParse(text, out var size));
+        Assert.Equal(expected, size.Bytes);
+        Assert.Equal(expected, Bind("Size", " " + text + " ").Size?.Bytes);
     }
 
     [Theory]
@@ -45,16 +58,17 @@ public sealed class ConfigurationValuesTests
     [InlineData("99999999999999999999TiB")]
     public void Bad_sizes_do_not_parse_and_name_the_key(string text)
     {
-        Assert.False(ConfigurationValues.TryParseSize(text, out _));
-        var error = Assert.Throws<StorageBridgeConfigurationException>(() => ConfigurationValues.GetSize(Section("Size", text), "Size"));
+        Assert.False(ByteSize.TryParse(text, out _));
+        var error = Assert.Throws<StorageBridgeConfigurationException>(() => Bind("Size", text));
         Assert.Equal("A:B:Size", error.Key);
+        Assert.Contains("is not a size", error.Message, StringComparison.Ordinal);
     }
 
     [Fact]
     public void Missing_sizes_are_null()
     {
-        Assert.Null(ConfigurationValues.GetSize(Section("Other", "5"), "Size"));
-        Assert.Null(ConfigurationValues.GetSize(Section("Size", " "), "Size"));
+        Assert.Null(Bind("Other", "5").Size);
+        Assert.Null(Bind("Size", " ").Size);
     }
 
     [Theory]
@@ -66,18 +80,17 @@ public sealed class ConfigurationValuesTests
     [InlineData("00:10:00", 600)]
     public void Durations_parse(string text, int seconds)
     {
-        Assert.Equal(TimeSpan.FromSeconds(seconds), ConfigurationValues.GetDuration(Section("D", text), "D", TimeSpan.FromMinutes(3)));
+        Assert.Equal(TimeSpan.FromSeconds(seconds), Bind("D", text).D?.Value);
     }
 
     [Fact]
     public void Durations_none_zero_and_missing()
     {
-        var fallback = TimeSpan.FromMinutes(3);
-        Assert.Null(ConfigurationValues.GetDuration(Section("D", "none"), "D", fallback));
-        Assert.Null(ConfigurationValues.GetDuration(Section("D", "None"), "D", fallback));
-        Assert.Null(ConfigurationValues.GetDuration(Section("D", "0"), "D", fallback));
-        Assert.Equal(fallback, ConfigurationValues.GetDuration(Section("D", ""), "D", fallback));
-        Assert.Equal(fallback, ConfigurationValues.GetDuration(Section("X", "5s"), "D", fallback));
+        Assert.True(Bind("D", "none").D?.IsNone);
+        Assert.True(Bind("D", "None").D?.IsNone);
+        Assert.True(Bind("D", "0").D?.IsNone);
+        Assert.Null(Bind("D", "").D);
+        Assert.Null(Bind("X", "5s").D);
     }
 
     [Theory]
@@ -88,7 +101,7 @@ public sealed class ConfigurationValuesTests
     [InlineData("-00:01:00")]
     public void Bad_durations_name_the_key(string text)
     {
-        var error = Assert.Throws<StorageBridgeConfigurationException>(() => ConfigurationValues.GetDuration(Section("D", text), "D", null));
+        var error = Assert.Throws<StorageBridgeConfigurationException>(() => Bind("D", text));
         Assert.Equal("A:B:D", error.Key);
         Assert.StartsWith("Invalid configuration 'A:B:D'", error.Message, StringComparison.Ordinal);
     }
@@ -96,9 +109,9 @@ public sealed class ConfigurationValuesTests
     [Fact]
     public void Booleans_parse_or_name_the_key()
     {
-        Assert.True(ConfigurationValues.GetBool(Section("F", "true"), "F", false));
-        Assert.False(ConfigurationValues.GetBool(Section("F", "False"), "F", true));
-        Assert.True(ConfigurationValues.GetBool(Section("F", null), "F", true));
-        Assert.Equal("A:B:F", Assert.Throws<StorageBridgeConfigurationException>(() => ConfigurationValues.GetBool(Section("F", "yes"), "F", true)).Key);
+        Assert.True(Bind("F", "true").F);
+        Assert.False(Bind("F", "False").F);
+        Assert.True(Bind("F", null).F);
+        Assert.Equal("A:B:F", Assert.Throws<StorageBridgeConfigurationException>(() => Bind("F", "yes")).Key);
     }
 }

@@ -1,9 +1,11 @@
 using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.DependencyInjection;
 using StorageBridge.Backends;
 using StorageBridge.Configuration;
 using StorageBridge.Core.Tests.Coordination;
 using StorageBridge.FileSystem;
 using StorageBridge.Targets;
+using StorageBridge.Tests;
 
 namespace StorageBridge.Core.Tests.Configuration;
 
@@ -12,24 +14,23 @@ public sealed class TargetConfigurationTests
     private const string Targets = "StorageBridge:Targets:";
 
     /// <summary>An S3-like backend (64 KiB minimum, 16 KiB alignment) over files, so PartSize rules can be checked.</summary>
-    private sealed class S3LikeFactory : IUploadBackendFactory
+    private sealed class S3LikeFactory : UploadBackendFactory<S3LikeOptions>
     {
-        public string Name => "S3Like";
+        public override string Name => "S3Like";
 
-        public IUploadBackend Create(string targetName, IConfigurationSection section) =>
+        protected override IUploadBackend CreateBackend(string targetName, string path, S3LikeOptions options, IServiceProvider services) =>
             new FaultInjectingBackend(
                 new FileSystemBackend(new FileSystemBackendOptions { Root = Path.Combine(Path.GetTempPath(), "sb-config-unused") }),
                 FaultInjectingBackend.S3Like(alignment: 16 * 1024));
     }
 
+    private sealed class S3LikeOptions : StorageBridgeTargetOptions;
+
     private static IConfigurationSection Section(params (string Key, string? Value)[] values) =>
-        new ConfigurationBuilder()
-            .AddInMemoryCollection(values.Select(v => new KeyValuePair<string, string?>(v.Key, v.Value)))
-            .Build()
-            .GetSection(TargetConfiguration.SectionName);
+        BridgeConfiguration.Section(values.Select(v => new KeyValuePair<string, string?>(v.Key, v.Value)));
 
     private static UploadTargetRegistry Read(params (string Key, string? Value)[] values) =>
-        TargetConfiguration.ReadTargets(Section(values), [new FileSystemBackendFactory(), new S3LikeFactory()]);
+        BridgeConfiguration.ReadTargets(Section(values), s => s.AddBackend<S3LikeFactory, S3LikeOptions, TargetOptionsValidator<S3LikeOptions>>());
 
     private static StorageBridgeConfigurationException Fails(params (string Key, string? Value)[] values) =>
         Assert.Throws<StorageBridgeConfigurationException>(() => Read(values));
@@ -203,7 +204,7 @@ public sealed class TargetConfigurationTests
     [Fact]
     public void Engine_options_are_read_and_bad_durations_name_their_key()
     {
-        var options = TargetConfiguration.ReadEngineOptions(Section(
+        var options = BridgeConfiguration.ReadEngineOptions(Section(
             ("StorageBridge:LeaseDuration", "30s"),
             ("StorageBridge:TombstoneRetention", "2d"),
             ("StorageBridge:TakeoverWait", "00:00:05"),
@@ -215,14 +216,14 @@ public sealed class TargetConfigurationTests
         Assert.Equal(TimeSpan.FromMinutes(1), options.CleanupInterval);
         Assert.Equal("node-7", options.InstanceId);
         Assert.Equal(64L * 1024 * 1024, options.TailCacheSize);
-        Assert.Equal(0, TargetConfiguration.ReadEngineOptions(Section(("StorageBridge:TailCacheSize", "0"))).TailCacheSize);
-        Assert.Equal(16L * 1024 * 1024, TargetConfiguration.ReadEngineOptions(Section(("StorageBridge:TailCacheSize", "16MiB"))).TailCacheSize);
+        Assert.Equal(0, BridgeConfiguration.ReadEngineOptions(Section(("StorageBridge:TailCacheSize", "0"))).TailCacheSize);
+        Assert.Equal(16L * 1024 * 1024, BridgeConfiguration.ReadEngineOptions(Section(("StorageBridge:TailCacheSize", "16MiB"))).TailCacheSize);
         var size = Assert.Throws<StorageBridgeConfigurationException>(() =>
-            TargetConfiguration.ReadEngineOptions(Section(("StorageBridge:TailCacheSize", "lots"))));
+            BridgeConfiguration.ReadEngineOptions(Section(("StorageBridge:TailCacheSize", "lots"))));
         Assert.Equal("StorageBridge:TailCacheSize", size.Key);
 
         var error = Assert.Throws<StorageBridgeConfigurationException>(() =>
-            TargetConfiguration.ReadEngineOptions(Section(("StorageBridge:LeaseDuration", "soon"))));
+            BridgeConfiguration.ReadEngineOptions(Section(("StorageBridge:LeaseDuration", "soon"))));
         Assert.Equal("StorageBridge:LeaseDuration", error.Key);
     }
 }

@@ -65,7 +65,7 @@ public sealed class IetfServerFixture : IAsyncLifetime
         builder.Logging.ClearProviders();
         builder.Logging.SetMinimumLevel(LogLevel.Warning);
         builder.WebHost.UseKestrel(options => options.Listen(IPAddress.Loopback, 0));
-        builder.Services.AddStorageBridge(builder.Configuration);
+        builder.Services.AddStorageBridge(builder.Configuration).UseInMemoryMetadata();
 
         _app = builder.Build();
         _app.MapResumableUploads(Prefix);

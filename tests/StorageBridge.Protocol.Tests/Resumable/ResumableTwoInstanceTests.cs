@@ -40,7 +40,7 @@ public sealed class ResumableTwoInstanceTests : IAsyncLifetime
             });
             builder.Logging.ClearProviders();
             builder.WebHost.UseKestrel(options => options.Listen(IPAddress.Loopback, 0));
-            builder.Services.AddStorageBridge(builder.Configuration);
+            builder.Services.AddStorageBridge(builder.Configuration).UseSqliteMetadata();
             var app = builder.Build();
             app.MapResumableUploads("/uploads");
             await app.StartAsync();

@@ -70,7 +70,7 @@ public sealed class StartupConfigurationTests : IDisposable
             ["StorageBridge:Targets:default:Root"] = _root,
         });
         builder.Configuration.AddInMemoryCollection(settings.Select(s => new KeyValuePair<string, string?>(s.Key, s.Value)));
-        builder.Services.AddStorageBridge(builder.Configuration);
+        builder.Services.AddStorageBridge(builder.Configuration).UseSqliteMetadata();
         var app = builder.Build();
         try
         {

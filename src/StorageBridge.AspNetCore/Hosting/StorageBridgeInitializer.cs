@@ -1,0 +1,30 @@
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Hosting;
+using StorageBridge.Coordination;
+using StorageBridge.Metadata;
+
+namespace StorageBridge.AspNetCore.Hosting;
+
+/// <summary>
+/// Builds the engine (every target's options bound and validated, backends created) and prepares the metadata store
+/// (schema, container) while the host starts, before any hosted service starts and before the server accepts
+/// requests: bad configuration or an unreachable store stops start-up instead of failing the first upload.
+/// </summary>
+internal sealed class StorageBridgeInitializer(IServiceProvider services) : IHostedLifecycleService
+{
+    public Task StartingAsync(CancellationToken cancellationToken)
+    {
+        services.GetRequiredService<UploadCoordinator>();
+        return services.GetRequiredService<IUploadMetadataStore>().InitializeAsync(cancellationToken);
+    }
+
+    public Task StartAsync(CancellationToken cancellationToken) => Task.CompletedTask;
+
+    public Task StartedAsync(CancellationToken cancellationToken) => Task.CompletedTask;
+
+    public Task StoppingAsync(CancellationToken cancellationToken) => Task.CompletedTask;
+
+    public Task StopAsync(CancellationToken cancellationToken) => Task.CompletedTask;
+
+    public Task StoppedAsync(CancellationToken cancellationToken) => Task.CompletedTask;
+}
