@@ -109,7 +109,7 @@ public sealed partial class SqliteUploadMetadataStore : IUploadMetadataStore
             );
             CREATE INDEX IF NOT EXISTS ix_uploads_expires_at ON uploads (expires_at, id);
             PRAGMA user_version = 1;
-            """;
+            """ + CreateLookupsTable;
         await command.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
         await transaction.CommitAsync(cancellationToken).ConfigureAwait(false);
     }

@@ -369,7 +369,7 @@ public sealed partial class UploadCoordinator
             }
         }
 
-        return handled;
+        return handled + await SweepExpiredLookupsAsync(cancellationToken).ConfigureAwait(false);
     }
 
     /// <summary>Whether the target's backend can join completed uploads into a new one (<see cref="ConcatenateAsync"/>).</summary>
