@@ -43,7 +43,7 @@ public sealed partial class AzureBlobBackend
     /// The storage exception for an Azure failure, or null for exceptions that keep their type: the engine's own
     /// outcomes (missing objects, existing objects, cancellation) and bugs.
     /// </summary>
-    public static StorageBackendException? Classify(Exception exception, string container, CancellationToken cancellationToken)
+    internal static StorageBackendException? Classify(Exception exception, string container, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(exception);
         var backend = $"Azure Blob container {container}";

@@ -49,7 +49,7 @@ public sealed partial class GcsBackend
     /// The storage exception for a GCS failure, or null for exceptions that keep their type: the engine's own outcomes
     /// (missing objects, gone sessions, existing objects, cancellation) and bugs.
     /// </summary>
-    public static StorageBackendException? Classify(Exception exception, string bucket, CancellationToken cancellationToken)
+    internal static StorageBackendException? Classify(Exception exception, string bucket, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(exception);
         var backend = $"GCS bucket {bucket}";

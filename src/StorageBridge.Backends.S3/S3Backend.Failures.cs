@@ -50,7 +50,7 @@ public sealed partial class S3Backend
     /// The storage exception for an S3 failure, or null for exceptions that keep their type: the engine's own outcomes
     /// (missing objects, existing objects, cancellation) and bugs.
     /// </summary>
-    public static StorageBackendException? Classify(Exception exception, string bucket, CancellationToken cancellationToken)
+    internal static StorageBackendException? Classify(Exception exception, string bucket, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(exception);
         var backend = $"S3 bucket {bucket}";

@@ -28,7 +28,7 @@ public sealed partial class SqliteUploadMetadataStore
         Classify(TryDeleteCoreAsync(id, version, cancellationToken));
 
     /// <summary>The storage exception for a SQLite failure, or null for exceptions that keep their type (cancellation, bugs).</summary>
-    public static StorageBackendException? Classify(Exception exception)
+    internal static StorageBackendException? Classify(Exception exception)
     {
         ArgumentNullException.ThrowIfNull(exception);
         return exception switch
