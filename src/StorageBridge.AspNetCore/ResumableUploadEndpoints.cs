@@ -4,6 +4,7 @@ using Microsoft.AspNetCore.Routing;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
 using StorageBridge.AspNetCore.Download;
+using StorageBridge.Backends;
 using StorageBridge.AspNetCore.Protocols.Ietf;
 using StorageBridge.AspNetCore.Protocols.Resumable;
 using StorageBridge.AspNetCore.Protocols.Tus;
@@ -115,16 +116,59 @@ public static partial class ResumableUploadEndpoints
         }
         catch (Exception ex) when (!context.Response.HasStarted)
         {
-            // Storage or metadata outage: the record is consistent (the engine only records durable bytes), so the
-            // client may retry from the offset HEAD reports.
-            context.RequestServices.GetRequiredService<ILoggerFactory>().CreateLogger(typeof(ResumableUploadEndpoints).FullName!)
-                .LogRequestFailed(ex, context.Request.Method, context.Request.Path);
-            context.Response.Clear();
-            context.Response.Headers.RetryAfter = "1";
-            await Http.ProblemResults.WriteAsync(
-                context.Response, StatusCodes.Status503ServiceUnavailable, "about:blank", "Service Unavailable",
-                "The storage backend or metadata store failed; retry after retrieving the offset.");
+            await WriteFailureAsync(context, ex);
         }
+    };
+
+    /// <summary>
+    /// The record is consistent whatever failed (the engine only records durable bytes), so the client may always
+    /// resume from the offset HEAD reports; what differs is whether retrying can help. Transient failures (outages,
+    /// throttling, timeouts, dropped connections) answer 503 with Retry-After; a backend's permanent refusal (access
+    /// denied, missing bucket) answers 502; anything else is a bug and answers 500. Neither of the last two tells the
+    /// client to retry, and both are logged as errors.
+    /// </summary>
+    private static Task WriteFailureAsync(HttpContext context, Exception exception)
+    {
+        var logger = context.RequestServices.GetRequiredService<ILoggerFactory>().CreateLogger(typeof(ResumableUploadEndpoints).FullName!);
+        var (method, path) = (context.Request.Method, context.Request.Path.ToString());
+        context.Response.Clear();
+        switch (exception)
+        {
+            case StorageBackendException { IsTransient: true } failure:
+                logger.LogStorageUnavailable(failure, method, path, failure.Backend);
+                return ServiceUnavailableAsync(context);
+            case StorageBackendException failure:
+                logger.LogStorageRefused(failure, method, path, failure.Backend);
+                // Built from the classified fields only: provider messages can carry URLs and account names.
+                return Http.ProblemResults.WriteAsync(
+                    context.Response, StatusCodes.Status502BadGateway, "about:blank", "Bad Gateway",
+                    $"{failure.Backend} refused the request ({Describe(failure)}); retrying will not help until its configuration changes.");
+            case Exception when StorageBackendException.IsNetworkFailure(exception):
+                // A backend or store that does not classify its failures: network and I/O errors are transient.
+                logger.LogStorageUnavailable(exception, method, path, "storage");
+                return ServiceUnavailableAsync(context);
+            default:
+                logger.LogRequestFailed(exception, method, path);
+                return Http.ProblemResults.WriteAsync(
+                    context.Response, StatusCodes.Status500InternalServerError, "about:blank", "Internal Server Error",
+                    "The request failed unexpectedly; the upload keeps the offset HEAD reports.");
+        }
+    }
+
+    private static Task ServiceUnavailableAsync(HttpContext context)
+    {
+        context.Response.Headers.RetryAfter = "1";
+        return Http.ProblemResults.WriteAsync(
+            context.Response, StatusCodes.Status503ServiceUnavailable, "about:blank", "Service Unavailable",
+            "The storage backend or metadata store is unavailable; retry after retrieving the offset.");
+    }
+
+    private static string Describe(StorageBackendException failure) => (failure.StatusCode, failure.ErrorCode) switch
+    {
+        (int status, string code) => $"{code}, status {status}",
+        (int status, null) => $"status {status}",
+        (null, string code) => code,
+        _ => "no detail",
     };
 
     private static RequestDelegate WithUpload(Func<HttpContext, UploadTarget, string, Task> handler, string prefix) =>
@@ -133,6 +177,12 @@ public static partial class ResumableUploadEndpoints
     private static Task NotFoundAsync(HttpContext context, string detail) =>
         Http.ProblemResults.WriteAsync(context.Response, StatusCodes.Status404NotFound, "about:blank", "Not Found", detail);
 
-    [LoggerMessage(300, LogLevel.Error, "{Method} {Path} failed; answered 503")]
+    [LoggerMessage(300, LogLevel.Error, "{Method} {Path} failed unexpectedly; answered 500")]
     private static partial void LogRequestFailed(this ILogger logger, Exception exception, string method, string path);
+
+    [LoggerMessage(301, LogLevel.Warning, "{Method} {Path}: {Backend} is unavailable; answered 503")]
+    private static partial void LogStorageUnavailable(this ILogger logger, Exception exception, string method, string path, string backend);
+
+    [LoggerMessage(302, LogLevel.Error, "{Method} {Path}: {Backend} refused the request; answered 502")]
+    private static partial void LogStorageRefused(this ILogger logger, Exception exception, string method, string path, string backend);
 }

@@ -88,7 +88,7 @@ public sealed partial class AzureBlobBackend : IUploadBackend, IConcatenatingBac
         return Convert.ToBase64String(id);
     }
 
-    public async Task<string?> StartAsync(UploadRecord upload, CancellationToken cancellationToken)
+    private async Task<string?> StartCoreAsync(UploadRecord upload, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(upload);
         ValidateObjectKey(upload.ObjectKey);
@@ -97,7 +97,7 @@ public sealed partial class AzureBlobBackend : IUploadBackend, IConcatenatingBac
         return null;
     }
 
-    public async Task<PartRecord> WritePartAsync(
+    private async Task<PartRecord> WritePartCoreAsync(
         UploadRecord upload, int partNumber, long offset, ReadOnlyMemory<byte> content, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(upload);
@@ -112,7 +112,7 @@ public sealed partial class AzureBlobBackend : IUploadBackend, IConcatenatingBac
         return new PartRecord(partNumber, offset, content.Length, ETag: blockId);
     }
 
-    public async Task WriteTailAsync(UploadRecord upload, int sequence, ReadOnlyMemory<byte> content, CancellationToken cancellationToken)
+    private async Task WriteTailCoreAsync(UploadRecord upload, int sequence, ReadOnlyMemory<byte> content, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(upload);
         ArgumentOutOfRangeException.ThrowIfNegative(sequence);
@@ -122,7 +122,7 @@ public sealed partial class AzureBlobBackend : IUploadBackend, IConcatenatingBac
             .ConfigureAwait(false);
     }
 
-    public async Task ReadTailAsync(UploadRecord upload, TailRecord tail, Memory<byte> destination, CancellationToken cancellationToken)
+    private async Task ReadTailCoreAsync(UploadRecord upload, TailRecord tail, Memory<byte> destination, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(upload);
         ArgumentNullException.ThrowIfNull(tail);
@@ -144,13 +144,13 @@ public sealed partial class AzureBlobBackend : IUploadBackend, IConcatenatingBac
         }
     }
 
-    public async Task DeleteTailAsync(UploadRecord upload, int sequence, CancellationToken cancellationToken)
+    private async Task DeleteTailCoreAsync(UploadRecord upload, int sequence, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(upload);
         await container.GetBlobClient(TailPath(upload, sequence)).DeleteIfExistsAsync(cancellationToken: cancellationToken).ConfigureAwait(false);
     }
 
-    public async Task<StoredObject> CompleteAsync(UploadRecord upload, CancellationToken cancellationToken)
+    private async Task<StoredObject> CompleteCoreAsync(UploadRecord upload, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(upload);
         ValidateObjectKey(upload.ObjectKey);
@@ -209,7 +209,7 @@ public sealed partial class AzureBlobBackend : IUploadBackend, IConcatenatingBac
     /// Put Block From URL would let the service copy the ranges itself, but Azurite 3.35.0 does not implement it
     /// (its handler throws NotImplemented), so the bytes pass through here. The sources are left in place.
     /// </summary>
-    public async Task<StoredObject> ConcatenateAsync(UploadRecord upload, IReadOnlyList<string> sourceKeys, CancellationToken cancellationToken)
+    private async Task<StoredObject> ConcatenateCoreAsync(UploadRecord upload, IReadOnlyList<string> sourceKeys, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(upload);
         ArgumentNullException.ThrowIfNull(sourceKeys);
@@ -297,7 +297,7 @@ public sealed partial class AzureBlobBackend : IUploadBackend, IConcatenatingBac
         }
     }
 
-    public async Task AbortAsync(UploadRecord upload, CancellationToken cancellationToken)
+    private async Task AbortCoreAsync(UploadRecord upload, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(upload);
         // Only staging blobs: a committed blob is never deleted here (DeleteObjectAsync does that). Staged blocks
@@ -305,7 +305,7 @@ public sealed partial class AzureBlobBackend : IUploadBackend, IConcatenatingBac
         await DeleteStagingAsync(upload, cancellationToken).ConfigureAwait(false);
     }
 
-    public async Task<Stream> OpenReadAsync(string objectKey, long offset, long? length, CancellationToken cancellationToken)
+    private async Task<Stream> OpenReadCoreAsync(string objectKey, long offset, long? length, CancellationToken cancellationToken)
     {
         ValidateObjectKey(objectKey);
         ArgumentOutOfRangeException.ThrowIfNegative(offset);
@@ -342,7 +342,7 @@ public sealed partial class AzureBlobBackend : IUploadBackend, IConcatenatingBac
         }
     }
 
-    public async Task DeleteObjectAsync(string objectKey, CancellationToken cancellationToken)
+    private async Task DeleteObjectCoreAsync(string objectKey, CancellationToken cancellationToken)
     {
         ValidateObjectKey(objectKey);
         await container.GetBlobClient(objectKey)

@@ -68,7 +68,7 @@ public sealed partial class GcsBackend : IUploadBackend, ISessionReconcilingBack
     /// <summary>The official client, for what this backend does not cover.</summary>
     public StorageClient NativeClient => client;
 
-    public async Task<string?> StartAsync(UploadRecord upload, CancellationToken cancellationToken)
+    private async Task<string?> StartCoreAsync(UploadRecord upload, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(upload);
         var destination = new GcsObject
@@ -94,7 +94,7 @@ public sealed partial class GcsBackend : IUploadBackend, ISessionReconcilingBack
         }
     }
 
-    public async Task<PartRecord> WritePartAsync(UploadRecord upload, int partNumber, long offset, ReadOnlyMemory<byte> content, CancellationToken cancellationToken)
+    private async Task<PartRecord> WritePartCoreAsync(UploadRecord upload, int partNumber, long offset, ReadOnlyMemory<byte> content, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(upload);
         Uri session = SessionOf(upload);
@@ -219,7 +219,7 @@ public sealed partial class GcsBackend : IUploadBackend, ISessionReconcilingBack
     /// Reconciles a record left by an append that never finished with what the session holds. Bytes beyond the record
     /// are not adopted: the client re-sends them from the recorded offset and GCS ignores what it already persisted.
     /// </summary>
-    public async Task<SessionCheck> CheckSessionAsync(UploadRecord upload, CancellationToken cancellationToken)
+    private async Task<SessionCheck> CheckSessionCoreAsync(UploadRecord upload, CancellationToken cancellationToken)
     {
         GcsSessionState? state = await QuerySessionAsync(upload, cancellationToken).ConfigureAwait(false);
         if (state is null)
@@ -299,7 +299,7 @@ public sealed partial class GcsBackend : IUploadBackend, ISessionReconcilingBack
         status is HttpStatusCode.TooManyRequests or HttpStatusCode.InternalServerError or HttpStatusCode.BadGateway
             or HttpStatusCode.ServiceUnavailable or HttpStatusCode.GatewayTimeout or HttpStatusCode.RequestTimeout;
 
-    public async Task WriteTailAsync(UploadRecord upload, int sequence, ReadOnlyMemory<byte> content, CancellationToken cancellationToken)
+    private async Task WriteTailCoreAsync(UploadRecord upload, int sequence, ReadOnlyMemory<byte> content, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(upload);
 
@@ -316,7 +316,7 @@ public sealed partial class GcsBackend : IUploadBackend, ISessionReconcilingBack
         }
     }
 
-    public async Task ReadTailAsync(UploadRecord upload, TailRecord tail, Memory<byte> destination, CancellationToken cancellationToken)
+    private async Task ReadTailCoreAsync(UploadRecord upload, TailRecord tail, Memory<byte> destination, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(upload);
         ArgumentNullException.ThrowIfNull(tail);
@@ -334,13 +334,13 @@ public sealed partial class GcsBackend : IUploadBackend, ISessionReconcilingBack
         }
     }
 
-    public Task DeleteTailAsync(UploadRecord upload, int sequence, CancellationToken cancellationToken)
+    private Task DeleteTailCoreAsync(UploadRecord upload, int sequence, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(upload);
         return DeleteObjectAsync(TailName(upload, sequence), cancellationToken);
     }
 
-    public async Task<StoredObject> CompleteAsync(UploadRecord upload, CancellationToken cancellationToken)
+    private async Task<StoredObject> CompleteCoreAsync(UploadRecord upload, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(upload);
         Uri session = SessionOf(upload);
@@ -380,7 +380,7 @@ public sealed partial class GcsBackend : IUploadBackend, ISessionReconcilingBack
         throw await SessionFailureAsync(response, "finalize", cancellationToken).ConfigureAwait(false);
     }
 
-    public async Task AbortAsync(UploadRecord upload, CancellationToken cancellationToken)
+    private async Task AbortCoreAsync(UploadRecord upload, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(upload);
         if (upload.Session is { Length: > 0 })
@@ -407,7 +407,7 @@ public sealed partial class GcsBackend : IUploadBackend, ISessionReconcilingBack
         }
     }
 
-    public async Task<Stream> OpenReadAsync(string objectKey, long offset, long? length, CancellationToken cancellationToken)
+    private async Task<Stream> OpenReadCoreAsync(string objectKey, long offset, long? length, CancellationToken cancellationToken)
     {
         GcsObject found = await TryGetObjectAsync(objectKey, cancellationToken).ConfigureAwait(false)
             ?? throw new FileNotFoundException($"No object '{objectKey}' in bucket '{options.Bucket}'.", objectKey);
@@ -447,7 +447,7 @@ public sealed partial class GcsBackend : IUploadBackend, ISessionReconcilingBack
         return new ResponseStream(response, body);
     }
 
-    public async Task DeleteObjectAsync(string objectKey, CancellationToken cancellationToken)
+    private async Task DeleteObjectCoreAsync(string objectKey, CancellationToken cancellationToken)
     {
         try
         {

@@ -15,7 +15,7 @@ public sealed partial class S3Backend : IConcatenatingBackend
 {
     private const long MaxCopyPartSize = 5L * 1024 * MiB;
 
-    public async Task<StoredObject> ConcatenateAsync(UploadRecord upload, IReadOnlyList<string> sourceKeys, CancellationToken cancellationToken)
+    private async Task<StoredObject> ConcatenateCoreAsync(UploadRecord upload, IReadOnlyList<string> sourceKeys, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(upload);
         ArgumentNullException.ThrowIfNull(sourceKeys);

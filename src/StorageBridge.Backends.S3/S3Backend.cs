@@ -67,7 +67,7 @@ public sealed partial class S3Backend : IUploadBackend, IDisposable
     public string TailKey(string uploadId, int sequence) =>
         string.Create(CultureInfo.InvariantCulture, $"{options.StagingPrefix}{uploadId}/tail-{sequence}");
 
-    public async Task<string?> StartAsync(UploadRecord upload, CancellationToken cancellationToken)
+    private async Task<string?> StartCoreAsync(UploadRecord upload, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(upload);
         await EnsureReadyAsync(cancellationToken).ConfigureAwait(false);
@@ -85,7 +85,7 @@ public sealed partial class S3Backend : IUploadBackend, IDisposable
         return response.UploadId;
     }
 
-    public async Task<PartRecord> WritePartAsync(
+    private async Task<PartRecord> WritePartCoreAsync(
         UploadRecord upload, int partNumber, long offset, ReadOnlyMemory<byte> content, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(upload);
@@ -112,7 +112,7 @@ public sealed partial class S3Backend : IUploadBackend, IDisposable
         return new PartRecord(partNumber, offset, content.Length, response.ETag, response.ChecksumSHA256 ?? checksum);
     }
 
-    public async Task WriteTailAsync(UploadRecord upload, int sequence, ReadOnlyMemory<byte> content, CancellationToken cancellationToken)
+    private async Task WriteTailCoreAsync(UploadRecord upload, int sequence, ReadOnlyMemory<byte> content, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(upload);
         using var body = ReadOnlyStream(content);
@@ -131,7 +131,7 @@ public sealed partial class S3Backend : IUploadBackend, IDisposable
             cancellationToken).ConfigureAwait(false);
     }
 
-    public async Task ReadTailAsync(UploadRecord upload, TailRecord tail, Memory<byte> destination, CancellationToken cancellationToken)
+    private async Task ReadTailCoreAsync(UploadRecord upload, TailRecord tail, Memory<byte> destination, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(upload);
         ArgumentNullException.ThrowIfNull(tail);
@@ -162,13 +162,13 @@ public sealed partial class S3Backend : IUploadBackend, IDisposable
         }
     }
 
-    public async Task DeleteTailAsync(UploadRecord upload, int sequence, CancellationToken cancellationToken)
+    private async Task DeleteTailCoreAsync(UploadRecord upload, int sequence, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(upload);
         await DeleteIfExistsAsync(TailKey(upload.Id, sequence), cancellationToken).ConfigureAwait(false);
     }
 
-    public async Task<StoredObject> CompleteAsync(UploadRecord upload, CancellationToken cancellationToken)
+    private async Task<StoredObject> CompleteCoreAsync(UploadRecord upload, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(upload);
         if (upload.Tail is not null)
@@ -222,7 +222,7 @@ public sealed partial class S3Backend : IUploadBackend, IDisposable
         }
     }
 
-    public async Task AbortAsync(UploadRecord upload, CancellationToken cancellationToken)
+    private async Task AbortCoreAsync(UploadRecord upload, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(upload);
         if (upload.Session is { Length: > 0 } uploadId)
@@ -245,7 +245,7 @@ public sealed partial class S3Backend : IUploadBackend, IDisposable
         Log.Aborted(logger, upload.Id, keys.Count);
     }
 
-    public async Task<Stream> OpenReadAsync(string objectKey, long offset, long? length, CancellationToken cancellationToken)
+    private async Task<Stream> OpenReadCoreAsync(string objectKey, long offset, long? length, CancellationToken cancellationToken)
     {
         ArgumentException.ThrowIfNullOrEmpty(objectKey);
         ArgumentOutOfRangeException.ThrowIfNegative(offset);
@@ -284,7 +284,7 @@ public sealed partial class S3Backend : IUploadBackend, IDisposable
         }
     }
 
-    public Task DeleteObjectAsync(string objectKey, CancellationToken cancellationToken)
+    private Task DeleteObjectCoreAsync(string objectKey, CancellationToken cancellationToken)
     {
         ArgumentException.ThrowIfNullOrEmpty(objectKey);
         return DeleteIfExistsAsync(objectKey, cancellationToken);

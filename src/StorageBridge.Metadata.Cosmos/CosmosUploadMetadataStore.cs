@@ -5,6 +5,7 @@ using System.Text.Json.Nodes;
 using Microsoft.Azure.Cosmos;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
+using StorageBridge.Backends;
 using StorageBridge.Uploads;
 
 namespace StorageBridge.Metadata.Cosmos;
@@ -317,13 +318,41 @@ public sealed partial class CosmosUploadMetadataStore : IUploadMetadataStore, ID
             ? etag
             : throw new InvalidOperationException($"Cosmos DB answered {(int)response.StatusCode} without an ETag.");
 
-    private static CosmosException Fail(ResponseMessage response) =>
-        new(
-            $"Cosmos DB answered {(int)response.StatusCode}: {response.ErrorMessage}",
-            response.StatusCode,
-            int.TryParse(response.Headers["x-ms-substatus"], System.Globalization.CultureInfo.InvariantCulture, out var subStatus) ? subStatus : 0,
-            response.Headers.ActivityId,
-            response.Headers.RequestCharge);
+    /// <summary>An answer none of the operations expects, as a storage failure (the CosmosException inside).</summary>
+    private StorageBackendException Fail(ResponseMessage response) =>
+        Classify(
+            new CosmosException(
+                $"Cosmos DB answered {(int)response.StatusCode}: {response.ErrorMessage}",
+                response.StatusCode,
+                int.TryParse(response.Headers["x-ms-substatus"], System.Globalization.CultureInfo.InvariantCulture, out var subStatus) ? subStatus : 0,
+                response.Headers.ActivityId,
+                response.Headers.RequestCharge),
+            CancellationToken.None)!;
+
+    /// <summary>
+    /// The storage exception for a Cosmos failure, or null for exceptions that keep their type (cancellation, bugs).
+    /// 408/429/5xx, 410 (a partition moved) and 449 (retry with) are transient; other statuses (401 bad key,
+    /// 403 forbidden, 404 missing database or container) are permanent.
+    /// </summary>
+    private StorageBackendException? Classify(Exception exception, CancellationToken cancellationToken)
+    {
+        var backend = $"Cosmos DB container {_options.Container}";
+        return exception switch
+        {
+            StorageBackendException => null,
+            CosmosException cosmos => new StorageBackendException(
+                backend,
+                StorageBackendException.IsTransientStatus((int)cosmos.StatusCode) || (int)cosmos.StatusCode is 410 or 449,
+                (int)cosmos.StatusCode,
+                cosmos.SubStatusCode == 0 ? null : cosmos.SubStatusCode.ToString(System.Globalization.CultureInfo.InvariantCulture),
+                cosmos),
+            // The SDK's request timeout surfaces as a cancellation nobody asked for.
+            OperationCanceledException when !cancellationToken.IsCancellationRequested =>
+                new StorageBackendException(backend, isTransient: true, null, "Timeout", exception),
+            _ when StorageBackendException.IsNetworkFailure(exception) => new StorageBackendException(backend, isTransient: true, null, null, exception),
+            _ => null,
+        };
+    }
 
     private static bool IsTransient(HttpStatusCode status) =>
         status is HttpStatusCode.ServiceUnavailable or HttpStatusCode.RequestTimeout or HttpStatusCode.TooManyRequests;
@@ -337,7 +366,16 @@ public sealed partial class CosmosUploadMetadataStore : IUploadMetadataStore, ID
     {
         for (var attempt = 1; ; attempt++)
         {
-            var response = await send().ConfigureAwait(false);
+            ResponseMessage response;
+            try
+            {
+                response = await send().ConfigureAwait(false);
+            }
+            catch (Exception ex) when (Classify(ex, cancellationToken) is { } failure)
+            {
+                throw failure;
+            }
+
             if (!IsTransient(response.StatusCode) || attempt >= MaxTransientAttempts)
             {
                 return response;

@@ -17,7 +17,7 @@ namespace StorageBridge.Metadata.Sqlite;
 /// WAL mode, so readers never wait for the writer. Writers from one instance queue on an async gate instead of spinning
 /// in SQLite's busy handler; writers from other instances or processes wait through <c>busy_timeout</c>.
 /// </remarks>
-public sealed class SqliteUploadMetadataStore : IUploadMetadataStore
+public sealed partial class SqliteUploadMetadataStore : IUploadMetadataStore
 {
     private const int SchemaVersion = 1;
 
@@ -109,12 +109,12 @@ public sealed class SqliteUploadMetadataStore : IUploadMetadataStore
             );
             CREATE INDEX IF NOT EXISTS ix_uploads_expires_at ON uploads (expires_at, id);
             PRAGMA user_version = 1;
-            """;
+            """ + CreateLookupsTable;
         await command.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
         await transaction.CommitAsync(cancellationToken).ConfigureAwait(false);
     }
 
-    public async Task<MetadataWriteResult> CreateAsync(UploadRecord record, CancellationToken cancellationToken)
+    private async Task<MetadataWriteResult> CreateCoreAsync(UploadRecord record, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(record);
         var doc = UploadRecordJson.Serialize(record);
@@ -130,7 +130,7 @@ public sealed class SqliteUploadMetadataStore : IUploadMetadataStore
             : MetadataWriteResult.Conflict;
     }
 
-    public async Task<UploadRecord?> GetAsync(string id, CancellationToken cancellationToken)
+    private async Task<UploadRecord?> GetCoreAsync(string id, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(id);
 
@@ -143,7 +143,7 @@ public sealed class SqliteUploadMetadataStore : IUploadMetadataStore
         return await reader.ReadAsync(cancellationToken).ConfigureAwait(false) ? ReadRecord(reader) : null;
     }
 
-    public async Task<MetadataWriteResult> TryReplaceAsync(UploadRecord record, CancellationToken cancellationToken)
+    private async Task<MetadataWriteResult> TryReplaceCoreAsync(UploadRecord record, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(record);
 
@@ -174,7 +174,7 @@ public sealed class SqliteUploadMetadataStore : IUploadMetadataStore
             : MetadataWriteResult.NotFound;
     }
 
-    public async Task<MetadataWriteStatus> TryDeleteAsync(string id, string version, CancellationToken cancellationToken)
+    private async Task<MetadataWriteStatus> TryDeleteCoreAsync(string id, string version, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(id);
 

@@ -127,7 +127,9 @@ public sealed class AzureEngineTests(AzuriteFixture azurite)
 
         // Block 2 succeeds; block 3 fails more often than the SDK retries (MaxRetries 2).
         engine.Faults.FailStageBlocksAfter(successes: 1, failures: 3);
-        await Assert.ThrowsAsync<RequestFailedException>(() => engine.AppendAsync(upload.Id, 300 * 1024, source.AsMemory(300 * 1024), complete: true));
+        var failed = await Assert.ThrowsAsync<StorageBackendException>(() => engine.AppendAsync(upload.Id, 300 * 1024, source.AsMemory(300 * 1024), complete: true));
+        Assert.True(failed.IsTransient);
+        Assert.Equal(503, Assert.IsType<RequestFailedException>(failed.InnerException).Status);
 
         var record = await engine.LoadAsync(upload.Id);
         Assert.Equal(UploadState.Open, record.State);
@@ -152,7 +154,9 @@ public sealed class AzureEngineTests(AzuriteFixture azurite)
         var upload = await engine.CreateAsync(length: source.Length);
         engine.Faults.FailCommits = 3;
 
-        await Assert.ThrowsAsync<RequestFailedException>(() => engine.AppendAsync(upload.Id, 0, source, complete: true));
+        var failed = await Assert.ThrowsAsync<StorageBackendException>(() => engine.AppendAsync(upload.Id, 0, source, complete: true));
+        Assert.True(failed.IsTransient);
+        Assert.IsType<RequestFailedException>(failed.InnerException);
 
         var record = await engine.LoadAsync(upload.Id);
         Assert.Equal(UploadState.Completing, record.State);

@@ -31,6 +31,12 @@ public sealed class FaultInjectingHandler : DelegatingHandler
         Volatile.Write(ref failStageBlocks, failures);
     }
 
+    /// <summary>What failed StageBlock requests answer (503 unless set, e.g. 403 AuthorizationFailure).</summary>
+    public HttpStatusCode StageBlockFailure { get; set; } = HttpStatusCode.ServiceUnavailable;
+
+    /// <summary>The x-ms-error-code of failed StageBlock answers, if any.</summary>
+    public string? StageBlockErrorCode { get; set; }
+
     /// <summary>The next N CommitBlockList requests answer 503 without reaching the service.</summary>
     public int FailCommits { set => Volatile.Write(ref failCommits, value); }
 
@@ -49,7 +55,18 @@ public sealed class FaultInjectingHandler : DelegatingHandler
             Interlocked.Increment(ref stageBlockCalls);
             if (!TakeOne(ref passStageBlocks) && TakeOne(ref failStageBlocks))
             {
-                return Fail(request, HttpStatusCode.ServiceUnavailable);
+                var failed = Fail(request, StageBlockFailure);
+                if (StageBlockErrorCode is { } code)
+                {
+                    // As the service answers: the code in a header and in the XML body (the SDK reads the body).
+                    failed.Headers.Add("x-ms-error-code", code);
+                    failed.Content = new StringContent(
+                        $"<?xml version=\"1.0\" encoding=\"utf-8\"?><Error><Code>{code}</Code><Message>injected fault</Message></Error>",
+                        System.Text.Encoding.UTF8,
+                        "application/xml");
+                }
+
+                return failed;
             }
         }
         else if (request.Method == HttpMethod.Put && query.Contains("comp=blocklist", StringComparison.Ordinal))

@@ -16,6 +16,9 @@ public enum S3Fault
 
     /// <summary>Delay the request by <see cref="S3FaultInjector.Delay"/>, then send it.</summary>
     Delay,
+
+    /// <summary>Answer <see cref="S3FaultInjector.AnswerStatus"/> with <see cref="S3FaultInjector.AnswerCode"/> without sending the request.</summary>
+    Answer,
 }
 
 /// <summary>
@@ -36,6 +39,12 @@ public sealed class S3FaultInjector : HttpClientFactory
 
     public TimeSpan Delay { get; set; } = TimeSpan.FromSeconds(1);
 
+    /// <summary>The status <see cref="S3Fault.Answer"/> answers with (e.g. 503 SlowDown, 403 AccessDenied).</summary>
+    public HttpStatusCode AnswerStatus { get; set; } = HttpStatusCode.ServiceUnavailable;
+
+    /// <summary>The S3 error code in the answer's XML body.</summary>
+    public string AnswerCode { get; set; } = "SlowDown";
+
     /// <summary>Sees every request before it is sent (headers; the body may be read only if it is buffered).</summary>
     public Func<HttpRequestMessage, Task>? Observe { get; set; }
 
@@ -53,6 +62,8 @@ public sealed class S3FaultInjector : HttpClientFactory
         UploadPart = S3Fault.None;
         Complete = S3Fault.None;
         Remaining = int.MaxValue;
+        AnswerStatus = HttpStatusCode.ServiceUnavailable;
+        AnswerCode = "SlowDown";
     }
 
     public override HttpClient CreateHttpClient(IClientConfig clientConfig) =>
@@ -108,14 +119,9 @@ public sealed class S3FaultInjector : HttpClientFactory
             switch (owner.Decide(request))
             {
                 case S3Fault.FailBefore:
-                    return new HttpResponseMessage(HttpStatusCode.InternalServerError)
-                    {
-                        RequestMessage = request,
-                        Content = new StringContent(
-                            "<?xml version=\"1.0\" encoding=\"UTF-8\"?><Error><Code>InternalError</Code><Message>injected</Message></Error>",
-                            System.Text.Encoding.UTF8,
-                            "application/xml"),
-                    };
+                    return ErrorAnswer(request, HttpStatusCode.InternalServerError, "InternalError");
+                case S3Fault.Answer:
+                    return ErrorAnswer(request, owner.AnswerStatus, owner.AnswerCode);
                 case S3Fault.ResetAfter:
                     using (var response = await base.SendAsync(request, cancellationToken))
                     {
@@ -136,6 +142,15 @@ public sealed class S3FaultInjector : HttpClientFactory
 
             return answer;
         }
+
+        private static HttpResponseMessage ErrorAnswer(HttpRequestMessage request, HttpStatusCode status, string code) => new(status)
+        {
+            RequestMessage = request,
+            Content = new StringContent(
+                $"<?xml version=\"1.0\" encoding=\"UTF-8\"?><Error><Code>{code}</Code><Message>injected</Message></Error>",
+                System.Text.Encoding.UTF8,
+                "application/xml"),
+        };
     }
 }
 

@@ -170,9 +170,10 @@ public sealed class S3ConcatenationTests(S3Endpoint endpoint, S3CopyEndpoint cop
         var (sourceKeys, _) = await PutSourcesAsync(streaming, backend, sizes);
         var upload = NewRecord(backend, null, sizes.Sum());
 
-        var error = await Assert.ThrowsAsync<AmazonS3Exception>(() => backend.ConcatenateAsync(upload, sourceKeys, Ct));
+        var error = await Assert.ThrowsAsync<StorageBackendException>(() => backend.ConcatenateAsync(upload, sourceKeys, Ct));
 
-        Assert.Equal(HttpStatusCode.InternalServerError, error.StatusCode);
+        Assert.Equal(HttpStatusCode.InternalServerError, Assert.IsType<AmazonS3Exception>(error.InnerException).StatusCode);
+        Assert.Equal(500, error.StatusCode);
         Assert.Equal(0, log.Count("CompleteMultipartUpload"));
         Assert.Equal(1, log.Count("AbortMultipartUpload"));
         var missing = await Assert.ThrowsAsync<AmazonS3Exception>(() => streaming.Inspector.GetObjectMetadataAsync(endpoint.Bucket, upload.ObjectKey, Ct));

@@ -122,6 +122,75 @@ public sealed class S3ProtocolTests(S3Endpoint endpoint) : IAsyncLifetime
         Assert.Equal(Sha256Hex(source), await ObjectSha256Async(endpoint.Bucket, endpoint.RunPrefix + "web/" + IdOf(location)));
     }
 
+    [Fact]
+    public async Task S3_answering_SlowDown_persistently_answers_503_with_Retry_After_and_keeps_the_offset()
+    {
+        var server = await endpoint.ServerAsync();
+        const int size = 9 * MiB + 3;
+        var source = new byte[size];
+        new Random(41).NextBytes(source);
+        var location = await CreateWithAsync(server, source, MiB);
+
+        HttpResponseMessage failing;
+        try
+        {
+            (server.Faults.AnswerStatus, server.Faults.AnswerCode) = (HttpStatusCode.ServiceUnavailable, "SlowDown");
+            server.Faults.UploadPart = S3Fault.Answer;
+            failing = await PatchAsync(server, location, source, MiB, size - MiB);
+        }
+        finally
+        {
+            server.Faults.Reset();
+        }
+
+        using (failing)
+        {
+            Assert.Equal(HttpStatusCode.ServiceUnavailable, failing.StatusCode);
+            Assert.Equal("1", failing.Headers.GetValues("Retry-After").Single());
+        }
+
+        Assert.Equal(MiB.ToString(CultureInfo.InvariantCulture), await HeadOffsetAsync(server, location));
+    }
+
+    [Fact]
+    public async Task S3_refusing_with_AccessDenied_answers_502_without_Retry_After_and_keeps_the_offset()
+    {
+        var server = await endpoint.ServerAsync();
+        const int size = 9 * MiB + 7;
+        var source = new byte[size];
+        new Random(42).NextBytes(source);
+        var location = await CreateWithAsync(server, source, MiB);
+
+        HttpResponseMessage refused;
+        try
+        {
+            (server.Faults.AnswerStatus, server.Faults.AnswerCode) = (HttpStatusCode.Forbidden, "AccessDenied");
+            server.Faults.UploadPart = S3Fault.Answer;
+            refused = await PatchAsync(server, location, source, MiB, size - MiB);
+        }
+        finally
+        {
+            server.Faults.Reset();
+        }
+
+        using (refused)
+        {
+            Assert.Equal(HttpStatusCode.BadGateway, refused.StatusCode);
+            Assert.False(refused.Headers.Contains("Retry-After"));
+            var problem = await refused.Content.ReadAsStringAsync(Ct);
+            Assert.Contains("AccessDenied", problem, StringComparison.Ordinal);
+            Assert.Contains("403", problem, StringComparison.Ordinal);
+            Assert.DoesNotContain("injected", problem, StringComparison.Ordinal); // the provider's own message stays in the log
+        }
+
+        Assert.Equal(MiB.ToString(CultureInfo.InvariantCulture), await HeadOffsetAsync(server, location));
+
+        // Once S3 accepts again, the upload continues from the same offset.
+        using var retried = await PatchAsync(server, location, source, MiB, size - MiB);
+        Assert.Equal(HttpStatusCode.OK, retried.StatusCode);
+        Assert.Equal(Sha256Hex(source), await ObjectSha256Async(endpoint.Bucket, endpoint.RunPrefix + "web/" + IdOf(location)));
+    }
+
     [Theory(Timeout = 180_000)]
     [InlineData(MiB)]
     [InlineData(4_500_000)]
@@ -171,6 +240,25 @@ public sealed class S3ProtocolTests(S3Endpoint endpoint) : IAsyncLifetime
         patch.Headers.Add("Upload-Offset", offset.ToString(CultureInfo.InvariantCulture));
         patch.Headers.Add("Upload-Complete", offset + count == source.Length ? "?1" : "?0");
         return await server.Client.SendAsync(patch, Ct);
+    }
+
+    private async Task<Uri> CreateWithAsync(S3Server server, byte[] source, int first)
+    {
+        using var create = new HttpRequestMessage(HttpMethod.Post, "uploads/web") { Content = new ByteArrayContent(source, 0, first) };
+        create.Headers.Add("Upload-Draft-Interop-Version", "8");
+        create.Headers.Add("Upload-Complete", "?0");
+        create.Headers.Add("Upload-Length", source.Length.ToString(CultureInfo.InvariantCulture));
+        using var created = await server.Client.SendAsync(create, Ct);
+        Assert.Equal(HttpStatusCode.Created, created.StatusCode);
+        return created.Headers.Location!;
+    }
+
+    private async Task<string> HeadOffsetAsync(S3Server server, Uri location)
+    {
+        using var head = new HttpRequestMessage(HttpMethod.Head, location);
+        head.Headers.Add("Upload-Draft-Interop-Version", "8");
+        using var response = await server.Client.SendAsync(head, Ct);
+        return response.Headers.GetValues("Upload-Offset").Single();
     }
 
     private static string IdOf(Uri location) => location.OriginalString.TrimEnd('/').Split('/')[^1];

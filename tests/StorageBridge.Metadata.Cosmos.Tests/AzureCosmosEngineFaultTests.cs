@@ -71,7 +71,8 @@ public sealed class AzureCosmosEngineFaultTests(CosmosEmulatorFixture cosmos, Az
         // the store retries).
         _cosmosFaults.FailReplacesAfter(successes: 1, failures: 100);
         var stagedBefore = _azureFaults.StageBlockCalls;
-        await Assert.ThrowsAsync<Microsoft.Azure.Cosmos.CosmosException>(() => AppendAsync(upload.Id, BlockSize + 100, source.AsMemory(BlockSize + 100, BlockSize)));
+        var failed = await Assert.ThrowsAsync<StorageBridge.Backends.StorageBackendException>(() => AppendAsync(upload.Id, BlockSize + 100, source.AsMemory(BlockSize + 100, BlockSize)));
+        Assert.IsType<Microsoft.Azure.Cosmos.CosmosException>(failed.InnerException);
         Assert.True(_azureFaults.StageBlockCalls > stagedBefore, "block 2 was staged in Azure");
         _cosmosFaults.FailReplacesAfter(0, 0);
 
@@ -117,10 +118,10 @@ public sealed class AzureCosmosEngineFaultTests(CosmosEmulatorFixture cosmos, Az
             {
                 result = await AppendAsync(upload.Id, offset, source.AsMemory((int)offset, length), complete: last);
             }
-            catch (Exception ex) when (ex is Azure.RequestFailedException or Microsoft.Azure.Cosmos.CosmosException)
+            catch (StorageBridge.Backends.StorageBackendException ex) when (ex.InnerException is Azure.RequestFailedException or Microsoft.Azure.Cosmos.CosmosException)
             {
                 failures++;
-                output.WriteLine($"append {offset}+{length}: {ex.GetType().Name} {(ex as Azure.RequestFailedException)?.Status ?? (int?)(ex as Microsoft.Azure.Cosmos.CosmosException)?.StatusCode}");
+                output.WriteLine($"append {offset}+{length}: {ex.InnerException.GetType().Name} {ex.StatusCode}");
             }
 
             _azureFaults.FailStageBlocksAfter(0, 0);

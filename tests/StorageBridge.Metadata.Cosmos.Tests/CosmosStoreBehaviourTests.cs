@@ -5,6 +5,7 @@ using System.Text.Json.Nodes;
 using Microsoft.Azure.Cosmos;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Time.Testing;
+using StorageBridge.Backends;
 using StorageBridge.Uploads;
 
 namespace StorageBridge.Metadata.Cosmos.Tests;
@@ -264,8 +265,10 @@ public sealed class CosmosStoreBehaviourTests(CosmosEmulatorFixture emulator) : 
         var created = (await store.CreateAsync(Record(UploadIds.New()), Ct)).Record!;
 
         Volatile.Write(ref failing, true);
-        var error = await Assert.ThrowsAsync<CosmosException>(() => store.TryReplaceAsync(created with { Offset = 5 }, Ct));
-        Assert.Equal(HttpStatusCode.ServiceUnavailable, error.StatusCode);
+        var error = await Assert.ThrowsAsync<StorageBackendException>(() => store.TryReplaceAsync(created with { Offset = 5 }, Ct));
+        Assert.True(error.IsTransient);
+        Assert.Equal(503, error.StatusCode);
+        Assert.Equal(HttpStatusCode.ServiceUnavailable, Assert.IsType<CosmosException>(error.InnerException).StatusCode);
 
         var read = await store.GetAsync(created.Id, Ct);
         Assert.Equal(0, read!.Offset);
@@ -339,7 +342,7 @@ public sealed class CosmosStoreBehaviourTests(CosmosEmulatorFixture emulator) : 
                 {
                     current = await store.GetAsync(id, Ct);
                 }
-                catch (CosmosException e) when (e.StatusCode == HttpStatusCode.ServiceUnavailable)
+                catch (StorageBackendException e) when (e.StatusCode == 503)
                 {
                     continue;
                 }
@@ -361,7 +364,7 @@ public sealed class CosmosStoreBehaviourTests(CosmosEmulatorFixture emulator) : 
                         Interlocked.Increment(ref successes);
                     }
                 }
-                catch (CosmosException e) when (e.StatusCode == HttpStatusCode.ServiceUnavailable)
+                catch (StorageBackendException e) when (e.StatusCode == 503)
                 {
                     // Exhausted retries: outcome unknown to this writer, re-read decides.
                 }

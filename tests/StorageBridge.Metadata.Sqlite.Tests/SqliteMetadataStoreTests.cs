@@ -288,6 +288,67 @@ public sealed class SqliteMetadataStoreTests : MetadataStoreConformanceTests
         Assert.Equal(5, (await store.GetAsync(created.Id, Ct))!.Offset);
     }
 
+    [Fact]
+    public async Task Writer_holding_the_lock_past_busy_timeout_fails_as_a_transient_storage_error()
+    {
+        await CreateStoreAsync();
+        var store = new SqliteUploadMetadataStore(new SqliteMetadataOptions { ConnectionString = SecondConnectionString(_lastPath!), BusyTimeout = TimeSpan.FromMilliseconds(100) });
+        await store.InitializeAsync(Ct);
+        var created = (await store.CreateAsync(MinimalRecord(UploadIds.New()), Ct)).Record!;
+
+        await using var blocker = new SqliteConnection(ConnectionStringFor(_lastPath!));
+        await blocker.OpenAsync(Ct);
+        await using var transaction = (SqliteTransaction)await blocker.BeginTransactionAsync(Ct);
+        await using (var write = blocker.CreateCommand())
+        {
+            write.Transaction = transaction;
+            write.CommandText = "UPDATE uploads SET state = state";
+            await write.ExecuteNonQueryAsync(Ct);
+        }
+
+        var error = await Assert.ThrowsAsync<StorageBridge.Backends.StorageBackendException>(() => store.TryReplaceAsync(created with { Offset = 5 }, Ct));
+
+        Assert.True(error.IsTransient);
+        Assert.Equal("SQLITE_5", error.ErrorCode);
+        Assert.IsType<SqliteException>(error.InnerException);
+        await transaction.RollbackAsync(Ct);
+        Assert.Equal(0, (await store.GetAsync(created.Id, Ct))!.Offset);
+    }
+
+    [Fact]
+    public async Task A_database_made_before_lookups_gets_the_lookups_table_at_start_up()
+    {
+        var path = Path.Combine(_root, "old", "metadata.db");
+        Directory.CreateDirectory(Path.GetDirectoryName(path)!);
+        var record = MinimalRecord(UploadIds.New());
+        await using (var connection = new SqliteConnection(ConnectionStringFor(path)))
+        {
+            await connection.OpenAsync(Ct);
+            await using var command = connection.CreateCommand();
+            // The schema as the store wrote it before lookups existed, with one record.
+            command.CommandText =
+                """
+                CREATE TABLE uploads (id TEXT NOT NULL PRIMARY KEY, version INTEGER NOT NULL, state TEXT NOT NULL, expires_at INTEGER NULL, doc TEXT NOT NULL);
+                CREATE INDEX ix_uploads_expires_at ON uploads (expires_at, id);
+                PRAGMA user_version = 1;
+                INSERT INTO uploads (id, version, state, expires_at, doc) VALUES ($id, 3, 'Open', NULL, $doc);
+                """;
+            command.Parameters.AddWithValue("$id", record.Id);
+            command.Parameters.AddWithValue("$doc", UploadRecordJson.Serialize(record));
+            await command.ExecuteNonQueryAsync(Ct);
+        }
+
+        var store = new SqliteUploadMetadataStore(new SqliteMetadataOptions { Path = path });
+        await store.InitializeAsync(Ct);
+
+        Assert.Equal("3", (await store.GetAsync(record.Id, Ct))!.Version);
+        var lookup = new UploadLookup { Key = "rjs-old", UploadId = record.Id, CreatedAt = T0, UpdatedAt = T0, ExpiresAt = T0.AddHours(1) };
+        Assert.Equal(MetadataWriteStatus.Success, (await store.TryAddLookupAsync(lookup, Ct)).Status);
+        Assert.Equal(record.Id, (await store.GetLookupAsync("rjs-old", Ct))!.UploadId);
+        Assert.Equal(1L, await ScalarAsync(path, "PRAGMA user_version"));
+        ClearPool($"Data Source={path}");
+    }
+
     private static string SecondConnectionString(string path) => $"Data Source={path};Cache=Private";
 
     // Distinct from the store's own strings so inspection never borrows (or reconfigures) a store connection.

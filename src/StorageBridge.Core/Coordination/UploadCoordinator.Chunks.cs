@@ -13,8 +13,9 @@ namespace StorageBridge.Coordination;
 /// Numbered chunks of fixed size (Resumable.js / Flow.js) that arrive out of order, in parallel and twice.
 /// <list type="bullet">
 /// <item><b>Identity.</b> The client's identifier is not secret and can collide, so it never becomes the upload id: a
-/// lookup record, id "rjs-" + SHA-256(target, principal, identifier, total size, chunk size, file name), names the
-/// upload (a fresh 128-bit id). Racing first chunks agree through the store's create-if-absent on the lookup.</item>
+/// lookup (an index entry of the metadata store, <see cref="UploadLookup"/>), key "rjs-" + SHA-256(target, principal,
+/// identifier, total size, chunk size, file name), names the upload (a fresh 128-bit id). Racing first chunks agree
+/// through the store's add-if-absent on the lookup.</item>
 /// <item><b>Direct parts</b> (S3, Azure, when the chunk size is a valid part): chunk k is written straight to part k
 /// (a last chunk longer than the chunk size as parts n and n + 1), recorded by compare-and-swap, committed when all
 /// are there. No chunk waits for another.</item>
@@ -34,10 +35,6 @@ public sealed partial class UploadCoordinator
     private const string StagedKey = "resumable.staged";
     private const string DirectMode = "parts";
     private const string OrderedMode = "ordered";
-
-    // Lookup records: their target is never a real one, so the expiry scan forgets them without touching a backend.
-    private const string LookupUploadKey = "resumable.upload";
-    private const string LookupTargetPrefix = "resumable-lookup:";
 
     /// <summary>How long after completion the same file's chunks still map to the completed upload (late duplicates, test GETs).</summary>
     public static readonly TimeSpan CompletedChunkWindow = TimeSpan.FromHours(1);
@@ -204,7 +201,7 @@ public sealed partial class UploadCoordinator
             || StagedChunk.Parse(upload).Any(s => s.Chunk == number && s.Ready);
     }
 
-    // ---- identity: lookup record -> upload ----
+    // ---- identity: lookup -> upload ----
 
     private static string LookupId(string target, ChunkRequest request)
     {
@@ -233,7 +230,7 @@ public sealed partial class UploadCoordinator
         var lookupId = LookupId(target.Name, request);
         for (var attempt = 0; attempt < 10_000; attempt++)
         {
-            var lookup = await _store.GetAsync(lookupId, cancellationToken).ConfigureAwait(false);
+            var lookup = await _store.GetLookupAsync(lookupId, cancellationToken).ConfigureAwait(false);
             if (lookup is null)
             {
                 if (!create)
@@ -242,7 +239,7 @@ public sealed partial class UploadCoordinator
                 }
 
                 var id = UploadIds.New();
-                var written = await _store.CreateAsync(NewLookup(lookupId, target, id), cancellationToken).ConfigureAwait(false);
+                var written = await _store.TryAddLookupAsync(NewLookup(lookupId, target, id), cancellationToken).ConfigureAwait(false);
                 if (written.Status == MetadataWriteStatus.Success)
                 {
                     return await CreateChunkUploadAsync(target, request, layout, id, lookupId, cancellationToken).ConfigureAwait(false);
@@ -251,8 +248,8 @@ public sealed partial class UploadCoordinator
                 continue; // another request created it first: use theirs
             }
 
-            var upload = lookup.ProtocolState.GetValueOrDefault(LookupUploadKey) is { } uploadId && UploadIds.IsWellFormed(uploadId)
-                ? await LoadAsync(target.Name, uploadId, cancellationToken).ConfigureAwait(false)
+            var upload = UploadIds.IsWellFormed(lookup.UploadId)
+                ? await LoadAsync(target.Name, lookup.UploadId, cancellationToken).ConfigureAwait(false)
                 : null;
             if (upload is not null && IsCurrentChunkUpload(upload))
             {
@@ -273,7 +270,7 @@ public sealed partial class UploadCoordinator
 
             // Gone, long completed, or its creator died before creating it: the same file starts a new upload.
             var fresh = UploadIds.New();
-            var replaced = await _store.TryReplaceAsync(NewLookup(lookupId, target, fresh) with { Version = lookup.Version, CreatedAt = lookup.CreatedAt }, cancellationToken)
+            var replaced = await _store.TryReplaceLookupAsync(NewLookup(lookupId, target, fresh) with { Version = lookup.Version, CreatedAt = lookup.CreatedAt }, cancellationToken)
                 .ConfigureAwait(false);
             if (replaced.Status == MetadataWriteStatus.Success)
             {
@@ -291,18 +288,13 @@ public sealed partial class UploadCoordinator
         _ => false,
     };
 
-    private UploadRecord NewLookup(string lookupId, UploadTarget target, string uploadId)
+    private UploadLookup NewLookup(string lookupId, UploadTarget target, string uploadId)
     {
         var now = Now;
-        return new UploadRecord
+        return new UploadLookup
         {
-            Id = lookupId,
-            Target = LookupTargetPrefix + target.Name,
-            ObjectKey = lookupId,
-            Protocol = ChunkProtocol,
-            // A pointer, not an upload: the expiry scan only forgets records in this state (its target does not exist).
-            State = UploadState.Cancelled,
-            ProtocolState = new Dictionary<string, string> { [LookupUploadKey] = uploadId },
+            Key = lookupId,
+            UploadId = uploadId,
             CreatedAt = now,
             UpdatedAt = now,
             ExpiresAt = now + target.Expiration + CompletedChunkWindow,
@@ -333,7 +325,22 @@ public sealed partial class UploadCoordinator
         return created.Upload ?? throw new InvalidOperationException($"Creating chunk upload {id} failed: {created.Outcome}.");
     }
 
-    /// <summary>A completed upload's lookup stays for <see cref="CompletedChunkWindow"/> after completion, then the expiry scan forgets it.</summary>
+    /// <summary>Forgets lookups past their expiry (part of <see cref="CleanupExpiredAsync"/>); returns how many.</summary>
+    private async Task<int> SweepExpiredLookupsAsync(CancellationToken cancellationToken)
+    {
+        try
+        {
+            return await _store.DeleteExpiredLookupsAsync(Now, 100, cancellationToken).ConfigureAwait(false);
+        }
+        catch (Exception ex) when (ex is not OperationCanceledException)
+        {
+            // Nothing depends on it: an expired lookup whose upload is gone is replaced by the next first chunk anyway.
+            Log.CleanupFailed(_logger, "expired lookups", ex);
+            return 0;
+        }
+    }
+
+    /// <summary>A completed upload's lookup stays for <see cref="CompletedChunkWindow"/> after completion, then the expiry sweep forgets it.</summary>
     private async Task TouchLookupAsync(UploadRecord upload)
     {
         if (upload.ProtocolState.GetValueOrDefault(LookupKey) is not { } lookupId)
@@ -344,11 +351,11 @@ public sealed partial class UploadCoordinator
         try
         {
             using var timeout = new CancellationTokenSource(SalvageTimeout);
-            var lookup = await _store.GetAsync(lookupId, timeout.Token).ConfigureAwait(false);
+            var lookup = await _store.GetLookupAsync(lookupId, timeout.Token).ConfigureAwait(false);
             // Once: later duplicates find the lookup already shortened.
-            if (lookup?.ProtocolState.GetValueOrDefault(LookupUploadKey) == upload.Id && !(lookup.ExpiresAt <= Now + CompletedChunkWindow))
+            if (lookup?.UploadId == upload.Id && !(lookup.ExpiresAt <= Now + CompletedChunkWindow))
             {
-                await _store.TryReplaceAsync(lookup with { ExpiresAt = Now + CompletedChunkWindow, UpdatedAt = Now }, timeout.Token).ConfigureAwait(false);
+                await _store.TryReplaceLookupAsync(lookup with { ExpiresAt = Now + CompletedChunkWindow, UpdatedAt = Now }, timeout.Token).ConfigureAwait(false);
             }
         }
         catch (Exception ex) when (ex is not OperationCanceledException)

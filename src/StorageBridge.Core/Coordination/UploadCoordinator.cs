@@ -154,8 +154,12 @@ public sealed partial class UploadCoordinator
     public Task<AppendResult> AppendAsync(AppendRequest request, Stream body, CancellationToken cancellationToken) =>
         _append.AppendAsync(request, body, default, cancellationToken);
 
-    /// <summary>Expires due uploads and forgets old tombstones. Returns how many records were handled.</summary>
-    public Task<int> CleanupExpiredAsync(CancellationToken cancellationToken) => _expiry.CleanupExpiredAsync(cancellationToken);
+    /// <summary>Expires due uploads, forgets old tombstones and expired chunk lookups. Returns how many records were handled.</summary>
+    public async Task<int> CleanupExpiredAsync(CancellationToken cancellationToken)
+    {
+        var handled = await _expiry.CleanupExpiredAsync(cancellationToken).ConfigureAwait(false);
+        return handled + await SweepExpiredLookupsAsync(cancellationToken).ConfigureAwait(false);
+    }
 
     /// <summary>Whether the target's backend can join completed uploads into a new one (<see cref="ConcatenateAsync"/>).</summary>
     public bool SupportsConcatenation(string target) => _concatenation.IsSupported(target);

@@ -17,7 +17,7 @@ namespace StorageBridge.FileSystem;
 /// visible to the next instance; durability across power loss is out of scope for the embedded default, and
 /// flushing every part would cost more than the rest of the append path.
 /// </remarks>
-public sealed class FileSystemBackend : IUploadBackend, IConcatenatingBackend
+public sealed partial class FileSystemBackend : IUploadBackend, IConcatenatingBackend
 {
     /// <summary>Reserved top-level folder for staging data; object keys may not start with it.</summary>
     public const string StagingFolderName = ".staging";
@@ -46,7 +46,7 @@ public sealed class FileSystemBackend : IUploadBackend, IConcatenatingBackend
 
     public BackendCapabilities Capabilities => FileCapabilities;
 
-    public Task<string?> StartAsync(UploadRecord upload, CancellationToken cancellationToken)
+    private Task<string?> StartCoreAsync(UploadRecord upload, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(upload);
         return Run<string?>(
@@ -62,7 +62,7 @@ public sealed class FileSystemBackend : IUploadBackend, IConcatenatingBackend
             cancellationToken);
     }
 
-    public async Task<PartRecord> WritePartAsync(
+    private async Task<PartRecord> WritePartCoreAsync(
         UploadRecord upload, int partNumber, long offset, ReadOnlyMemory<byte> content, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(upload);
@@ -82,7 +82,7 @@ public sealed class FileSystemBackend : IUploadBackend, IConcatenatingBackend
         return new PartRecord(partNumber, offset, content.Length);
     }
 
-    public async Task WriteTailAsync(UploadRecord upload, int sequence, ReadOnlyMemory<byte> content, CancellationToken cancellationToken)
+    private async Task WriteTailCoreAsync(UploadRecord upload, int sequence, ReadOnlyMemory<byte> content, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(upload);
         cancellationToken.ThrowIfCancellationRequested();
@@ -97,7 +97,7 @@ public sealed class FileSystemBackend : IUploadBackend, IConcatenatingBackend
         await RandomAccess.WriteAsync(handle, content, 0, cancellationToken).ConfigureAwait(false);
     }
 
-    public async Task ReadTailAsync(UploadRecord upload, TailRecord tail, Memory<byte> destination, CancellationToken cancellationToken)
+    private async Task ReadTailCoreAsync(UploadRecord upload, TailRecord tail, Memory<byte> destination, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(upload);
         ArgumentNullException.ThrowIfNull(tail);
@@ -112,14 +112,14 @@ public sealed class FileSystemBackend : IUploadBackend, IConcatenatingBackend
         await ReadExactlyAsync(handle, destination[..(int)tail.Size], 0, path, cancellationToken).ConfigureAwait(false);
     }
 
-    public Task DeleteTailAsync(UploadRecord upload, int sequence, CancellationToken cancellationToken)
+    private Task DeleteTailCoreAsync(UploadRecord upload, int sequence, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(upload);
         var path = TailPath(upload, sequence);
         return Run(() => DeleteFileIfExists(path), cancellationToken);
     }
 
-    public async Task<StoredObject> CompleteAsync(UploadRecord upload, CancellationToken cancellationToken)
+    private async Task<StoredObject> CompleteCoreAsync(UploadRecord upload, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(upload);
         cancellationToken.ThrowIfCancellationRequested();
@@ -165,7 +165,7 @@ public sealed class FileSystemBackend : IUploadBackend, IConcatenatingBackend
         return new StoredObject(upload.ObjectKey, info.Length, ETagOf(info), ContentType: upload.ContentType);
     }
 
-    public Task AbortAsync(UploadRecord upload, CancellationToken cancellationToken)
+    private Task AbortCoreAsync(UploadRecord upload, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(upload);
         var dataPath = StagingDataPath(upload);
@@ -185,7 +185,7 @@ public sealed class FileSystemBackend : IUploadBackend, IConcatenatingBackend
             cancellationToken);
     }
 
-    public Task<Stream> OpenReadAsync(string objectKey, long offset, long? length, CancellationToken cancellationToken)
+    private Task<Stream> OpenReadCoreAsync(string objectKey, long offset, long? length, CancellationToken cancellationToken)
     {
         ArgumentOutOfRangeException.ThrowIfNegative(offset);
         if (length is { } requested)
@@ -197,7 +197,7 @@ public sealed class FileSystemBackend : IUploadBackend, IConcatenatingBackend
         return Run(() => OpenRange(objectKey, path, offset, length), cancellationToken);
     }
 
-    public async Task<StoredObject> ConcatenateAsync(UploadRecord upload, IReadOnlyList<string> sourceKeys, CancellationToken cancellationToken)
+    private async Task<StoredObject> ConcatenateCoreAsync(UploadRecord upload, IReadOnlyList<string> sourceKeys, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(upload);
         ArgumentNullException.ThrowIfNull(sourceKeys);
@@ -229,7 +229,7 @@ public sealed class FileSystemBackend : IUploadBackend, IConcatenatingBackend
 
     private const int ConcatenationBufferSize = 1024 * 1024;
 
-    public Task DeleteObjectAsync(string objectKey, CancellationToken cancellationToken)
+    private Task DeleteObjectCoreAsync(string objectKey, CancellationToken cancellationToken)
     {
         var path = ObjectPath(objectKey);
         // Empty parent folders are left in place: removing them could race with a completion creating a sibling.

@@ -40,4 +40,24 @@ public interface IUploadMetadataStore
 
     /// <summary>Records whose <see cref="UploadRecord.ExpiresAt"/> is at or before <paramref name="now"/>, oldest first, at most <paramref name="limit"/>.</summary>
     IAsyncEnumerable<UploadRecord> ListExpiredAsync(DateTimeOffset now, int limit, CancellationToken cancellationToken);
+
+    // ---- lookups: an index from a key to an upload id (see UploadLookup) ----
+
+    /// <summary>
+    /// Adds the entry unless one exists under its key, expired or not: atomic, of several concurrent adds exactly one
+    /// succeeds and the others get <see cref="MetadataWriteStatus.Conflict"/>.
+    /// </summary>
+    Task<LookupWriteResult> TryAddLookupAsync(UploadLookup lookup, CancellationToken cancellationToken);
+
+    /// <summary>The entry under <paramref name="key"/> (expired ones too, until deleted), or null.</summary>
+    Task<UploadLookup?> GetLookupAsync(string key, CancellationToken cancellationToken);
+
+    /// <summary>Replaces the entry if its stored version still equals <paramref name="lookup"/>.Version.</summary>
+    Task<LookupWriteResult> TryReplaceLookupAsync(UploadLookup lookup, CancellationToken cancellationToken);
+
+    /// <summary>Deletes the entry if its stored version still equals <paramref name="version"/>.</summary>
+    Task<MetadataWriteStatus> TryDeleteLookupAsync(string key, string version, CancellationToken cancellationToken);
+
+    /// <summary>Deletes entries whose <see cref="UploadLookup.ExpiresAt"/> is at or before <paramref name="now"/>, at most <paramref name="limit"/>; returns how many.</summary>
+    Task<int> DeleteExpiredLookupsAsync(DateTimeOffset now, int limit, CancellationToken cancellationToken);
 }

@@ -198,6 +198,23 @@ public sealed class FileSystemBackendTests : BackendConformanceTests
     }
 
     [Fact]
+    public async Task A_refused_file_is_a_permanent_storage_error_and_a_missing_object_stays_FileNotFound()
+    {
+        var upload = await StartAsync();
+        // A folder where the staging file belongs: the OS refuses to open it for writing (EISDIR → access denied),
+        // the same refusal a root without write permission gives.
+        File.Delete(StagingData(upload));
+        Directory.CreateDirectory(StagingData(upload));
+
+        var error = await Assert.ThrowsAsync<StorageBackendException>(() => Backend.WritePartAsync(upload, 1, 0, new byte[5], Ct));
+
+        Assert.False(error.IsTransient);
+        Assert.Equal("AccessDenied", error.ErrorCode);
+        Assert.IsType<UnauthorizedAccessException>(error.InnerException);
+        await Assert.ThrowsAsync<FileNotFoundException>(() => Backend.OpenReadAsync("no/such/object.bin", 0, null, Ct));
+    }
+
+    [Fact]
     public async Task Writes_after_completion_or_abort_do_not_recreate_staging()
     {
         var completed = await WritePartAsync(await StartAsync(), 1, Bytes(10, seed: 10));

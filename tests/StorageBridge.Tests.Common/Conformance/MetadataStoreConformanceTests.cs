@@ -20,7 +20,7 @@ namespace StorageBridge.Tests.Conformance;
 /// <item>Override <see cref="DisposeAsync"/> to clean up (and call the base).</item>
 /// </list>
 /// </remarks>
-public abstract class MetadataStoreConformanceTests : IAsyncLifetime
+public abstract partial class MetadataStoreConformanceTests : IAsyncLifetime
 {
     // Fixed instants with non-UTC offsets and sub-millisecond ticks: round-trips must be exact.
     protected static readonly DateTimeOffset T0 =

@@ -1,0 +1,97 @@
+using Azure;
+using StorageBridge.Uploads;
+
+namespace StorageBridge.Backends.AzureBlob;
+
+/// <summary>
+/// Every public call goes through <see cref="Classify{T}"/>: Azure's errors become <see cref="StorageBackendException"/>
+/// saying whether they are transient. Azure.Core has already retried what it retries; nothing is retried here.
+/// </summary>
+public sealed partial class AzureBlobBackend
+{
+    public Task<string?> StartAsync(UploadRecord upload, CancellationToken cancellationToken) =>
+        Classify(StartCoreAsync(upload, cancellationToken), cancellationToken);
+
+    public Task<PartRecord> WritePartAsync(UploadRecord upload, int partNumber, long offset, ReadOnlyMemory<byte> content, CancellationToken cancellationToken) =>
+        Classify(WritePartCoreAsync(upload, partNumber, offset, content, cancellationToken), cancellationToken);
+
+    public Task WriteTailAsync(UploadRecord upload, int sequence, ReadOnlyMemory<byte> content, CancellationToken cancellationToken) =>
+        Classify(WriteTailCoreAsync(upload, sequence, content, cancellationToken), cancellationToken);
+
+    public Task ReadTailAsync(UploadRecord upload, TailRecord tail, Memory<byte> destination, CancellationToken cancellationToken) =>
+        Classify(ReadTailCoreAsync(upload, tail, destination, cancellationToken), cancellationToken);
+
+    public Task DeleteTailAsync(UploadRecord upload, int sequence, CancellationToken cancellationToken) =>
+        Classify(DeleteTailCoreAsync(upload, sequence, cancellationToken), cancellationToken);
+
+    public Task<StoredObject> CompleteAsync(UploadRecord upload, CancellationToken cancellationToken) =>
+        Classify(CompleteCoreAsync(upload, cancellationToken), cancellationToken);
+
+    public Task AbortAsync(UploadRecord upload, CancellationToken cancellationToken) =>
+        Classify(AbortCoreAsync(upload, cancellationToken), cancellationToken);
+
+    public Task<Stream> OpenReadAsync(string objectKey, long offset, long? length, CancellationToken cancellationToken) =>
+        Classify(OpenReadCoreAsync(objectKey, offset, length, cancellationToken), cancellationToken);
+
+    public Task DeleteObjectAsync(string objectKey, CancellationToken cancellationToken) =>
+        Classify(DeleteObjectCoreAsync(objectKey, cancellationToken), cancellationToken);
+
+    public Task<StoredObject> ConcatenateAsync(UploadRecord upload, IReadOnlyList<string> sourceKeys, CancellationToken cancellationToken) =>
+        Classify(ConcatenateCoreAsync(upload, sourceKeys, cancellationToken), cancellationToken);
+
+    /// <summary>
+    /// The storage exception for an Azure failure, or null for exceptions that keep their type: the engine's own
+    /// outcomes (missing objects, existing objects, cancellation) and bugs.
+    /// </summary>
+    internal static StorageBackendException? Classify(Exception exception, string container, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(exception);
+        var backend = $"Azure Blob container {container}";
+        return exception switch
+        {
+            StorageBackendException or ObjectExistsException or UploadSessionGoneException or FileNotFoundException => null,
+            // Azure.Core's per-try timeout surfaces as a cancellation nobody asked for.
+            OperationCanceledException when !cancellationToken.IsCancellationRequested =>
+                new StorageBackendException(backend, isTransient: true, null, "Timeout", exception),
+            OperationCanceledException => null,
+            // Status 0: no answer at all (the connection failed).
+            RequestFailedException failed => new StorageBackendException(
+                backend,
+                failed.Status == 0 || StorageBackendException.IsTransientStatus(failed.Status),
+                failed.Status == 0 ? null : failed.Status,
+                failed.ErrorCode,
+                failed),
+            // Azure.Core gives up on repeated connection failures with "Retry failed after N tries".
+            AggregateException aggregate when aggregate.InnerExceptions.All(StorageBackendException.IsNetworkFailure) =>
+                new StorageBackendException(backend, isTransient: true, null, null, aggregate),
+            // Credential providers (Azure.Identity) fail the same way until the configuration changes.
+            Azure.Identity.AuthenticationFailedException => new StorageBackendException(backend, isTransient: false, null, "AuthenticationFailed", exception),
+            _ when StorageBackendException.IsNetworkFailure(exception) => new StorageBackendException(backend, isTransient: true, null, null, exception),
+            _ => null,
+        };
+    }
+
+    private async Task<T> Classify<T>(Task<T> call, CancellationToken cancellationToken)
+    {
+        try
+        {
+            return await call.ConfigureAwait(false);
+        }
+        catch (Exception ex) when (Classify(ex, container.Name, cancellationToken) is { } failure)
+        {
+            throw failure;
+        }
+    }
+
+    private async Task Classify(Task call, CancellationToken cancellationToken)
+    {
+        try
+        {
+            await call.ConfigureAwait(false);
+        }
+        catch (Exception ex) when (Classify(ex, container.Name, cancellationToken) is { } failure)
+        {
+            throw failure;
+        }
+    }
+}

@@ -1,0 +1,106 @@
+using Amazon.Runtime;
+using StorageBridge.Uploads;
+
+namespace StorageBridge.Backends.S3;
+
+/// <summary>
+/// Every public call goes through <see cref="Classify{T}"/>: S3's errors become <see cref="StorageBackendException"/>
+/// saying whether they are transient. The SDK has already retried what it retries; nothing is retried here.
+/// </summary>
+public sealed partial class S3Backend
+{
+    /// <summary>S3 error codes that mean "slow down or try later" whatever the status says.</summary>
+    private static readonly HashSet<string> TransientCodes = new(StringComparer.Ordinal)
+    {
+        "SlowDown", "RequestTimeout", "ServiceUnavailable", "InternalError", "Throttling", "ThrottlingException",
+        "RequestLimitExceeded", "TooManyRequestsException", "RequestThrottled", "RequestTimeoutException",
+    };
+
+    public Task<string?> StartAsync(UploadRecord upload, CancellationToken cancellationToken) =>
+        Classify(StartCoreAsync(upload, cancellationToken), cancellationToken);
+
+    public Task<PartRecord> WritePartAsync(UploadRecord upload, int partNumber, long offset, ReadOnlyMemory<byte> content, CancellationToken cancellationToken) =>
+        Classify(WritePartCoreAsync(upload, partNumber, offset, content, cancellationToken), cancellationToken);
+
+    public Task WriteTailAsync(UploadRecord upload, int sequence, ReadOnlyMemory<byte> content, CancellationToken cancellationToken) =>
+        Classify(WriteTailCoreAsync(upload, sequence, content, cancellationToken), cancellationToken);
+
+    public Task ReadTailAsync(UploadRecord upload, TailRecord tail, Memory<byte> destination, CancellationToken cancellationToken) =>
+        Classify(ReadTailCoreAsync(upload, tail, destination, cancellationToken), cancellationToken);
+
+    public Task DeleteTailAsync(UploadRecord upload, int sequence, CancellationToken cancellationToken) =>
+        Classify(DeleteTailCoreAsync(upload, sequence, cancellationToken), cancellationToken);
+
+    public Task<StoredObject> CompleteAsync(UploadRecord upload, CancellationToken cancellationToken) =>
+        Classify(CompleteCoreAsync(upload, cancellationToken), cancellationToken);
+
+    public Task AbortAsync(UploadRecord upload, CancellationToken cancellationToken) =>
+        Classify(AbortCoreAsync(upload, cancellationToken), cancellationToken);
+
+    public Task<Stream> OpenReadAsync(string objectKey, long offset, long? length, CancellationToken cancellationToken) =>
+        Classify(OpenReadCoreAsync(objectKey, offset, length, cancellationToken), cancellationToken);
+
+    public Task DeleteObjectAsync(string objectKey, CancellationToken cancellationToken) =>
+        Classify(DeleteObjectCoreAsync(objectKey, cancellationToken), cancellationToken);
+
+    public Task<StoredObject> ConcatenateAsync(UploadRecord upload, IReadOnlyList<string> sourceKeys, CancellationToken cancellationToken) =>
+        Classify(ConcatenateCoreAsync(upload, sourceKeys, cancellationToken), cancellationToken);
+
+    /// <summary>
+    /// The storage exception for an S3 failure, or null for exceptions that keep their type: the engine's own outcomes
+    /// (missing objects, existing objects, cancellation) and bugs.
+    /// </summary>
+    internal static StorageBackendException? Classify(Exception exception, string bucket, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(exception);
+        var backend = $"S3 bucket {bucket}";
+        return exception switch
+        {
+            StorageBackendException or ObjectExistsException or UploadSessionGoneException or FileNotFoundException => null,
+            // A timeout inside the SDK surfaces as a cancellation nobody asked for.
+            OperationCanceledException when !cancellationToken.IsCancellationRequested =>
+                new StorageBackendException(backend, isTransient: true, null, "Timeout", exception),
+            OperationCanceledException => null,
+            AmazonServiceException service => new StorageBackendException(
+                backend,
+                IsTransient(service),
+                service.StatusCode == 0 ? null : (int)service.StatusCode,
+                string.IsNullOrEmpty(service.ErrorCode) ? null : service.ErrorCode,
+                service),
+            // Not an answer from S3: a connection that failed, or something the SDK could not do (credentials, checksums).
+            AmazonClientException client => new StorageBackendException(
+                backend, client.InnerException is { } inner && StorageBackendException.IsNetworkFailure(inner), null, null, client),
+            _ when StorageBackendException.IsNetworkFailure(exception) => new StorageBackendException(backend, isTransient: true, null, null, exception),
+            _ => null,
+        };
+    }
+
+    private static bool IsTransient(AmazonServiceException exception) =>
+        TransientCodes.Contains(exception.ErrorCode ?? "")
+        || StorageBackendException.IsTransientStatus((int)exception.StatusCode)
+        || (exception.StatusCode == 0 && exception.InnerException is { } inner && StorageBackendException.IsNetworkFailure(inner));
+
+    private async Task<T> Classify<T>(Task<T> call, CancellationToken cancellationToken)
+    {
+        try
+        {
+            return await call.ConfigureAwait(false);
+        }
+        catch (Exception ex) when (Classify(ex, options.Bucket, cancellationToken) is { } failure)
+        {
+            throw failure;
+        }
+    }
+
+    private async Task Classify(Task call, CancellationToken cancellationToken)
+    {
+        try
+        {
+            await call.ConfigureAwait(false);
+        }
+        catch (Exception ex) when (Classify(ex, options.Bucket, cancellationToken) is { } failure)
+        {
+            throw failure;
+        }
+    }
+}
