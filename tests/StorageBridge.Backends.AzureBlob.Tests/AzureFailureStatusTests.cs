@@ -10,6 +10,7 @@ using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Logging;
 using StorageBridge.AspNetCore;
+using StorageBridge.Configuration;
 
 namespace StorageBridge.Backends.AzureBlob.Tests;
 
@@ -41,7 +42,7 @@ public sealed class AzureFailureStatusTests(AzuriteFixture azurite) : IAsyncLife
         builder.Configuration.AddInMemoryCollection(settings);
         builder.Logging.ClearProviders();
         builder.WebHost.UseKestrel(options => options.Listen(IPAddress.Loopback, 0));
-        builder.Services.AddStorageBridge(builder.Configuration);
+        builder.Services.AddStorageBridge(builder.Configuration).UseInMemoryMetadata();
         var backend = azurite.CreateBackend(new AzureBlobBackendOptions { MinBlockSize = BlockSize, BlockSize = BlockSize }, faults);
         builder.Services.TryAddEnumerable(ServiceDescriptor.Singleton<IUploadBackendFactory>(new FaultyAzureFactory(backend)));
         app = builder.Build();
@@ -143,6 +144,6 @@ public sealed class AzureFailureStatusTests(AzuriteFixture azurite) : IAsyncLife
 
         public string Name => BackendName;
 
-        public IUploadBackend Create(string targetName, IConfigurationSection section) => backend;
+        public UploadBackendDefinition Create(string targetName, IServiceProvider services) => new(backend, new StorageBridgeTargetOptions());
     }
 }

@@ -10,6 +10,7 @@ using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Logging;
 using StorageBridge.AspNetCore;
 using StorageBridge.Backends;
+using StorageBridge.Configuration;
 using StorageBridge.FileSystem;
 using StorageBridge.Tests.Support;
 using StorageBridge.Uploads;
@@ -44,7 +45,7 @@ public sealed class FailureStatusTests : IAsyncLifetime
         builder.Logging.ClearProviders();
         builder.Logging.AddProvider(log);
         builder.WebHost.UseKestrel(options => options.Listen(IPAddress.Loopback, 0));
-        builder.Services.AddStorageBridge(builder.Configuration);
+        builder.Services.AddStorageBridge(builder.Configuration).UseInMemoryMetadata();
         builder.Services.TryAddEnumerable(ServiceDescriptor.Singleton<IUploadBackendFactory>(new BuggyFactory(root.Path)));
         app = builder.Build();
         app.MapResumableUploads("/uploads");
@@ -134,13 +135,13 @@ public sealed class FailureStatusTests : IAsyncLifetime
 
         public string Name => BackendName;
 
-        public IUploadBackend Create(string targetName, IConfigurationSection section)
+        public UploadBackendDefinition Create(string targetName, IServiceProvider services)
         {
             var inner = new FileSystemBackend(new FileSystemBackendOptions { Root = Path.Combine(root, targetName) });
             Exception Failure() => targetName == "buggy"
                 ? new InvalidOperationException("injected bug")
                 : new HttpRequestException("injected: connection refused");
-            return new FailingWrites(inner, Failure);
+            return new UploadBackendDefinition(new FailingWrites(inner, Failure), new StorageBridgeTargetOptions());
         }
     }
 
