@@ -134,6 +134,36 @@ public sealed class ChunkEngineTests
         Assert.False(harness.HasStagedData(staged.Upload.Id));
     }
 
+    [Fact]
+    public async Task An_upload_kept_by_an_older_version_is_not_resumed_and_the_same_file_starts_a_new_one()
+    {
+        using var harness = new EngineHarness();
+        var chunks = Chunks(harness.Coordinator, harness);
+        var file = EngineHarness.Bytes(3000, seed: 12);
+        var first = await WriteAsync(chunks, Chunk("old", 2, 1000, 3000), file.AsMemory(1000, 1000));
+
+        // The record as versions before typed state kept it: string entries, no assembled flag.
+        var record = await harness.LoadExistingAsync(first.Upload!.Id);
+        var old = record with
+        {
+            Assembled = false,
+            ProtocolState = new Dictionary<string, string>
+            {
+                ["resumable.layout"] = "1000;3000;3",
+                ["resumable.mode"] = "ordered",
+                ["resumable.lookup"] = ChunkLookups.LookupKey(EngineHarness.TargetName, Chunk("old", 2, 1000, 3000)),
+                ["resumable.staged"] = "2:2:1000:1",
+            },
+        };
+        Assert.Equal(StorageBridge.Metadata.MetadataWriteStatus.Success, (await harness.Store.TryReplaceAsync(old, CancellationToken.None)).Status);
+
+        Assert.False((await chunks.TestChunkAsync(Chunk("old", 2, 1000, 3000), CancellationToken.None)).ChunkStored);
+        var done = await SendAllAsync([chunks], file, 1000, "old", seed: null, duplicates: 0);
+        Assert.NotEqual(first.Upload.Id, done.Upload!.Id);
+        Assert.True(done.IsComplete);
+        Assert.Equal(file, await harness.ReadObjectAsync(done.Upload.Id));
+    }
+
     private static (StorageBridge.Backends.BackendCapabilities? Caps, UploadTargetOptions? Options, int ChunkSize) Profile(string profile) => profile switch
     {
         "files" => (null, null, 50_000),
