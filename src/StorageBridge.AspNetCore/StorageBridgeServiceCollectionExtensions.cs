@@ -48,6 +48,8 @@ public static class StorageBridgeServiceCollectionExtensions
             sp.GetRequiredService<StorageBridgeEngineOptions>(),
             sp.GetRequiredService<TimeProvider>(),
             sp.GetRequiredService<ILogger<UploadCoordinator>>()));
+        services.TryAddSingleton(sp => sp.GetRequiredService<UploadCoordinator>().Assembler);
+        services.TryAddSingleton<ChunkUploads>();
         services.TryAddSingleton<IetfUploadHandler>();
         services.TryAddSingleton<TusUploadHandler>();
         services.TryAddSingleton<ResumableUploadHandler>();

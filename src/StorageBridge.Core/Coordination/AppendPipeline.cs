@@ -12,7 +12,7 @@ internal sealed class AppendPipeline(EngineContext engine, UploadAdmission admis
 {
     /// <summary>
     /// Appends a request body (see <see cref="UploadCoordinator.AppendAsync(AppendRequest, Stream, CancellationToken)"/>).
-    /// <paramref name="options"/> are the numbered-chunk path's; every other caller passes the default.
+    /// <paramref name="options"/> are <see cref="UploadAssembler"/>'s; every other caller passes the default.
     /// </summary>
     public async Task<AppendResult> AppendAsync(AppendRequest request, Stream body, AppendOptions options, CancellationToken cancellationToken)
     {

@@ -6,7 +6,7 @@ namespace StorageBridge.Coordination;
 
 /// <summary>
 /// The expiry scan: due uploads become expired tombstones and lose their stored bytes, interrupted completions are
-/// finished, and tombstones past their retention (and the chunk path's lookup records) are forgotten.
+/// finished, and tombstones past their retention (and expired lookups of the store's index) are forgotten.
 /// </summary>
 internal sealed class ExpirySweeper(EngineContext engine, UploadLeases leases, UploadCompletion completion)
 {
@@ -69,5 +69,20 @@ internal sealed class ExpirySweeper(EngineContext engine, UploadLeases leases, U
         }
 
         return handled;
+    }
+
+    /// <summary>Forgets lookups past their expiry; returns how many.</summary>
+    public async Task<int> SweepExpiredLookupsAsync(CancellationToken cancellationToken)
+    {
+        try
+        {
+            return await engine.Store.DeleteExpiredLookupsAsync(engine.Now, 100, cancellationToken).ConfigureAwait(false);
+        }
+        catch (Exception ex) when (ex is not OperationCanceledException)
+        {
+            // Nothing depends on it: an expired lookup whose upload is gone is replaced by its next user anyway.
+            EngineLog.CleanupFailed(engine.Logger, "expired lookups", ex);
+            return 0;
+        }
     }
 }

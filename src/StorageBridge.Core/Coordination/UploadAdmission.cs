@@ -8,7 +8,7 @@ namespace StorageBridge.Coordination;
 
 /// <summary>
 /// What may start: creates uploads whose length the target accepts, and decides whether an append may begin (the
-/// upload's state, its offset and length, the target's size and per-append limits, who may append to chunks).
+/// upload's state, its offset and length, the target's size and per-append limits, who may append to assembled uploads).
 /// </summary>
 internal sealed class UploadAdmission(EngineContext engine)
 {
@@ -22,8 +22,8 @@ internal sealed class UploadAdmission(EngineContext engine)
         return Math.Min(target.Options.MaxUploadSize ?? long.MaxValue, backendCap ?? long.MaxValue);
     }
 
-    /// <summary>Creates an upload under an id the caller drew (<see cref="UploadIds.New"/>), e.g. one a lookup record already names.</summary>
-    public async Task<CreateResult> CreateAsync(CreateUploadRequest request, string id, CancellationToken cancellationToken)
+    /// <summary>Creates an upload under an id the caller drew (<see cref="UploadIds.New"/>); <paramref name="assembled"/>: see <see cref="UploadRecord.Assembled"/>.</summary>
+    public async Task<CreateResult> CreateAsync(CreateUploadRequest request, string id, bool assembled, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(request);
         var target = engine.Targets.Find(request.Target);
@@ -59,6 +59,7 @@ internal sealed class UploadAdmission(EngineContext engine)
             FileName = request.FileName,
             Metadata = request.Metadata ?? UploadRecord.EmptyMetadata,
             ProtocolState = request.ProtocolState ?? UploadRecord.EmptyMetadata,
+            Assembled = assembled,
             ExpectedDigestAlgorithm = request.ExpectedDigest?.Algorithm,
             ExpectedDigest = request.ExpectedDigest is { } digest ? Convert.ToBase64String(digest.Value) : null,
             HashState = request.TrackSha256 || request.ExpectedDigest is not null ? new Hashing.ResumableSha256().Export() : null,
@@ -111,9 +112,10 @@ internal sealed class UploadAdmission(EngineContext engine)
             return new AppendResult(UploadOutcome.Conflict, record);
         }
 
-        if (UploadCoordinator.CheckChunkedAppend(record, options.FromChunks) is { } chunked)
+        // An assembled upload accepts appends only from the assembler (and the assembler appends only to those).
+        if (record.Assembled != options.FromAssembler)
         {
-            return chunked;
+            return new AppendResult(UploadOutcome.Conflict, record);
         }
 
         if (request.Offset != record.Offset)
@@ -145,7 +147,7 @@ internal sealed class UploadAdmission(EngineContext engine)
                 return new AppendResult(UploadOutcome.TooLarge, record, Limit: LimitKind.MaxAppendSize);
             }
 
-            var exempt = request.Complete || options.FromChunks || (request.IsCreation && contentLength == 0);
+            var exempt = request.Complete || options.FromAssembler || (request.IsCreation && contentLength == 0);
             if (!exempt && target.Limits.MinAppendSize is long minAppend && contentLength < minAppend)
             {
                 return new AppendResult(UploadOutcome.TooSmall, record, Limit: LimitKind.MinAppendSize);

@@ -11,11 +11,10 @@ namespace StorageBridge.Coordination;
 /// cancels and expires them. The metadata store's compare-and-swap is the only synchronisation between instances.
 /// Expected outcomes are returned as <see cref="UploadOutcome"/>; backend or store outages are exceptions.
 /// </summary>
-public sealed partial class UploadCoordinator
+public sealed class UploadCoordinator
 {
     private readonly UploadTargetRegistry _targets;
     private readonly IUploadMetadataStore _store;
-    private readonly StorageBridgeEngineOptions _options;
     private readonly ILogger<UploadCoordinator> _logger;
     private readonly EngineContext _engine;
     private readonly UploadAdmission _admission;
@@ -34,7 +33,6 @@ public sealed partial class UploadCoordinator
     {
         _targets = targets;
         _store = store;
-        _options = options;
         _logger = logger;
         _engine = new EngineContext(targets, store, options, time, logger);
         _admission = new UploadAdmission(_engine);
@@ -43,9 +41,16 @@ public sealed partial class UploadCoordinator
         _expiry = new ExpirySweeper(_engine, _leases, _completion);
         _concatenation = new UploadConcatenation(_engine, _completion);
         _append = new AppendPipeline(_engine, _admission, _leases, _completion);
+        Assembler = new UploadAssembler(_engine, _admission, _leases, _completion, _append);
     }
 
     public UploadTargetRegistry Targets => _targets;
+
+    /// <summary>
+    /// Builds uploads from pieces that arrive out of order (unordered parts, staged bytes appended in order), sharing
+    /// this engine's leases, buffers and completion.
+    /// </summary>
+    public UploadAssembler Assembler { get; }
 
     /// <summary>Part buffers this coordinator holds (accounting for tests of the memory bound).</summary>
     internal PartBufferPool PartBuffers => _engine.PartBuffers;
@@ -54,7 +59,7 @@ public sealed partial class UploadCoordinator
     internal TailSegmentCache TailCache => _engine.TailCache;
 
     public Task<CreateResult> CreateAsync(CreateUploadRequest request, CancellationToken cancellationToken) =>
-        _admission.CreateAsync(request, UploadIds.New(), cancellationToken);
+        _admission.CreateAsync(request, UploadIds.New(), assembled: false, cancellationToken);
 
     /// <summary>Current state of an upload. Ends any append in flight in this process first, so the offset is final.</summary>
     public async Task<UploadQueryResult> GetAsync(string target, string id, CancellationToken cancellationToken)
@@ -154,11 +159,11 @@ public sealed partial class UploadCoordinator
     public Task<AppendResult> AppendAsync(AppendRequest request, Stream body, CancellationToken cancellationToken) =>
         _append.AppendAsync(request, body, default, cancellationToken);
 
-    /// <summary>Expires due uploads, forgets old tombstones and expired chunk lookups. Returns how many records were handled.</summary>
+    /// <summary>Expires due uploads, forgets old tombstones and expired lookups. Returns how many records were handled.</summary>
     public async Task<int> CleanupExpiredAsync(CancellationToken cancellationToken)
     {
         var handled = await _expiry.CleanupExpiredAsync(cancellationToken).ConfigureAwait(false);
-        return handled + await SweepExpiredLookupsAsync(cancellationToken).ConfigureAwait(false);
+        return handled + await _expiry.SweepExpiredLookupsAsync(cancellationToken).ConfigureAwait(false);
     }
 
     /// <summary>Whether the target's backend can join completed uploads into a new one (<see cref="ConcatenateAsync"/>).</summary>

@@ -1,8 +1,8 @@
 namespace StorageBridge.Metadata;
 
 /// <summary>
-/// An index entry of the metadata store: a key that names an upload (Resumable.js/Flow.js: a hash of target,
-/// principal, file identifier, sizes and file name). Versioned like upload records, so "first creator wins" and
+/// An index entry of the metadata store: a key that names an upload (e.g. a front-end's hash of the identity a client
+/// gives a file, so its later requests find the upload). Versioned like upload records, so "first creator wins" and
 /// "replace the entry whose upload is gone" are compare-and-swap operations; kept apart from upload records, so the
 /// upload expiry scan never sees it.
 /// </summary>

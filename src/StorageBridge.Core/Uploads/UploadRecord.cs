@@ -100,6 +100,13 @@ public sealed record UploadRecord
     /// <summary>Protocol-specific values a front-end needs to answer later requests (tus Upload-Metadata, ...).</summary>
     public IReadOnlyDictionary<string, string> ProtocolState { get; init; } = EmptyMetadata;
 
+    /// <summary>
+    /// Created by <see cref="Coordination.UploadAssembler"/> from pieces that arrive out of order: only the assembler
+    /// appends to it (other appends get <see cref="Coordination.UploadOutcome.Conflict"/>), without min-append-size.
+    /// </summary>
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingDefault)]
+    public bool Assembled { get; init; }
+
     /// <summary>Optimistic-concurrency token assigned by the metadata store; not part of the stored document.</summary>
     [JsonIgnore]
     public string Version { get; init; } = "";

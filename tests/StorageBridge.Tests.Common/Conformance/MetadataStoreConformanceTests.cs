@@ -656,6 +656,7 @@ public abstract partial class MetadataStoreConformanceTests : IAsyncLifetime
         LeaseOwner = "instance-a/1234",
         LeaseUntil = T0.AddSeconds(30).ToUniversalTime(),
         ProtocolState = new Dictionary<string, string> { ["tus-metadata"] = "bmFtZQ==", ["x"] = "1" },
+        Assembled = true,
     };
 
     /// <summary>A record with only the required fields; everything nullable is null, collections empty.</summary>
@@ -696,6 +697,7 @@ public abstract partial class MetadataStoreConformanceTests : IAsyncLifetime
         Assert.Equal(expected.LeaseOwner, actual.LeaseOwner);
         AssertSameInstant(expected.LeaseUntil, actual.LeaseUntil);
         AssertSameDictionary(expected.ProtocolState, actual.ProtocolState);
+        Assert.Equal(expected.Assembled, actual.Assembled);
 
         // Catches fields added to UploadRecord after this suite was written.
         Assert.Equal(UploadRecordJson.Serialize(expected), UploadRecordJson.Serialize(actual));

@@ -14,7 +14,8 @@ namespace StorageBridge.AspNetCore.Protocols.Resumable;
 /// <summary>
 /// The Resumable.js / Flow.js front-end: numbered chunks POSTed to the target URL (multipart with the bytes in form
 /// field <c>file</c>, or <c>method: 'octet'</c> raw bodies) and test GETs (200 = stored, 204 = send it). It only parses
-/// and writes HTTP; identity, ordering and storage are the coordinator's (<see cref="UploadCoordinator.WriteChunkAsync"/>).
+/// and writes HTTP; identity, ordering and storage are <see cref="ChunkUploads"/>'s, which takes the parsed
+/// <see cref="ChunkRequest"/> and speaks no HTTP.
 /// </summary>
 internal sealed partial class ResumableUploadHandler
 {
@@ -24,12 +25,12 @@ internal sealed partial class ResumableUploadHandler
     private const int MaxFormFields = 64;
     private const int MaxFormFieldBytes = 4 * 1024;
 
-    private readonly UploadCoordinator _coordinator;
+    private readonly ChunkUploads _chunks;
     private readonly ILogger<ResumableUploadHandler> _logger;
 
-    public ResumableUploadHandler(UploadCoordinator coordinator, ILogger<ResumableUploadHandler> logger)
+    public ResumableUploadHandler(ChunkUploads chunks, ILogger<ResumableUploadHandler> logger)
     {
-        _coordinator = coordinator;
+        _chunks = chunks;
         _logger = logger;
     }
 
@@ -49,7 +50,7 @@ internal sealed partial class ResumableUploadHandler
             return;
         }
 
-        var result = await _coordinator.TestChunkAsync(fields.ToRequest(target.Name, context, null), context.RequestAborted);
+        var result = await _chunks.TestChunkAsync(fields.ToRequest(target.Name, context, null), context.RequestAborted);
         if (result.Outcome != UploadOutcome.Success)
         {
             await WriteFailureAsync(context, result);
@@ -162,7 +163,7 @@ internal sealed partial class ResumableUploadHandler
 
     private async Task WriteChunkAsync(HttpContext context, UploadTarget target, ChunkFields fields, long? contentLength, Stream body)
     {
-        var result = await _coordinator.WriteChunkAsync(fields.ToRequest(target.Name, context, contentLength), body, context.RequestAborted);
+        var result = await _chunks.WriteChunkAsync(fields.ToRequest(target.Name, context, contentLength), body, context.RequestAborted);
         if (result.Outcome != UploadOutcome.Success)
         {
             await WriteFailureAsync(context, result);

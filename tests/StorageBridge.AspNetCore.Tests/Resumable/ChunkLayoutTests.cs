@@ -1,6 +1,7 @@
-using StorageBridge.Coordination;
+using StorageBridge.AspNetCore.Protocols.Resumable;
+using StorageBridge.Core.Tests.Coordination;
 
-namespace StorageBridge.Core.Tests.Coordination;
+namespace StorageBridge.AspNetCore.Tests.Resumable;
 
 public sealed class ChunkLayoutTests
 {
@@ -21,7 +22,10 @@ public sealed class ChunkLayoutTests
         Assert.Equal(last, layout.Value.SizeOf(count));
         Assert.Equal(total, layout.Value.End(count));
         Assert.Equal(Enumerable.Range(1, count).Sum(k => layout.Value.SizeOf(k)), total);
-        Assert.Equal(layout, ChunkLayout.Parse(layout.Value.ToString()));
+        // The layout survives the upload record (typed state as JSON in its protocol state).
+        var upload = new StorageBridge.Uploads.UploadRecord { Id = "x", Target = "t", ObjectKey = "k" };
+        var state = new ChunkUploadState { Layout = layout.Value, Direct = false, Lookup = "rjs-x" };
+        Assert.Equal(layout, ChunkUploadState.Read(upload with { ProtocolState = state.WriteTo(upload.ProtocolState) })?.Layout);
     }
 
     [Theory]

@@ -1,15 +1,18 @@
 using System.Globalization;
+using System.Text.Json.Serialization;
 using StorageBridge.Backends;
+using StorageBridge.Coordination;
 
-namespace StorageBridge.Coordination;
+namespace StorageBridge.AspNetCore.Protocols.Resumable;
 
 /// <summary>
 /// How a file of <see cref="TotalSize"/> bytes is cut into numbered chunks of <see cref="ChunkSize"/> (Resumable.js /
 /// Flow.js). By default the chunk count is max(floor(total / chunkSize), 1), so the last chunk holds up to
 /// 2 x chunkSize - 1 bytes; Flow.js with <c>forceChunkSize</c> uses ceil instead (every chunk at most chunkSize).
 /// Which of the two a client uses is told by its total-chunks field. Pure functions: unit-tested without a backend.
+/// Stored as part of <see cref="ChunkUploadState"/>.
 /// </summary>
-public readonly record struct ChunkLayout(long ChunkSize, long TotalSize, int ChunkCount)
+internal readonly record struct ChunkLayout(long ChunkSize, long TotalSize, int ChunkCount)
 {
     /// <summary>Byte position of chunk <paramref name="number"/> (1-based).</summary>
     public long Start(int number) => (number - 1) * ChunkSize;
@@ -20,6 +23,7 @@ public readonly record struct ChunkLayout(long ChunkSize, long TotalSize, int Ch
     public long SizeOf(int number) => End(number) - Start(number);
 
     /// <summary>The largest chunk (the last one for the floor layout).</summary>
+    [JsonIgnore]
     public long MaxChunkSize => Math.Max(SizeOf(ChunkCount), ChunkCount > 1 ? ChunkSize : 0);
 
     /// <summary>The chunk that holds byte <paramref name="offset"/> (the last chunk for offsets at or past its start).</summary>
@@ -29,25 +33,8 @@ public readonly record struct ChunkLayout(long ChunkSize, long TotalSize, int Ch
     /// Backend parts when chunks go straight to parts: chunk k is part k, and a last chunk longer than the chunk size is
     /// split into part n (chunkSize bytes) and part n + 1 (the rest), so no part or buffer exceeds the chunk size.
     /// </summary>
+    [JsonIgnore]
     public int DirectPartCount => TotalSize == 0 ? 0 : ChunkCount + (SizeOf(ChunkCount) > ChunkSize ? 1 : 0);
-
-    /// <summary>Serialized form kept in the upload record ("chunkSize;totalSize;chunkCount").</summary>
-    public override string ToString() =>
-        string.Create(CultureInfo.InvariantCulture, $"{ChunkSize};{TotalSize};{ChunkCount}");
-
-    public static ChunkLayout? Parse(string? value)
-    {
-        var fields = value?.Split(';');
-        if (fields is not { Length: 3 }
-            || !long.TryParse(fields[0], NumberStyles.None, CultureInfo.InvariantCulture, out var chunkSize)
-            || !long.TryParse(fields[1], NumberStyles.None, CultureInfo.InvariantCulture, out var total)
-            || !int.TryParse(fields[2], NumberStyles.None, CultureInfo.InvariantCulture, out var count))
-        {
-            return null;
-        }
-
-        return new ChunkLayout(chunkSize, total, count);
-    }
 
     /// <summary>
     /// The layout the fields describe, or an error saying which field is inconsistent. <paramref name="totalChunks"/>
@@ -110,15 +97,6 @@ public readonly record struct ChunkLayout(long ChunkSize, long TotalSize, int Ch
     /// the backend records parts (S3, Azure), a chunk is a valid non-final part (minimum, alignment, maximum), the part
     /// count fits, and a chunk is no larger than the target's part size (the bound on memory per request).
     /// </summary>
-    public bool FitsDirectParts(BackendCapabilities capabilities, long partSizeLimit)
-    {
-        ArgumentNullException.ThrowIfNull(capabilities);
-        return TotalSize > 0
-            && capabilities.TracksParts
-            && ChunkSize >= Math.Max(capabilities.MinPartSize, 1)
-            && ChunkSize % Math.Max(capabilities.PartAlignment, 1) == 0
-            && ChunkSize <= capabilities.MaxPartSize
-            && ChunkSize <= partSizeLimit
-            && DirectPartCount <= capabilities.MaxParts;
-    }
+    public bool FitsDirectParts(BackendCapabilities capabilities, long partSizeLimit) =>
+        TotalSize > 0 && UploadAssembler.AcceptsPartsOutOfOrder(capabilities, partSizeLimit, ChunkSize, DirectPartCount);
 }

@@ -1,11 +1,15 @@
+using Microsoft.Extensions.Logging.Abstractions;
+using StorageBridge.AspNetCore.Protocols.Resumable;
 using StorageBridge.Coordination;
+using StorageBridge.Core.Tests.Coordination;
 using StorageBridge.Targets;
 using StorageBridge.Uploads;
 
-namespace StorageBridge.Core.Tests.Coordination;
+namespace StorageBridge.AspNetCore.Tests.Resumable;
 
 /// <summary>
-/// The numbered-chunk engine (<see cref="UploadCoordinator.WriteChunkAsync"/>) over the real file backend: chunks in
+/// The numbered-chunk machine (<see cref="ChunkUploads.WriteChunkAsync"/>, on the engine's public
+/// <see cref="UploadAssembler"/>) over the real file backend: chunks in
 /// random order, three at a time, twice; straight to parts under S3-like capabilities (the part list checked as S3
 /// would) or through staging and the ordered append path; two instances sharing one store; the identity mapping.
 /// </summary>
@@ -22,7 +26,7 @@ public sealed class ChunkEngineTests
         var (caps, options, chunkSize) = Profile(profile);
         using var harness = new EngineHarness(caps, options);
         var file = EngineHarness.Bytes((12 * 64 * KiB) + 70_001, seed: profile.Length);
-        var result = await SendAllAsync([harness.Coordinator], file, chunkSize, "f-" + profile, seed: 7, duplicates: 5);
+        var result = await SendAllAsync([Chunks(harness.Coordinator, harness)], file, chunkSize, "f-" + profile, seed: 7, duplicates: 5);
 
         Assert.True(result.IsComplete);
         Assert.Equal(EngineHarness.Sha256Hex(file), EngineHarness.Sha256Hex(await harness.ReadObjectAsync(result.Upload!.Id)));
@@ -46,7 +50,7 @@ public sealed class ChunkEngineTests
         var (other, _) = harness.NewInstance("node-b");
         using var clock = new ClockPump(harness);
         var file = EngineHarness.Bytes((9 * 64 * KiB) + 12_345, seed: 3);
-        var result = await SendAllAsync([harness.Coordinator, other], file, chunkSize, "two-" + profile, seed: 11, duplicates: 3);
+        var result = await SendAllAsync([Chunks(harness.Coordinator, harness), Chunks(other, harness)], file, chunkSize, "two-" + profile, seed: 11, duplicates: 3);
 
         var id = result.Upload!.Id;
         await EngineHarness.WaitUntilAsync(async () => (await harness.LoadExistingAsync(id)).State == UploadState.Completed, "the upload completed");
@@ -57,38 +61,40 @@ public sealed class ChunkEngineTests
     public async Task Identity_is_per_principal_and_a_cancelled_upload_is_replaced()
     {
         using var harness = new EngineHarness();
+        var chunks = Chunks(harness.Coordinator, harness);
         var file = EngineHarness.Bytes(3000);
-        var alice = await WriteAsync(harness.Coordinator, Chunk("same", 1, 1000, 3000) with { Principal = "alice" }, file.AsMemory(0, 1000));
-        var bob = await WriteAsync(harness.Coordinator, Chunk("same", 1, 1000, 3000) with { Principal = "bob" }, file.AsMemory(0, 1000));
-        var alice2 = await WriteAsync(harness.Coordinator, Chunk("same", 2, 1000, 3000) with { Principal = "alice" }, file.AsMemory(1000, 1000));
+        var alice = await WriteAsync(chunks, Chunk("same", 1, 1000, 3000) with { Principal = "alice" }, file.AsMemory(0, 1000));
+        var bob = await WriteAsync(chunks, Chunk("same", 1, 1000, 3000) with { Principal = "bob" }, file.AsMemory(0, 1000));
+        var alice2 = await WriteAsync(chunks, Chunk("same", 2, 1000, 3000) with { Principal = "alice" }, file.AsMemory(1000, 1000));
         Assert.NotEqual(alice.Upload!.Id, bob.Upload!.Id);
         Assert.Equal(alice.Upload.Id, alice2.Upload!.Id);
         Assert.True(UploadIds.IsWellFormed(alice.Upload.Id));
 
         // Bob's test sees nothing of Alice's chunks.
-        var test = await harness.Coordinator.TestChunkAsync(Chunk("same", 2, 1000, 3000) with { Principal = "bob" }, CancellationToken.None);
+        var test = await chunks.TestChunkAsync(Chunk("same", 2, 1000, 3000) with { Principal = "bob" }, CancellationToken.None);
         Assert.False(test.ChunkStored);
 
         Assert.Equal(UploadOutcome.Success, (await harness.Coordinator.CancelAsync(EngineHarness.TargetName, alice.Upload.Id, CancellationToken.None)).Outcome);
-        var fresh = await WriteAsync(harness.Coordinator, Chunk("same", 3, 1000, 3000) with { Principal = "alice" }, file.AsMemory(2000, 1000));
+        var fresh = await WriteAsync(chunks, Chunk("same", 3, 1000, 3000) with { Principal = "alice" }, file.AsMemory(2000, 1000));
         Assert.NotEqual(alice.Upload.Id, fresh.Upload!.Id);
-        Assert.False((await harness.Coordinator.TestChunkAsync(Chunk("same", 1, 1000, 3000) with { Principal = "alice" }, CancellationToken.None)).ChunkStored);
+        Assert.False((await chunks.TestChunkAsync(Chunk("same", 1, 1000, 3000) with { Principal = "alice" }, CancellationToken.None)).ChunkStored);
     }
 
     [Fact]
     public async Task Completed_upload_answers_duplicates_for_an_hour_then_the_lookup_is_forgotten()
     {
         using var harness = new EngineHarness();
+        var chunks = Chunks(harness.Coordinator, harness);
         var file = EngineHarness.Bytes(2500);
-        var done = await SendAllAsync([harness.Coordinator], file, 1000, "window", seed: null, duplicates: 0);
-        var again = await WriteAsync(harness.Coordinator, Chunk("window", 2, 1000, 2500), file.AsMemory(1000, 1500));
+        var done = await SendAllAsync([chunks], file, 1000, "window", seed: null, duplicates: 0);
+        var again = await WriteAsync(chunks, Chunk("window", 2, 1000, 2500), file.AsMemory(1000, 1500));
         Assert.Equal(done.Upload!.Id, again.Upload!.Id);
         Assert.True(again.IsComplete);
 
-        harness.Time.Advance(UploadCoordinator.CompletedChunkWindow + TimeSpan.FromMinutes(1));
+        harness.Time.Advance(ChunkLookups.CompletedChunkWindow + TimeSpan.FromMinutes(1));
         Assert.True(await harness.Coordinator.CleanupExpiredAsync(CancellationToken.None) >= 1);
-        Assert.False((await harness.Coordinator.TestChunkAsync(Chunk("window", 1, 1000, 2500), CancellationToken.None)).ChunkStored);
-        var later = await WriteAsync(harness.Coordinator, Chunk("window", 1, 1000, 2500), file.AsMemory(0, 1000));
+        Assert.False((await chunks.TestChunkAsync(Chunk("window", 1, 1000, 2500), CancellationToken.None)).ChunkStored);
+        var later = await WriteAsync(chunks, Chunk("window", 1, 1000, 2500), file.AsMemory(0, 1000));
         Assert.NotEqual(done.Upload.Id, later.Upload!.Id);
         // The completed object is still there.
         Assert.Equal(file, await harness.ReadObjectAsync(done.Upload.Id));
@@ -98,17 +104,18 @@ public sealed class ChunkEngineTests
     public async Task Last_chunk_completes_the_upload_even_when_a_dead_instance_still_holds_the_lease()
     {
         using var harness = new EngineHarness();
+        var chunks = Chunks(harness.Coordinator, harness);
         using var clock = new ClockPump(harness);
         var file = EngineHarness.Bytes(3000, seed: 9);
-        var first = await WriteAsync(harness.Coordinator, Chunk("dead", 2, 1000, 3000), file.AsMemory(1000, 1000));
-        await WriteAsync(harness.Coordinator, Chunk("dead", 3, 1000, 3000), file.AsMemory(2000, 1000));
+        var first = await WriteAsync(chunks, Chunk("dead", 2, 1000, 3000), file.AsMemory(1000, 1000));
+        await WriteAsync(chunks, Chunk("dead", 3, 1000, 3000), file.AsMemory(2000, 1000));
 
         // An instance that died while appending: its lease stays in the record until it lapses.
         var record = await harness.LoadExistingAsync(first.Upload!.Id);
         var leased = await harness.Store.TryReplaceAsync(record with { LeaseOwner = "node-dead", LeaseUntil = harness.Time.GetUtcNow() + TimeSpan.FromSeconds(10) }, CancellationToken.None);
         Assert.Equal(StorageBridge.Metadata.MetadataWriteStatus.Success, leased.Status);
 
-        var last = await WriteAsync(harness.Coordinator, Chunk("dead", 1, 1000, 3000), file.AsMemory(0, 1000));
+        var last = await WriteAsync(chunks, Chunk("dead", 1, 1000, 3000), file.AsMemory(0, 1000));
         Assert.True(last.IsComplete);
         Assert.Equal(file, await harness.ReadObjectAsync(first.Upload.Id));
     }
@@ -117,13 +124,44 @@ public sealed class ChunkEngineTests
     public async Task Staged_chunks_of_a_cancelled_upload_are_deleted()
     {
         using var harness = new EngineHarness();
+        var chunks = Chunks(harness.Coordinator, harness);
         var file = EngineHarness.Bytes(5000);
-        var staged = await WriteAsync(harness.Coordinator, Chunk("cancel", 3, 1000, 5000), file.AsMemory(2000, 1000));
-        await WriteAsync(harness.Coordinator, Chunk("cancel", 5, 1000, 5000), file.AsMemory(4000, 1000));
+        var staged = await WriteAsync(chunks, Chunk("cancel", 3, 1000, 5000), file.AsMemory(2000, 1000));
+        await WriteAsync(chunks, Chunk("cancel", 5, 1000, 5000), file.AsMemory(4000, 1000));
         Assert.True(harness.HasStagedData(staged.Upload!.Id));
         Assert.NotEmpty(harness.Backend.TailWrites);
         await harness.Coordinator.CancelAsync(EngineHarness.TargetName, staged.Upload.Id, CancellationToken.None);
         Assert.False(harness.HasStagedData(staged.Upload.Id));
+    }
+
+    [Fact]
+    public async Task An_upload_kept_by_an_older_version_is_not_resumed_and_the_same_file_starts_a_new_one()
+    {
+        using var harness = new EngineHarness();
+        var chunks = Chunks(harness.Coordinator, harness);
+        var file = EngineHarness.Bytes(3000, seed: 12);
+        var first = await WriteAsync(chunks, Chunk("old", 2, 1000, 3000), file.AsMemory(1000, 1000));
+
+        // The record as versions before typed state kept it: string entries, no assembled flag.
+        var record = await harness.LoadExistingAsync(first.Upload!.Id);
+        var old = record with
+        {
+            Assembled = false,
+            ProtocolState = new Dictionary<string, string>
+            {
+                ["resumable.layout"] = "1000;3000;3",
+                ["resumable.mode"] = "ordered",
+                ["resumable.lookup"] = ChunkLookups.LookupKey(EngineHarness.TargetName, Chunk("old", 2, 1000, 3000)),
+                ["resumable.staged"] = "2:2:1000:1",
+            },
+        };
+        Assert.Equal(StorageBridge.Metadata.MetadataWriteStatus.Success, (await harness.Store.TryReplaceAsync(old, CancellationToken.None)).Status);
+
+        Assert.False((await chunks.TestChunkAsync(Chunk("old", 2, 1000, 3000), CancellationToken.None)).ChunkStored);
+        var done = await SendAllAsync([chunks], file, 1000, "old", seed: null, duplicates: 0);
+        Assert.NotEqual(first.Upload.Id, done.Upload!.Id);
+        Assert.True(done.IsComplete);
+        Assert.Equal(file, await harness.ReadObjectAsync(done.Upload.Id));
     }
 
     private static (StorageBridge.Backends.BackendCapabilities? Caps, UploadTargetOptions? Options, int ChunkSize) Profile(string profile) => profile switch
@@ -133,6 +171,10 @@ public sealed class ChunkEngineTests
         "s3-small-chunks" => (FaultInjectingBackend.S3Like(maxParts: 100), new UploadTargetOptions { Backend = "FileSystem", PartSize = 64 * KiB }, 20_000),
         _ => throw new ArgumentOutOfRangeException(nameof(profile)),
     };
+
+    /// <summary>The chunk machine of one instance, as the front-end gets it: over the coordinator's public API and the store.</summary>
+    private static ChunkUploads Chunks(UploadCoordinator coordinator, EngineHarness harness) =>
+        new(coordinator, harness.Store, NullLogger<ChunkUploads>.Instance);
 
     private static ChunkRequest Chunk(string identifier, int number, long chunkSize, long total) => new()
     {
@@ -144,15 +186,15 @@ public sealed class ChunkEngineTests
         TotalSize = total,
     };
 
-    private static async Task<ChunkResult> WriteAsync(UploadCoordinator coordinator, ChunkRequest request, ReadOnlyMemory<byte> bytes)
+    private static async Task<ChunkResult> WriteAsync(ChunkUploads chunks, ChunkRequest request, ReadOnlyMemory<byte> bytes)
     {
-        var result = await coordinator.WriteChunkAsync(request, new TestBody(bytes.ToArray(), chunk: 4093), CancellationToken.None);
+        var result = await chunks.WriteChunkAsync(request, new TestBody(bytes.ToArray(), chunk: 4093), CancellationToken.None);
         Assert.True(result.Outcome == UploadOutcome.Success, $"{result.Outcome}: {result.Error}");
         return result;
     }
 
     /// <summary>Sends every chunk (shuffled when <paramref name="seed"/> is set, plus duplicates), three at a time, round-robin over the instances.</summary>
-    private static async Task<ChunkResult> SendAllAsync(UploadCoordinator[] instances, byte[] file, int chunkSize, string identifier, int? seed, int duplicates)
+    private static async Task<ChunkResult> SendAllAsync(ChunkUploads[] instances, byte[] file, int chunkSize, string identifier, int? seed, int duplicates)
     {
         var layout = ChunkLayout.From(chunkSize, file.Length, null).Layout!.Value;
         var order = Enumerable.Range(1, layout.ChunkCount).ToList();

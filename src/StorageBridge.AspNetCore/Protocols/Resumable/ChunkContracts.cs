@@ -1,12 +1,14 @@
+using StorageBridge.Coordination;
 using StorageBridge.Uploads;
 
-namespace StorageBridge.Coordination;
+namespace StorageBridge.AspNetCore.Protocols.Resumable;
 
 /// <summary>
-/// The identity and layout fields of a numbered-chunk request (Resumable.js / Flow.js), already parsed as numbers.
-/// The client's identifier is not secret; the upload it maps to has its own random id (see <see cref="UploadCoordinator.WriteChunkAsync"/>).
+/// The identity and layout fields of a numbered-chunk request (Resumable.js / Flow.js), already parsed from HTTP
+/// (<see cref="ChunkFields.ToRequest"/>). The client's identifier is not secret; the upload it maps to has its own
+/// random id (see <see cref="ChunkLookups"/>).
 /// </summary>
-public sealed record ChunkRequest
+internal sealed record ChunkRequest
 {
     public required string Target { get; init; }
 
@@ -34,7 +36,7 @@ public sealed record ChunkRequest
 /// <param name="Upload">The upload the chunk belongs to, as it stands afterwards.</param>
 /// <param name="Error">A short explanation for a refused chunk.</param>
 /// <param name="ChunkStored">For a chunk test: the chunk is durably stored (or the upload is complete).</param>
-public sealed record ChunkResult(UploadOutcome Outcome, UploadRecord? Upload, string? Error = null, bool ChunkStored = false)
+internal sealed record ChunkResult(UploadOutcome Outcome, UploadRecord? Upload, string? Error = null, bool ChunkStored = false)
 {
     public bool IsComplete => Upload?.State == UploadState.Completed;
 }
