@@ -107,14 +107,14 @@ public readonly record struct ChunkLayout(long ChunkSize, long TotalSize, int Ch
 
     /// <summary>
     /// True when every chunk can be written straight to a backend part, without waiting for the chunks before it:
-    /// the backend records parts (S3, Azure), a chunk is a valid non-final part (minimum, alignment, maximum), the part
-    /// count fits, and a chunk is no larger than the target's part size (the bound on memory per request).
+    /// for a backend that records parts (S3, Azure; asked through <see cref="Targets.UploadShape.FitsDirectParts"/>),
+    /// a chunk is a valid non-final part (minimum, alignment, maximum), the part count fits, and a chunk is no larger
+    /// than the target's part size (the bound on memory per request).
     /// </summary>
     public bool FitsDirectParts(BackendCapabilities capabilities, long partSizeLimit)
     {
         ArgumentNullException.ThrowIfNull(capabilities);
         return TotalSize > 0
-            && capabilities.TracksParts
             && ChunkSize >= Math.Max(capabilities.MinPartSize, 1)
             && ChunkSize % Math.Max(capabilities.PartAlignment, 1) == 0
             && ChunkSize <= capabilities.MaxPartSize

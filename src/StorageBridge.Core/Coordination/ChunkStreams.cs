@@ -119,7 +119,7 @@ internal sealed class StagedChunkStream : ForwardReadStream
         if (_loaded != index)
         {
             var tail = new TailRecord(_firstSequence + (int)index, pieceLength);
-            await _tails.ReadAsync(_upload, tail, _piece.AsMemory(0, (int)pieceLength), cancellationToken).ConfigureAwait(false);
+            await _tails.ReadAsync(_upload.Id, tail, _piece.AsMemory(0, (int)pieceLength), cancellationToken).ConfigureAwait(false);
             _loaded = index;
         }
 

@@ -304,7 +304,7 @@ public sealed partial class UploadCoordinator
     private async Task<UploadRecord> CreateChunkUploadAsync(
         UploadTarget target, ChunkRequest request, ChunkLayout layout, string id, string lookupId, CancellationToken cancellationToken)
     {
-        var direct = layout.FitsDirectParts(target.Backend.Capabilities, target.PartSize);
+        var direct = target.Shape.FitsDirectParts(layout, target.PartSize);
         var created = await CreateWithIdAsync(
             new CreateUploadRequest
             {
@@ -388,7 +388,7 @@ public sealed partial class UploadCoordinator
             {
                 var content = buffer.AsMemory(0, (int)partSizes[i]);
                 await ReadFullyAsync(body, content, cancellationToken).ConfigureAwait(false);
-                parts.Add(await target.Backend.WritePartAsync(upload, number + i, offset, content, salvage.Token).ConfigureAwait(false));
+                parts.Add(await target.Shape.WritePartAsync(Backends.BackendUpload.From(upload), number + i, offset, content, salvage.Token).ConfigureAwait(false));
                 offset += partSizes[i];
             }
 

@@ -148,7 +148,7 @@ public sealed partial class UploadCoordinator
             {
                 var length = (int)Math.Min(pieceSize, size - (i * pieceSize));
                 await ReadFullyAsync(body, buffer.AsMemory(0, length), cancellationToken).ConfigureAwait(false);
-                await target.Tails.WriteAsync(reserved, first + i, buffer.AsMemory(0, length), salvage.Token).ConfigureAwait(false);
+                await target.Tails.WriteAsync(reserved.Id, first + i, buffer.AsMemory(0, length), salvage.Token).ConfigureAwait(false);
             }
         }
         catch (Exception ex)
@@ -260,7 +260,7 @@ public sealed partial class UploadCoordinator
             var pieces = (int)((layout.SizeOf(entry.Chunk) + entry.PieceSize - 1) / entry.PieceSize);
             for (var i = 0; i < pieces; i++)
             {
-                await target.Tails.DeleteAsync(upload, entry.FirstSequence + i, salvage.Token).ConfigureAwait(false);
+                await target.Tails.DeleteAsync(upload.Id, entry.FirstSequence + i, salvage.Token).ConfigureAwait(false);
             }
         }
         catch (Exception ex) when (ex is not OperationCanceledException)

@@ -1,4 +1,6 @@
 using StorageBridge.Coordination;
+using StorageBridge.FileSystem;
+using StorageBridge.Targets;
 
 namespace StorageBridge.Core.Tests.Coordination;
 
@@ -69,8 +71,10 @@ public sealed class ChunkLayoutTests
         Assert.Equal(12, twelveParts.DirectPartCount);
         Assert.False(twelveParts.FitsDirectParts(FaultInjectingBackend.S3Like(maxParts: 11), 64 * 1024)); // more parts than allowed
         Assert.True(twelveParts.FitsDirectParts(FaultInjectingBackend.S3Like(maxParts: 12), 64 * 1024));
-        var gcsLike = FaultInjectingBackend.S3Like(alignment: 256 * 1024, minPartSize: 256 * 1024) with { TracksParts = false };
-        Assert.False(ChunkLayout.From(1 << 20, 10 << 20, null).Layout!.Value.FitsDirectParts(gcsLike, 8 << 20)); // in-order sessions
+        var gcsLike = new InPlaceShape(
+            new FileSystemBackend(new FileSystemBackendOptions { Root = Path.GetTempPath() }),
+            FaultInjectingBackend.S3Like(alignment: 256 * 1024, minPartSize: 256 * 1024));
+        Assert.False(gcsLike.FitsDirectParts(ChunkLayout.From(1 << 20, 10 << 20, null).Layout!.Value, 8 << 20)); // in-order sessions
         var aligned = FaultInjectingBackend.S3Like(alignment: 256 * 1024, maxParts: 10_000, minPartSize: 256 * 1024, maxPartSize: 1 << 30);
         Assert.False(ChunkLayout.From(300_000, 10 << 20, null).Layout!.Value.FitsDirectParts(aligned, 8 << 20)); // unaligned
         Assert.True(ChunkLayout.From(512 * 1024, 10 << 20, null).Layout!.Value.FitsDirectParts(aligned, 8 << 20));
