@@ -9,7 +9,7 @@ using StorageBridge.Uploads;
 namespace StorageBridge.Backends.S3.Tests;
 
 /// <summary>
-/// tus concatenation on S3 (<see cref="IConcatenatingBackend"/>): the final object equals the partial objects joined in
+/// tus concatenation on S3 (<see cref="IObjectConcatenation"/>): the final object equals the partial objects joined in
 /// order (sha-256, read with a separate client), through the backend directly, through raw tus requests and through
 /// tus-js-client's parallelUploads. The streaming path runs on fauxqs 1.9.2 (<see cref="S3Endpoint"/>, UploadPartCopy:
 /// false: it answers 500 to UploadPartCopy); the UploadPartCopy path on fauxqs 2.4.1 (<see cref="S3CopyEndpoint"/>,

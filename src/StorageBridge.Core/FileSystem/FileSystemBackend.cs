@@ -51,7 +51,7 @@ public sealed partial class FileSystemBackend : IAppendBackend, IObjectConcatena
 
     public IObjectConcatenation? Concatenation => this;
 
-    /// <summary>Null: the staging file holds nothing the record does not know of that matters (completion cuts it to the offset).</summary>
+    /// <summary>Null: bytes past the recorded offset are overwritten by the next write or cut off at completion.</summary>
     public ISessionReconciliation? Reconciliation => null;
 
     private Task<string?> StartCoreAsync(BackendUpload upload, CancellationToken cancellationToken)
