@@ -26,7 +26,7 @@ namespace StorageBridge.Backends.AzureBlob;
 /// the live marker is gone and completion refuses to commit them. Keys contain the upload id ({id} is required in
 /// every key template), so two uploads never stage blocks on the same blob name.
 /// </remarks>
-public sealed partial class AzureBlobBackend : IUploadBackend, IConcatenatingBackend
+public sealed partial class AzureBlobBackend : IMultipartBackend, IObjectConcatenation
 {
     /// <summary>Reserved top-level prefix for staging blobs; object keys may not start with it.</summary>
     public const string StagingPrefix = ".storagebridge-staging/";
@@ -62,11 +62,15 @@ public sealed partial class AzureBlobBackend : IUploadBackend, IConcatenatingBac
             MaxParts: MaxBlocks,
             MaxPartSize: 4000L * 1024 * 1024,
             DefaultPartSize: (int)Math.Max(options.BlockSize, options.MinBlockSize),
-            TracksParts: true,
             MaxTailSegments: options.MaxTailSegments);
     }
 
     public BackendCapabilities Capabilities => capabilities;
+
+    /// <summary>Tails as staging objects of this backend; abort and completion remove them with the upload.</summary>
+    public ITailStore Tails => tails ??= new StagingTails(this);
+
+    public IObjectConcatenation? Concatenation => this;
 
     /// <summary>The container this backend writes to.</summary>
     public BlobContainerClient Container => container;
@@ -88,7 +92,7 @@ public sealed partial class AzureBlobBackend : IUploadBackend, IConcatenatingBac
         return Convert.ToBase64String(id);
     }
 
-    private async Task<string?> StartCoreAsync(UploadRecord upload, CancellationToken cancellationToken)
+    private async Task<string?> StartCoreAsync(BackendUpload upload, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(upload);
         ValidateObjectKey(upload.ObjectKey);
@@ -98,7 +102,7 @@ public sealed partial class AzureBlobBackend : IUploadBackend, IConcatenatingBac
     }
 
     private async Task<PartRecord> WritePartCoreAsync(
-        UploadRecord upload, int partNumber, long offset, ReadOnlyMemory<byte> content, CancellationToken cancellationToken)
+        BackendUpload upload, int partNumber, long offset, ReadOnlyMemory<byte> content, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(upload);
         ArgumentOutOfRangeException.ThrowIfLessThan(partNumber, 1);
@@ -112,26 +116,26 @@ public sealed partial class AzureBlobBackend : IUploadBackend, IConcatenatingBac
         return new PartRecord(partNumber, offset, content.Length, ETag: blockId);
     }
 
-    private async Task WriteTailCoreAsync(UploadRecord upload, int sequence, ReadOnlyMemory<byte> content, CancellationToken cancellationToken)
+    private async Task WriteTailCoreAsync(string uploadId, int sequence, ReadOnlyMemory<byte> content, CancellationToken cancellationToken)
     {
-        ArgumentNullException.ThrowIfNull(upload);
+        ArgumentNullException.ThrowIfNull(uploadId);
         ArgumentOutOfRangeException.ThrowIfNegative(sequence);
         // Overwrite: a retry under the same (not yet recorded) sequence replaces the earlier bytes.
-        await container.GetBlobClient(TailPath(upload, sequence))
+        await container.GetBlobClient(TailPath(uploadId, sequence))
             .UploadAsync(BinaryData.FromBytes(content), overwrite: true, cancellationToken)
             .ConfigureAwait(false);
     }
 
-    private async Task ReadTailCoreAsync(UploadRecord upload, TailRecord tail, Memory<byte> destination, CancellationToken cancellationToken)
+    private async Task ReadTailCoreAsync(string uploadId, TailRecord tail, Memory<byte> destination, CancellationToken cancellationToken)
     {
-        ArgumentNullException.ThrowIfNull(upload);
+        ArgumentNullException.ThrowIfNull(uploadId);
         ArgumentNullException.ThrowIfNull(tail);
         if (destination.Length < tail.Size)
         {
             throw new ArgumentException($"Destination holds {destination.Length} bytes; the tail has {tail.Size}.", nameof(destination));
         }
 
-        var path = TailPath(upload, tail.Sequence);
+        var path = TailPath(uploadId, tail.Sequence);
         try
         {
             var response = await container.GetBlobClient(path).DownloadStreamingAsync(cancellationToken: cancellationToken).ConfigureAwait(false);
@@ -140,17 +144,17 @@ public sealed partial class AzureBlobBackend : IUploadBackend, IConcatenatingBac
         }
         catch (RequestFailedException ex) when (ex.Status == 404)
         {
-            throw new FileNotFoundException($"Tail {tail.Sequence} of upload '{upload.Id}' does not exist.", path, ex);
+            throw new FileNotFoundException($"Tail {tail.Sequence} of upload '{uploadId}' does not exist.", path, ex);
         }
     }
 
-    private async Task DeleteTailCoreAsync(UploadRecord upload, int sequence, CancellationToken cancellationToken)
+    private async Task DeleteTailCoreAsync(string uploadId, int sequence, CancellationToken cancellationToken)
     {
-        ArgumentNullException.ThrowIfNull(upload);
-        await container.GetBlobClient(TailPath(upload, sequence)).DeleteIfExistsAsync(cancellationToken: cancellationToken).ConfigureAwait(false);
+        ArgumentNullException.ThrowIfNull(uploadId);
+        await container.GetBlobClient(TailPath(uploadId, sequence)).DeleteIfExistsAsync(cancellationToken: cancellationToken).ConfigureAwait(false);
     }
 
-    private async Task<StoredObject> CompleteCoreAsync(UploadRecord upload, CancellationToken cancellationToken)
+    private async Task<StoredObject> CompleteCoreAsync(BackendUpload upload, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(upload);
         ValidateObjectKey(upload.ObjectKey);
@@ -175,7 +179,7 @@ public sealed partial class AzureBlobBackend : IUploadBackend, IConcatenatingBac
             var position = 0;
             foreach (var piece in tail.Objects)
             {
-                await ReadTailAsync(upload, piece, buffer.AsMemory(position, (int)piece.Size), cancellationToken).ConfigureAwait(false);
+                await ReadTailCoreAsync(upload.Id, piece, buffer.AsMemory(position, (int)piece.Size), cancellationToken).ConfigureAwait(false);
                 position += (int)piece.Size;
             }
 
@@ -209,7 +213,7 @@ public sealed partial class AzureBlobBackend : IUploadBackend, IConcatenatingBac
     /// Put Block From URL would let the service copy the ranges itself, but Azurite 3.35.0 does not implement it
     /// (its handler throws NotImplemented), so the bytes pass through here. The sources are left in place.
     /// </summary>
-    private async Task<StoredObject> ConcatenateCoreAsync(UploadRecord upload, IReadOnlyList<string> sourceKeys, CancellationToken cancellationToken)
+    private async Task<StoredObject> ConcatenateCoreAsync(BackendUpload upload, IReadOnlyList<string> sourceKeys, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(upload);
         ArgumentNullException.ThrowIfNull(sourceKeys);
@@ -297,7 +301,7 @@ public sealed partial class AzureBlobBackend : IUploadBackend, IConcatenatingBac
         }
     }
 
-    private async Task AbortCoreAsync(UploadRecord upload, CancellationToken cancellationToken)
+    private async Task AbortCoreAsync(BackendUpload upload, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(upload);
         // Only staging blobs: a committed blob is never deleted here (DeleteObjectAsync does that). Staged blocks
@@ -351,11 +355,11 @@ public sealed partial class AzureBlobBackend : IUploadBackend, IConcatenatingBac
     }
 
     /// <summary>Names of the staging blobs of an upload (live marker and tails) that currently exist.</summary>
-    public async Task<IReadOnlyList<string>> ListStagingAsync(UploadRecord upload, CancellationToken cancellationToken)
+    public async Task<IReadOnlyList<string>> ListStagingAsync(BackendUpload upload, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(upload);
         var names = new List<string>();
-        await foreach (var item in container.GetBlobsAsync(new GetBlobsOptions { Prefix = StagingFolder(upload) }, cancellationToken).ConfigureAwait(false))
+        await foreach (var item in container.GetBlobsAsync(new GetBlobsOptions { Prefix = StagingFolder(upload.Id) }, cancellationToken).ConfigureAwait(false))
         {
             names.Add(item.Name);
         }
@@ -363,7 +367,7 @@ public sealed partial class AzureBlobBackend : IUploadBackend, IConcatenatingBac
         return names;
     }
 
-    private async Task DeleteStagingAsync(UploadRecord upload, CancellationToken cancellationToken)
+    private async Task DeleteStagingAsync(BackendUpload upload, CancellationToken cancellationToken)
     {
         // Listing rather than 1..TailSequence+1 also finds a tail written under a sequence that was never recorded.
         // The live marker goes last, so a crash half-way leaves an upload that can still be aborted or completed.
@@ -379,7 +383,7 @@ public sealed partial class AzureBlobBackend : IUploadBackend, IConcatenatingBac
         await container.GetBlobClient(live).DeleteIfExistsAsync(cancellationToken: cancellationToken).ConfigureAwait(false);
     }
 
-    private CommitBlockListOptions CommitOptions(UploadRecord upload) => new()
+    private CommitBlockListOptions CommitOptions(BackendUpload upload) => new()
     {
         HttpHeaders = new BlobHttpHeaders { ContentType = upload.ContentType ?? "application/octet-stream" },
         Metadata = BlobMetadata(upload),
@@ -387,7 +391,7 @@ public sealed partial class AzureBlobBackend : IUploadBackend, IConcatenatingBac
         Conditions = options.AllowOverwrite ? null : new BlobRequestConditions { IfNoneMatch = ETag.All },
     };
 
-    private ObjectExistsException RefuseOverwrite(UploadRecord upload, RequestFailedException cause)
+    private ObjectExistsException RefuseOverwrite(BackendUpload upload, RequestFailedException cause)
     {
         Log.RefusedOverwrite(logger, upload.Id, upload.ObjectKey);
         return new ObjectExistsException(
@@ -396,7 +400,7 @@ public sealed partial class AzureBlobBackend : IUploadBackend, IConcatenatingBac
     }
 
     /// <summary>The blob at the upload's key if this upload committed it (marker matches, length equals the offset).</summary>
-    private async Task<StoredObject?> OwnBlobAsync(UploadRecord upload, CancellationToken cancellationToken)
+    private async Task<StoredObject?> OwnBlobAsync(BackendUpload upload, CancellationToken cancellationToken)
     {
         try
         {
@@ -437,7 +441,7 @@ public sealed partial class AzureBlobBackend : IUploadBackend, IConcatenatingBac
         return ready;
     }
 
-    private static Dictionary<string, string> BlobMetadata(UploadRecord upload)
+    private static Dictionary<string, string> BlobMetadata(BackendUpload upload)
     {
         var metadata = new Dictionary<string, string>(StringComparer.OrdinalIgnoreCase);
         foreach (var (key, value) in upload.Metadata)
@@ -484,21 +488,20 @@ public sealed partial class AzureBlobBackend : IUploadBackend, IConcatenatingBac
 
     private BlockBlobClient BlockBlob(string objectKey) => container.GetBlockBlobClient(objectKey);
 
-    private static string StagingFolder(UploadRecord upload)
+    private static string StagingFolder(string id)
     {
-        var id = upload.Id;
         if (string.IsNullOrEmpty(id) || id.Contains('/', StringComparison.Ordinal))
         {
-            throw new ArgumentException($"Upload id '{id}' cannot be used in a blob name.", nameof(upload));
+            throw new ArgumentException($"Upload id '{id}' cannot be used in a blob name.", nameof(id));
         }
 
         return StagingPrefix + id + "/";
     }
 
-    private static string LivePath(UploadRecord upload) => StagingFolder(upload) + "live";
+    private static string LivePath(BackendUpload upload) => StagingFolder(upload.Id) + "live";
 
-    private static string TailPath(UploadRecord upload, int sequence) =>
-        StagingFolder(upload) + "tail-" + sequence.ToString(System.Globalization.CultureInfo.InvariantCulture);
+    private static string TailPath(string uploadId, int sequence) =>
+        StagingFolder(uploadId) + "tail-" + sequence.ToString(System.Globalization.CultureInfo.InvariantCulture);
 
     private static void ValidateObjectKey(string objectKey)
     {

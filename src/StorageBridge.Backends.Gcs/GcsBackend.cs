@@ -12,7 +12,7 @@ using GcsObject = Google.Apis.Storage.v1.Data.Object;
 namespace StorageBridge.Backends.Gcs;
 
 /// <summary>
-/// Uploads ride on GCS's own resumable sessions: the session URI is the record's <see cref="UploadRecord.Session"/>,
+/// Uploads ride on GCS's own resumable sessions: the session URI is the record's <see cref="BackendUpload.Session"/>,
 /// parts are chunks PUT at their offset, and GCS assembles the object itself (no compose, no temporary objects).
 /// Non-final chunks are multiples of 256 KiB (the coordinator plans them from <see cref="Capabilities"/>); bytes
 /// short of that wait as tails, which are small objects under <see cref="GcsBackendOptions.StagingPrefix"/>.
@@ -21,7 +21,7 @@ namespace StorageBridge.Backends.Gcs;
 /// Session requests go through the client's own HTTP pipeline (<c>Service.HttpClient</c>), so credentials, retries
 /// and the user agent are the official client's. Session URIs carry their own authorization, as Google documents.
 /// </remarks>
-public sealed partial class GcsBackend : IUploadBackend, ISessionReconcilingBackend, IDisposable
+public sealed partial class GcsBackend : IAppendBackend, ISessionReconciliation, IDisposable
 {
     /// <summary>Google's chunk granularity: every chunk but the last is a multiple of it.</summary>
     public const int ChunkGranularity = 256 * 1024;
@@ -59,16 +59,23 @@ public sealed partial class GcsBackend : IUploadBackend, ISessionReconcilingBack
             PartAlignment: ChunkGranularity,
             MaxParts: int.MaxValue,
             MaxPartSize: 1L << 30,
-            DefaultPartSize: options.PartSize,
-            TracksParts: false);
+            DefaultPartSize: options.PartSize);
     }
 
     public BackendCapabilities Capabilities { get; }
 
+    /// <summary>Tails as staging objects of this backend; abort and completion remove them with the upload.</summary>
+    public ITailStore Tails => tails ??= new StagingTails(this);
+
+    public IObjectConcatenation? Concatenation => null;
+
+    /// <summary>GCS sessions confirm chunks before the engine records them: checked after a crash.</summary>
+    public ISessionReconciliation? Reconciliation => this;
+
     /// <summary>The official client, for what this backend does not cover.</summary>
     public StorageClient NativeClient => client;
 
-    private async Task<string?> StartCoreAsync(UploadRecord upload, CancellationToken cancellationToken)
+    private async Task<string?> StartCoreAsync(BackendUpload upload, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(upload);
         var destination = new GcsObject
@@ -94,14 +101,14 @@ public sealed partial class GcsBackend : IUploadBackend, ISessionReconcilingBack
         }
     }
 
-    private async Task<PartRecord> WritePartCoreAsync(UploadRecord upload, int partNumber, long offset, ReadOnlyMemory<byte> content, CancellationToken cancellationToken)
+    private async Task WriteCoreAsync(BackendUpload upload, long offset, ReadOnlyMemory<byte> content, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(upload);
         Uri session = SessionOf(upload);
         long end = offset + content.Length;
         if (content.Length == 0)
         {
-            return new PartRecord(partNumber, offset, 0);
+            return;
         }
 
         // An unaligned chunk can only be the last one; an aligned one is last when it reaches the known length.
@@ -132,7 +139,7 @@ public sealed partial class GcsBackend : IUploadBackend, ISessionReconcilingBack
                     {
                         // The object exists: this chunk completed it, or (re-sent after a crash) an earlier final chunk did.
                         await CheckCompletedAsync(response, upload, end, exact: isFinal, cancellationToken).ConfigureAwait(false);
-                        return new PartRecord(partNumber, offset, content.Length);
+                        return;
                     }
 
                     if (response is not null && (int)response.StatusCode == 308)
@@ -171,7 +178,7 @@ public sealed partial class GcsBackend : IUploadBackend, ISessionReconcilingBack
 
             if (persisted >= end)
             {
-                return new PartRecord(partNumber, offset, content.Length);
+                return;
             }
 
             // GCS confirmed fewer bytes than were sent: send the rest again from where it stopped.
@@ -193,7 +200,7 @@ public sealed partial class GcsBackend : IUploadBackend, ISessionReconcilingBack
     /// What the session holds now (<c>bytes */*</c>), to reconcile a record with GCS after a crash: GCS may have
     /// confirmed a chunk whose record write never happened. Null when the session is gone (cancelled or expired).
     /// </summary>
-    public async Task<GcsSessionState?> QuerySessionAsync(UploadRecord upload, CancellationToken cancellationToken)
+    public async Task<GcsSessionState?> QuerySessionAsync(BackendUpload upload, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(upload);
         using HttpResponseMessage response = await SendIdempotentAsync(() => StatusQuery(SessionOf(upload), "bytes */*"), "status query", cancellationToken)
@@ -219,7 +226,7 @@ public sealed partial class GcsBackend : IUploadBackend, ISessionReconcilingBack
     /// Reconciles a record left by an append that never finished with what the session holds. Bytes beyond the record
     /// are not adopted: the client re-sends them from the recorded offset and GCS ignores what it already persisted.
     /// </summary>
-    private async Task<SessionCheck> CheckSessionCoreAsync(UploadRecord upload, CancellationToken cancellationToken)
+    private async Task<SessionCheck> CheckSessionCoreAsync(BackendUpload upload, CancellationToken cancellationToken)
     {
         GcsSessionState? state = await QuerySessionAsync(upload, cancellationToken).ConfigureAwait(false);
         if (state is null)
@@ -270,7 +277,7 @@ public sealed partial class GcsBackend : IUploadBackend, ISessionReconcilingBack
     }
 
     /// <summary>A 200 on a chunk carries the object: it must hold exactly (final chunk) or at least the bytes up to <paramref name="end"/>.</summary>
-    private async Task CheckCompletedAsync(HttpResponseMessage response, UploadRecord upload, long end, bool exact, CancellationToken cancellationToken)
+    private async Task CheckCompletedAsync(HttpResponseMessage response, BackendUpload upload, long end, bool exact, CancellationToken cancellationToken)
     {
         string json = await response.Content.ReadAsStringAsync(cancellationToken).ConfigureAwait(false);
         long size = (long)(client.Service.Serializer.Deserialize<GcsObject>(json)?.Size ?? 0);
@@ -299,14 +306,14 @@ public sealed partial class GcsBackend : IUploadBackend, ISessionReconcilingBack
         status is HttpStatusCode.TooManyRequests or HttpStatusCode.InternalServerError or HttpStatusCode.BadGateway
             or HttpStatusCode.ServiceUnavailable or HttpStatusCode.GatewayTimeout or HttpStatusCode.RequestTimeout;
 
-    private async Task WriteTailCoreAsync(UploadRecord upload, int sequence, ReadOnlyMemory<byte> content, CancellationToken cancellationToken)
+    private async Task WriteTailCoreAsync(string uploadId, int sequence, ReadOnlyMemory<byte> content, CancellationToken cancellationToken)
     {
-        ArgumentNullException.ThrowIfNull(upload);
+        ArgumentNullException.ThrowIfNull(uploadId);
 
         // One simple (uploadType=media) request: tails are written on every short append, so the two round trips
         // of the client's resumable UploadObject would double their latency.
         var uri = new Uri(downloadRoot,
-            $"upload/storage/v1/b/{Uri.EscapeDataString(options.Bucket)}/o?uploadType=media&name={Uri.EscapeDataString(TailName(upload, sequence))}");
+            $"upload/storage/v1/b/{Uri.EscapeDataString(options.Bucket)}/o?uploadType=media&name={Uri.EscapeDataString(TailName(uploadId, sequence))}");
         using var request = new HttpRequestMessage(HttpMethod.Post, uri) { Content = new ReadOnlyMemoryContent(content) };
         request.Content.Headers.ContentType = new MediaTypeHeaderValue("application/octet-stream");
         using HttpResponseMessage response = await client.Service.HttpClient.SendAsync(request, cancellationToken).ConfigureAwait(false);
@@ -316,31 +323,31 @@ public sealed partial class GcsBackend : IUploadBackend, ISessionReconcilingBack
         }
     }
 
-    private async Task ReadTailCoreAsync(UploadRecord upload, TailRecord tail, Memory<byte> destination, CancellationToken cancellationToken)
+    private async Task ReadTailCoreAsync(string uploadId, TailRecord tail, Memory<byte> destination, CancellationToken cancellationToken)
     {
-        ArgumentNullException.ThrowIfNull(upload);
+        ArgumentNullException.ThrowIfNull(uploadId);
         ArgumentNullException.ThrowIfNull(tail);
-        await using Stream stream = await OpenReadAsync(TailName(upload, tail.Sequence), 0, null, cancellationToken).ConfigureAwait(false);
+        await using Stream stream = await OpenReadAsync(TailName(uploadId, tail.Sequence), 0, null, cancellationToken).ConfigureAwait(false);
         int read = 0;
         while (read < tail.Size)
         {
             int n = await stream.ReadAsync(destination[read..(int)tail.Size], cancellationToken).ConfigureAwait(false);
             if (n == 0)
             {
-                throw new IOException($"Tail {tail.Sequence} of upload {upload.Id} is shorter than {tail.Size} bytes.");
+                throw new IOException($"Tail {tail.Sequence} of upload {uploadId} is shorter than {tail.Size} bytes.");
             }
 
             read += n;
         }
     }
 
-    private Task DeleteTailCoreAsync(UploadRecord upload, int sequence, CancellationToken cancellationToken)
+    private Task DeleteTailCoreAsync(string uploadId, int sequence, CancellationToken cancellationToken)
     {
-        ArgumentNullException.ThrowIfNull(upload);
-        return DeleteObjectAsync(TailName(upload, sequence), cancellationToken);
+        ArgumentNullException.ThrowIfNull(uploadId);
+        return DeleteObjectAsync(TailName(uploadId, sequence), cancellationToken);
     }
 
-    private async Task<StoredObject> CompleteCoreAsync(UploadRecord upload, CancellationToken cancellationToken)
+    private async Task<StoredObject> CompleteCoreAsync(BackendUpload upload, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(upload);
         Uri session = SessionOf(upload);
@@ -380,7 +387,7 @@ public sealed partial class GcsBackend : IUploadBackend, ISessionReconcilingBack
         throw await SessionFailureAsync(response, "finalize", cancellationToken).ConfigureAwait(false);
     }
 
-    private async Task AbortCoreAsync(UploadRecord upload, CancellationToken cancellationToken)
+    private async Task AbortCoreAsync(BackendUpload upload, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(upload);
         if (upload.Session is { Length: > 0 })
@@ -403,7 +410,7 @@ public sealed partial class GcsBackend : IUploadBackend, ISessionReconcilingBack
 
         foreach (int sequence in sequences)
         {
-            await DeleteTailAsync(upload, sequence, cancellationToken).ConfigureAwait(false);
+            await DeleteTailCoreAsync(upload.Id, sequence, cancellationToken).ConfigureAwait(false);
         }
     }
 
@@ -467,7 +474,7 @@ public sealed partial class GcsBackend : IUploadBackend, ISessionReconcilingBack
         }
     }
 
-    private static Uri SessionOf(UploadRecord upload) =>
+    private static Uri SessionOf(BackendUpload upload) =>
         upload.Session is { Length: > 0 } session ? new Uri(session) : throw new InvalidOperationException($"Upload {upload.Id} has no GCS session.");
 
     /// <summary>N+1 from <c>Range: bytes=0-N</c> on a 308; 0 when the header is absent (nothing persisted).</summary>
@@ -520,8 +527,8 @@ public sealed partial class GcsBackend : IUploadBackend, ISessionReconcilingBack
         }
     }
 
-    private string TailName(UploadRecord upload, int sequence) =>
-        $"{options.StagingPrefix}{upload.Id}/tail-{sequence.ToString(CultureInfo.InvariantCulture)}";
+    private string TailName(string uploadId, int sequence) =>
+        $"{options.StagingPrefix}{uploadId}/tail-{sequence.ToString(CultureInfo.InvariantCulture)}";
 
     private static StoredObject ToStored(GcsObject o) =>
         new(o.Name, (long)(o.Size ?? 0), ETag: o.Generation?.ToString(CultureInfo.InvariantCulture), Checksum: o.Crc32c is null ? null : "crc32c=" + o.Crc32c, ContentType: o.ContentType);

@@ -11,11 +11,11 @@ namespace StorageBridge.Backends.S3;
 /// non-final source is at least 5 MiB, each source becomes a part by UploadPartCopy (S3 copies the bytes itself);
 /// otherwise the sources are streamed through one part buffer into UploadPart. Either way the sources stay.
 /// </summary>
-public sealed partial class S3Backend : IConcatenatingBackend
+public sealed partial class S3Backend : IObjectConcatenation
 {
     private const long MaxCopyPartSize = 5L * 1024 * MiB;
 
-    private async Task<StoredObject> ConcatenateCoreAsync(UploadRecord upload, IReadOnlyList<string> sourceKeys, CancellationToken cancellationToken)
+    private async Task<StoredObject> ConcatenateCoreAsync(BackendUpload upload, IReadOnlyList<string> sourceKeys, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(upload);
         ArgumentNullException.ThrowIfNull(sourceKeys);
@@ -83,7 +83,7 @@ public sealed partial class S3Backend : IConcatenatingBackend
     }
 
     private async Task<List<PartRecord>> CopyPartsAsync(
-        UploadRecord upload,
+        BackendUpload upload,
         IReadOnlyList<string> sourceKeys,
         IReadOnlyList<long> sizes,
         List<(int Source, long First, long Count)> ranges,
@@ -137,7 +137,7 @@ public sealed partial class S3Backend : IConcatenatingBackend
     }
 
     /// <summary>Reads the sources in order through one pooled part buffer and uploads each full buffer as a part.</summary>
-    private async Task<List<PartRecord>> StreamPartsAsync(UploadRecord upload, IReadOnlyList<string> sourceKeys, long total, CancellationToken cancellationToken)
+    private async Task<List<PartRecord>> StreamPartsAsync(BackendUpload upload, IReadOnlyList<string> sourceKeys, long total, CancellationToken cancellationToken)
     {
         // As the coordinator plans parts: the default size, larger when MaxParts parts would not cover the total.
         var partSize = (int)Math.Min(int.MaxValue, Math.Max(Capabilities.DefaultPartSize, (total + options.MaxParts - 1) / options.MaxParts));

@@ -16,25 +16,16 @@ public sealed partial class S3Backend
         "RequestLimitExceeded", "TooManyRequestsException", "RequestThrottled", "RequestTimeoutException",
     };
 
-    public Task<string?> StartAsync(UploadRecord upload, CancellationToken cancellationToken) =>
+    public Task<string?> StartAsync(BackendUpload upload, CancellationToken cancellationToken) =>
         Classify(StartCoreAsync(upload, cancellationToken), cancellationToken);
 
-    public Task<PartRecord> WritePartAsync(UploadRecord upload, int partNumber, long offset, ReadOnlyMemory<byte> content, CancellationToken cancellationToken) =>
+    public Task<PartRecord> WritePartAsync(BackendUpload upload, int partNumber, long offset, ReadOnlyMemory<byte> content, CancellationToken cancellationToken) =>
         Classify(WritePartCoreAsync(upload, partNumber, offset, content, cancellationToken), cancellationToken);
 
-    public Task WriteTailAsync(UploadRecord upload, int sequence, ReadOnlyMemory<byte> content, CancellationToken cancellationToken) =>
-        Classify(WriteTailCoreAsync(upload, sequence, content, cancellationToken), cancellationToken);
-
-    public Task ReadTailAsync(UploadRecord upload, TailRecord tail, Memory<byte> destination, CancellationToken cancellationToken) =>
-        Classify(ReadTailCoreAsync(upload, tail, destination, cancellationToken), cancellationToken);
-
-    public Task DeleteTailAsync(UploadRecord upload, int sequence, CancellationToken cancellationToken) =>
-        Classify(DeleteTailCoreAsync(upload, sequence, cancellationToken), cancellationToken);
-
-    public Task<StoredObject> CompleteAsync(UploadRecord upload, CancellationToken cancellationToken) =>
+    public Task<StoredObject> CompleteAsync(BackendUpload upload, CancellationToken cancellationToken) =>
         Classify(CompleteCoreAsync(upload, cancellationToken), cancellationToken);
 
-    public Task AbortAsync(UploadRecord upload, CancellationToken cancellationToken) =>
+    public Task AbortAsync(BackendUpload upload, CancellationToken cancellationToken) =>
         Classify(AbortCoreAsync(upload, cancellationToken), cancellationToken);
 
     public Task<Stream> OpenReadAsync(string objectKey, long offset, long? length, CancellationToken cancellationToken) =>
@@ -43,8 +34,26 @@ public sealed partial class S3Backend
     public Task DeleteObjectAsync(string objectKey, CancellationToken cancellationToken) =>
         Classify(DeleteObjectCoreAsync(objectKey, cancellationToken), cancellationToken);
 
-    public Task<StoredObject> ConcatenateAsync(UploadRecord upload, IReadOnlyList<string> sourceKeys, CancellationToken cancellationToken) =>
+    public Task<StoredObject> ConcatenateAsync(BackendUpload upload, IReadOnlyList<string> sourceKeys, CancellationToken cancellationToken) =>
         Classify(ConcatenateCoreAsync(upload, sourceKeys, cancellationToken), cancellationToken);
+
+    private ITailStore? tails;
+
+    /// <summary>The backend's staging objects for tails, classified like every other call.</summary>
+    private sealed class StagingTails(S3Backend backend) : ITailStore
+    {
+        public Task WriteAsync(string uploadId, int sequence, ReadOnlyMemory<byte> content, CancellationToken cancellationToken) =>
+            backend.Classify(backend.WriteTailCoreAsync(uploadId, sequence, content, cancellationToken), cancellationToken);
+
+        public Task ReadAsync(string uploadId, TailRecord tail, Memory<byte> destination, CancellationToken cancellationToken) =>
+            backend.Classify(backend.ReadTailCoreAsync(uploadId, tail, destination, cancellationToken), cancellationToken);
+
+        public Task DeleteAsync(string uploadId, int sequence, CancellationToken cancellationToken) =>
+            backend.Classify(backend.DeleteTailCoreAsync(uploadId, sequence, cancellationToken), cancellationToken);
+
+        // Abort and completion remove the backend's tails with the upload.
+        public Task DeleteAllAsync(string uploadId, CancellationToken cancellationToken) => Task.CompletedTask;
+    }
 
     /// <summary>
     /// The storage exception for an S3 failure, or null for exceptions that keep their type: the engine's own outcomes

@@ -21,7 +21,7 @@ namespace StorageBridge.Backends.S3;
 /// <c>x-amz-checksum-sha256</c> that S3 verifies before it stores the part, and the same checksum is repeated in
 /// CompleteMultipartUpload.
 /// </remarks>
-public sealed partial class S3Backend : IUploadBackend, IDisposable
+public sealed partial class S3Backend : IMultipartBackend, IDisposable
 {
     private const long MiB = 1024 * 1024;
     private const int DeleteBatch = 1000; // DeleteObjects limit per request
@@ -51,13 +51,17 @@ public sealed partial class S3Backend : IUploadBackend, IDisposable
             MaxParts: options.MaxParts,
             MaxPartSize: 5 * 1024 * MiB,
             DefaultPartSize: (int)(8 * MiB),
-            TracksParts: true,
             MaxTailSegments: options.MaxTailSegments,
             DefaultConcurrentParts: DefaultConcurrentParts);
         bucketReady = options.CreateBucketIfMissing ? null : Task.CompletedTask;
     }
 
     public BackendCapabilities Capabilities { get; }
+
+    /// <summary>Tails as staging objects of this backend; abort and completion remove them with the upload.</summary>
+    public ITailStore Tails => tails ??= new StagingTails(this);
+
+    public IObjectConcatenation? Concatenation => this;
 
     public S3BackendOptions Options => options;
 
@@ -67,7 +71,7 @@ public sealed partial class S3Backend : IUploadBackend, IDisposable
     public string TailKey(string uploadId, int sequence) =>
         string.Create(CultureInfo.InvariantCulture, $"{options.StagingPrefix}{uploadId}/tail-{sequence}");
 
-    private async Task<string?> StartCoreAsync(UploadRecord upload, CancellationToken cancellationToken)
+    private async Task<string?> StartCoreAsync(BackendUpload upload, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(upload);
         await EnsureReadyAsync(cancellationToken).ConfigureAwait(false);
@@ -86,7 +90,7 @@ public sealed partial class S3Backend : IUploadBackend, IDisposable
     }
 
     private async Task<PartRecord> WritePartCoreAsync(
-        UploadRecord upload, int partNumber, long offset, ReadOnlyMemory<byte> content, CancellationToken cancellationToken)
+        BackendUpload upload, int partNumber, long offset, ReadOnlyMemory<byte> content, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(upload);
         ArgumentOutOfRangeException.ThrowIfLessThan(partNumber, 1);
@@ -112,16 +116,16 @@ public sealed partial class S3Backend : IUploadBackend, IDisposable
         return new PartRecord(partNumber, offset, content.Length, response.ETag, response.ChecksumSHA256 ?? checksum);
     }
 
-    private async Task WriteTailCoreAsync(UploadRecord upload, int sequence, ReadOnlyMemory<byte> content, CancellationToken cancellationToken)
+    private async Task WriteTailCoreAsync(string uploadId, int sequence, ReadOnlyMemory<byte> content, CancellationToken cancellationToken)
     {
-        ArgumentNullException.ThrowIfNull(upload);
+        ArgumentNullException.ThrowIfNull(uploadId);
         using var body = ReadOnlyStream(content);
         // A plain PUT replaces any object under the key, so a retry of an unrecorded sequence overwrites the old bytes.
         await client.PutObjectAsync(
             new PutObjectRequest
             {
                 BucketName = options.Bucket,
-                Key = TailKey(upload.Id, sequence),
+                Key = TailKey(uploadId, sequence),
                 InputStream = body,
                 AutoCloseStream = false,
                 ChecksumSHA256 = Sha256Base64(content.Span),
@@ -131,9 +135,9 @@ public sealed partial class S3Backend : IUploadBackend, IDisposable
             cancellationToken).ConfigureAwait(false);
     }
 
-    private async Task ReadTailCoreAsync(UploadRecord upload, TailRecord tail, Memory<byte> destination, CancellationToken cancellationToken)
+    private async Task ReadTailCoreAsync(string uploadId, TailRecord tail, Memory<byte> destination, CancellationToken cancellationToken)
     {
-        ArgumentNullException.ThrowIfNull(upload);
+        ArgumentNullException.ThrowIfNull(uploadId);
         ArgumentNullException.ThrowIfNull(tail);
         if (destination.Length < tail.Size)
         {
@@ -145,7 +149,7 @@ public sealed partial class S3Backend : IUploadBackend, IDisposable
             return;
         }
 
-        var key = TailKey(upload.Id, tail.Sequence);
+        var key = TailKey(uploadId, tail.Sequence);
         try
         {
             using var response = await client.GetObjectAsync(options.Bucket, key, cancellationToken).ConfigureAwait(false);
@@ -158,17 +162,17 @@ public sealed partial class S3Backend : IUploadBackend, IDisposable
         }
         catch (AmazonS3Exception ex) when (IsNotFound(ex))
         {
-            throw new FileNotFoundException($"Tail {key} of upload {upload.Id} is missing.", key, ex);
+            throw new FileNotFoundException($"Tail {key} of upload {uploadId} is missing.", key, ex);
         }
     }
 
-    private async Task DeleteTailCoreAsync(UploadRecord upload, int sequence, CancellationToken cancellationToken)
+    private async Task DeleteTailCoreAsync(string uploadId, int sequence, CancellationToken cancellationToken)
     {
-        ArgumentNullException.ThrowIfNull(upload);
-        await DeleteIfExistsAsync(TailKey(upload.Id, sequence), cancellationToken).ConfigureAwait(false);
+        ArgumentNullException.ThrowIfNull(uploadId);
+        await DeleteIfExistsAsync(TailKey(uploadId, sequence), cancellationToken).ConfigureAwait(false);
     }
 
-    private async Task<StoredObject> CompleteCoreAsync(UploadRecord upload, CancellationToken cancellationToken)
+    private async Task<StoredObject> CompleteCoreAsync(BackendUpload upload, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(upload);
         if (upload.Tail is not null)
@@ -222,7 +226,7 @@ public sealed partial class S3Backend : IUploadBackend, IDisposable
         }
     }
 
-    private async Task AbortCoreAsync(UploadRecord upload, CancellationToken cancellationToken)
+    private async Task AbortCoreAsync(BackendUpload upload, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(upload);
         if (upload.Session is { Length: > 0 } uploadId)
@@ -300,7 +304,7 @@ public sealed partial class S3Backend : IUploadBackend, IDisposable
 
     // ---- helpers ----
 
-    private async Task<StoredObject> CompleteEmptyAsync(UploadRecord upload, CancellationToken cancellationToken)
+    private async Task<StoredObject> CompleteEmptyAsync(BackendUpload upload, CancellationToken cancellationToken)
     {
         // S3 rejects a multipart upload without parts: write the empty object directly, then drop the upload.
         // Repeating this is harmless (same empty object), which keeps completion idempotent.
@@ -395,16 +399,16 @@ public sealed partial class S3Backend : IUploadBackend, IDisposable
         }
     }
 
-    private static string SessionOf(UploadRecord upload) =>
+    private static string SessionOf(BackendUpload upload) =>
         upload.Session is { Length: > 0 } session
             ? session
             : throw new InvalidOperationException($"Upload {upload.Id} has no S3 multipart upload id.");
 
-    private static string ContentTypeOf(UploadRecord upload) =>
+    private static string ContentTypeOf(BackendUpload upload) =>
         upload.ContentType is { Length: > 0 } type && IsHeaderSafe(type) ? type : "application/octet-stream";
 
     /// <summary>User metadata as x-amz-meta-* headers: keys reduced to [a-z0-9-], values percent-encoded outside printable ASCII.</summary>
-    private static void AddMetadata(MetadataCollection metadata, UploadRecord upload)
+    private static void AddMetadata(MetadataCollection metadata, BackendUpload upload)
     {
         foreach (var (name, value) in upload.Metadata)
         {

@@ -17,8 +17,8 @@ public sealed class AzureBlobCompletionTests(AzuriteFixture azurite)
         var backend = azurite.CreateBackend();
         var (upload, source) = await StagedAsync(backend, seed: 1);
 
-        var first = await backend.CompleteAsync(upload, CancellationToken.None);
-        var second = await backend.CompleteAsync(upload, CancellationToken.None);
+        var first = await backend.CompleteAsync(BackendUpload.From(upload), CancellationToken.None);
+        var second = await backend.CompleteAsync(BackendUpload.From(upload), CancellationToken.None);
 
         Assert.Equal(first, second);
         Assert.Equal(source.Length, second.Length);
@@ -30,15 +30,15 @@ public sealed class AzureBlobCompletionTests(AzuriteFixture azurite)
     {
         var backend = azurite.CreateBackend();
         var (upload, source) = await StagedAsync(backend, seed: 2);
-        var first = await backend.CompleteAsync(upload, CancellationToken.None);
+        var first = await backend.CompleteAsync(BackendUpload.From(upload), CancellationToken.None);
         // As if the process died right after CommitBlockList: the live marker is still there.
         await backend.Container.GetBlobClient(AzureBlobBackend.StagingPrefix + upload.Id + "/live").UploadAsync(BinaryData.Empty, overwrite: true);
 
-        var second = await backend.CompleteAsync(upload, CancellationToken.None);
+        var second = await backend.CompleteAsync(BackendUpload.From(upload), CancellationToken.None);
 
         Assert.Equal(first.ETag, second.ETag);
         Assert.Equal(Sha256(source), await BlobSha256Async(backend, upload.ObjectKey));
-        Assert.Empty(await backend.ListStagingAsync(upload, CancellationToken.None));
+        Assert.Empty(await backend.ListStagingAsync(BackendUpload.From(upload), CancellationToken.None));
     }
 
     [Fact]
@@ -50,7 +50,7 @@ public sealed class AzureBlobCompletionTests(AzuriteFixture azurite)
         await backend.Container.GetBlobClient(key).UploadAsync(BinaryData.FromBytes(original));
         var (upload, _) = await StagedAsync(backend, seed: 4, key);
 
-        var error = await Assert.ThrowsAsync<ObjectExistsException>(() => backend.CompleteAsync(upload, CancellationToken.None));
+        var error = await Assert.ThrowsAsync<ObjectExistsException>(() => backend.CompleteAsync(BackendUpload.From(upload), CancellationToken.None));
 
         Assert.Contains(key, error.Message, StringComparison.Ordinal);
         Assert.Contains("AllowOverwrite", error.Message, StringComparison.Ordinal);
@@ -65,8 +65,8 @@ public sealed class AzureBlobCompletionTests(AzuriteFixture azurite)
         await backend.Container.GetBlobClient(key).UploadAsync(BinaryData.FromBytes(Bytes(5000, seed: 5)));
         var (upload, source) = await StagedAsync(backend, seed: 6, key);
 
-        var stored = await backend.CompleteAsync(upload, CancellationToken.None);
-        var again = await backend.CompleteAsync(upload, CancellationToken.None);
+        var stored = await backend.CompleteAsync(BackendUpload.From(upload), CancellationToken.None);
+        var again = await backend.CompleteAsync(BackendUpload.From(upload), CancellationToken.None);
 
         Assert.Equal(source.Length, stored.Length);
         Assert.Equal(stored.ETag, again.ETag);
@@ -84,7 +84,7 @@ public sealed class AzureBlobCompletionTests(AzuriteFixture azurite)
         // The committed block list holds exactly the recorded ids, in order.
         var backend = azurite.CreateBackend();
         var (upload, _) = await StagedAsync(backend, seed: 8);
-        await backend.CompleteAsync(upload, CancellationToken.None);
+        await backend.CompleteAsync(BackendUpload.From(upload), CancellationToken.None);
         var list = await backend.Container.GetBlockBlobClient(upload.ObjectKey).GetBlockListAsync(BlockListTypes.Committed);
         Assert.Equal(upload.Parts.Select(p => AzureBlobBackend.BlockId(upload.Id, p.Number)), list.Value.CommittedBlocks.Select(b => b.Name));
     }
@@ -94,11 +94,11 @@ public sealed class AzureBlobCompletionTests(AzuriteFixture azurite)
     {
         var source = Bytes(2 * Block + 1234, seed);
         var upload = new UploadRecord { Id = UploadIds.New(), Target = "azure", ObjectKey = key ?? "completion/" + UploadIds.New(), ContentType = "application/x-test" };
-        upload = upload with { Session = await backend.StartAsync(upload, CancellationToken.None) };
+        upload = upload with { Session = await backend.StartAsync(BackendUpload.From(upload), CancellationToken.None) };
         var parts = new List<PartRecord>();
         for (var (number, offset) = (1, 0); offset < source.Length; number++, offset += Block)
         {
-            parts.Add(await backend.WritePartAsync(upload, number, offset, source.AsMemory(offset, Math.Min(Block, source.Length - offset)), CancellationToken.None));
+            parts.Add(await backend.WritePartAsync(BackendUpload.From(upload), number, offset, source.AsMemory(offset, Math.Min(Block, source.Length - offset)), CancellationToken.None));
         }
 
         return (upload with { Parts = parts, Offset = source.Length, State = UploadState.Completing }, source);

@@ -14,7 +14,7 @@ public sealed class AzureBlobConformanceTests(AzuriteFixture azurite) : BackendC
     protected override IUploadBackend CreateBackend() =>
         azurite.CreateBackend(new AzureBlobBackendOptions { MinBlockSize = 64 * 1024, AllowOverwrite = true });
 
-    protected override async Task AssertNothingStagedAsync(UploadRecord upload)
+    protected override async Task AssertNothingStagedAsync(BackendUpload upload)
     {
         var backend = (AzureBlobBackend)Backend;
         Assert.Empty(await backend.ListStagingAsync(upload, Ct));

@@ -35,7 +35,7 @@ public sealed class AzureEngineTests(AzuriteFixture azurite)
                 Assert.Equal(offset % (4 * MiB), record.Tail?.Size ?? 0);
                 Assert.Equal((int)(offset % (4 * MiB) / MiB), record.Tail?.Objects.Count ?? 0);
                 Assert.All(record.Tail?.Objects ?? [], o => Assert.Equal(MiB, o.Size));
-                var staged = await engine.Backend.ListStagingAsync(record, CancellationToken.None);
+                var staged = await engine.Backend.ListStagingAsync(BackendUpload.From(record), CancellationToken.None);
                 Assert.Equal(1 + (record.Tail?.Objects.Count ?? 0), staged.Count);
             }
         }
@@ -47,7 +47,7 @@ public sealed class AzureEngineTests(AzuriteFixture azurite)
         var properties = (await engine.Backend.Container.GetBlobClient(done.ObjectKey).GetPropertiesAsync()).Value;
         Assert.Equal("video/mp4", properties.ContentType);
         Assert.Equal(upload.Id, properties.Metadata[AzureBlobBackend.UploadIdMetadataKey]);
-        Assert.Empty(await engine.Backend.ListStagingAsync(done, CancellationToken.None));
+        Assert.Empty(await engine.Backend.ListStagingAsync(BackendUpload.From(done), CancellationToken.None));
     }
 
     [Fact]
@@ -92,9 +92,9 @@ public sealed class AzureEngineTests(AzuriteFixture azurite)
 
         Assert.Equal(UploadOutcome.Success, cancelled.Outcome);
         Assert.False(await engine.BlobExistsAsync(upload.ObjectKey));
-        Assert.Empty(await engine.Backend.ListStagingAsync(before, CancellationToken.None));
+        Assert.Empty(await engine.Backend.ListStagingAsync(BackendUpload.From(before), CancellationToken.None));
         // The staged blocks can no longer be committed: the live marker is gone.
-        await Assert.ThrowsAnyAsync<InvalidOperationException>(() => engine.Backend.CompleteAsync(before with { Tail = null, Offset = before.PartsLength }, CancellationToken.None));
+        await Assert.ThrowsAnyAsync<InvalidOperationException>(() => engine.Backend.CompleteAsync(BackendUpload.From(before with { Tail = null, Offset = before.PartsLength }), CancellationToken.None));
         Assert.False(await engine.BlobExistsAsync(upload.ObjectKey));
     }
 
@@ -106,7 +106,7 @@ public sealed class AzureEngineTests(AzuriteFixture azurite)
         var upload = await engine.CreateAsync();
         await engine.AppendAsync(upload.Id, 0, Bytes(300 * 1024, seed: 4));
         var before = await engine.LoadAsync(upload.Id);
-        Assert.NotEmpty(await engine.Backend.ListStagingAsync(before, CancellationToken.None));
+        Assert.NotEmpty(await engine.Backend.ListStagingAsync(BackendUpload.From(before), CancellationToken.None));
 
         engine.Time.Advance(TimeSpan.FromHours(2));
         var cleaned = await engine.Coordinator.CleanupExpiredAsync(CancellationToken.None);
@@ -114,7 +114,7 @@ public sealed class AzureEngineTests(AzuriteFixture azurite)
         Assert.Equal(1, cleaned);
         Assert.Equal(UploadState.Expired, (await engine.LoadAsync(upload.Id)).State);
         Assert.False(await engine.BlobExistsAsync(upload.ObjectKey));
-        Assert.Empty(await engine.Backend.ListStagingAsync(before, CancellationToken.None));
+        Assert.Empty(await engine.Backend.ListStagingAsync(BackendUpload.From(before), CancellationToken.None));
     }
 
     [Fact]
@@ -185,6 +185,6 @@ public sealed class AzureEngineTests(AzuriteFixture azurite)
         Assert.Equal(UploadState.Completed, done.Upload!.State);
         Assert.True(engine.Faults.CommitCalls >= 2);
         Assert.Equal(Sha256(source), await engine.BlobSha256Async(upload.ObjectKey));
-        Assert.Empty(await engine.Backend.ListStagingAsync(done.Upload, CancellationToken.None));
+        Assert.Empty(await engine.Backend.ListStagingAsync(BackendUpload.From(done.Upload), CancellationToken.None));
     }
 }

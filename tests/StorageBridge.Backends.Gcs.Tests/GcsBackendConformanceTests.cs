@@ -28,7 +28,7 @@ public sealed class GcsBackendConformanceTests(GcsEmulatorHost emulator) : Backe
     }
 
     /// <summary>After abort the session answers 404 and no tail object of the upload is left.</summary>
-    protected override async Task AssertNothingStagedAsync(UploadRecord upload)
+    protected override async Task AssertNothingStagedAsync(BackendUpload upload)
     {
         if (upload.Session is { } session)
         {

@@ -22,16 +22,15 @@ public sealed class GcsBackendFaultTests(GcsEmulatorHost emulator) : IClassFixtu
         var injector = new InstructionInjector("short-308", times: 1);
         using var backend = NewBackend(injector);
         byte[] source = Bytes((3 * Quantum) + 99);
-        UploadRecord upload = await StartAsync(backend);
+        BackendUpload upload = await StartAsync(backend);
 
-        PartRecord part = await backend.WritePartAsync(upload, 1, 0, source.AsMemory(0, 3 * Quantum), CancellationToken.None);
-        Assert.Equal(3 * Quantum, part.Size);
+        await backend.WriteAsync(upload, 0, source.AsMemory(0, 3 * Quantum), CancellationToken.None);
         Assert.Equal(1, injector.Injected);
         // The emulator kept 512 KiB of the first 768 KiB chunk: the backend sent the last 256 KiB again.
         Assert.Equal(["bytes 0-786431/*", "bytes 524288-786431/*"], injector.ChunkRanges);
         upload = upload with { Offset = 3 * Quantum };
 
-        await backend.WritePartAsync(upload, 2, 3 * Quantum, source.AsMemory(3 * Quantum), CancellationToken.None);
+        await backend.WriteAsync(upload, 3 * Quantum, source.AsMemory(3 * Quantum), CancellationToken.None);
         upload = upload with { Offset = source.Length };
         StoredObject stored = await backend.CompleteAsync(upload, CancellationToken.None);
 
@@ -45,9 +44,9 @@ public sealed class GcsBackendFaultTests(GcsEmulatorHost emulator) : IClassFixtu
         var injector = new InstructionInjector("return-503", times: 1);
         using var backend = NewBackend(injector);
         byte[] source = Bytes(Quantum + 5);
-        UploadRecord upload = await StartAsync(backend);
+        BackendUpload upload = await StartAsync(backend);
 
-        await backend.WritePartAsync(upload, 1, 0, source, CancellationToken.None);
+        await backend.WriteAsync(upload, 0, source, CancellationToken.None);
         upload = upload with { Offset = source.Length };
         StoredObject stored = await backend.CompleteAsync(upload, CancellationToken.None);
 
@@ -64,15 +63,14 @@ public sealed class GcsBackendFaultTests(GcsEmulatorHost emulator) : IClassFixtu
         var injector = new InstructionInjector(instruction: null, times: 1) { ResetAfterBytes = Quantum + (Quantum / 2) };
         using var backend = NewBackend(injector);
         byte[] source = Bytes((3 * Quantum) + 1234);
-        UploadRecord upload = await StartAsync(backend);
+        BackendUpload upload = await StartAsync(backend);
 
-        PartRecord part = await backend.WritePartAsync(upload, 1, 0, source.AsMemory(0, 3 * Quantum), CancellationToken.None);
-        Assert.Equal(3 * Quantum, part.Size);
+        await backend.WriteAsync(upload, 0, source.AsMemory(0, 3 * Quantum), CancellationToken.None);
         Assert.Equal(1, injector.Injected);
         Assert.Equal(["bytes 0-786431/*", "bytes 262144-786431/*"], injector.ChunkRanges);
         upload = upload with { Offset = 3 * Quantum };
 
-        await backend.WritePartAsync(upload, 2, 3 * Quantum, source.AsMemory(3 * Quantum), CancellationToken.None);
+        await backend.WriteAsync(upload, 3 * Quantum, source.AsMemory(3 * Quantum), CancellationToken.None);
         upload = upload with { Offset = source.Length };
         StoredObject stored = await backend.CompleteAsync(upload, CancellationToken.None);
         Assert.Equal(source.Length, stored.Length);
@@ -86,13 +84,13 @@ public sealed class GcsBackendFaultTests(GcsEmulatorHost emulator) : IClassFixtu
         var injector = new InstructionInjector("reject-overlap", times: 2) { SkipFirst = 1 };
         using var backend = NewBackend(injector);
         byte[] source = Bytes((3 * Quantum) + 10);
-        UploadRecord upload = await StartAsync(backend);
-        await backend.WritePartAsync(upload, 1, 0, source.AsMemory(0, 2 * Quantum), CancellationToken.None);
+        BackendUpload upload = await StartAsync(backend);
+        await backend.WriteAsync(upload, 0, source.AsMemory(0, 2 * Quantum), CancellationToken.None);
 
-        await backend.WritePartAsync(upload, 1, 0, source.AsMemory(0, 3 * Quantum), CancellationToken.None);
+        await backend.WriteAsync(upload, 0, source.AsMemory(0, 3 * Quantum), CancellationToken.None);
         Assert.Equal(["bytes 0-524287/*", "bytes 0-786431/*", "bytes 524288-786431/*"], injector.ChunkRanges);
         upload = upload with { Offset = 3 * Quantum };
-        await backend.WritePartAsync(upload, 2, 3 * Quantum, source.AsMemory(3 * Quantum), CancellationToken.None);
+        await backend.WriteAsync(upload, 3 * Quantum, source.AsMemory(3 * Quantum), CancellationToken.None);
         upload = upload with { Offset = source.Length };
         await backend.CompleteAsync(upload, CancellationToken.None);
         await AssertStoredAsync(upload.ObjectKey, source);
@@ -106,9 +104,9 @@ public sealed class GcsBackendFaultTests(GcsEmulatorHost emulator) : IClassFixtu
         var injector = new InstructionInjector(instruction: null, times: 1) { LoseAnswer = true };
         using var backend = NewBackend(injector);
         byte[] source = Bytes(Quantum + 77);
-        UploadRecord upload = await StartAsync(backend);
+        BackendUpload upload = await StartAsync(backend);
 
-        await backend.WritePartAsync(upload, 1, 0, source, CancellationToken.None);
+        await backend.WriteAsync(upload, 0, source, CancellationToken.None);
         upload = upload with { Offset = source.Length };
         StoredObject stored = await backend.CompleteAsync(upload, CancellationToken.None);
         Assert.Equal(1, injector.Injected);
@@ -124,18 +122,18 @@ public sealed class GcsBackendFaultTests(GcsEmulatorHost emulator) : IClassFixtu
         var injector = new InstructionInjector(instruction: null, times: 0) { LoseFirstAnswerOf = ["bytes */*", "bytes */524299", "DELETE"] };
         using var backend = NewBackend(injector);
         byte[] source = Bytes((2 * Quantum) + 11);
-        UploadRecord upload = await StartAsync(backend);
+        BackendUpload upload = await StartAsync(backend);
 
-        await backend.WritePartAsync(upload, 1, 0, source.AsMemory(0, 2 * Quantum), CancellationToken.None);
+        await backend.WriteAsync(upload, 0, source.AsMemory(0, 2 * Quantum), CancellationToken.None);
         Assert.Equal(new GcsSessionState(2 * Quantum, null), await backend.QuerySessionAsync(upload, CancellationToken.None));
         upload = upload with { Offset = 2 * Quantum };
-        await backend.WritePartAsync(upload, 2, 2 * Quantum, source.AsMemory(2 * Quantum), CancellationToken.None);
+        await backend.WriteAsync(upload, 2 * Quantum, source.AsMemory(2 * Quantum), CancellationToken.None);
         upload = upload with { Offset = source.Length };
         StoredObject stored = await backend.CompleteAsync(upload, CancellationToken.None);
         Assert.Equal(source.Length, stored.Length);
         await AssertStoredAsync(upload.ObjectKey, source);
 
-        UploadRecord cancelled = await StartAsync(backend);
+        BackendUpload cancelled = await StartAsync(backend);
         await backend.AbortAsync(cancelled, CancellationToken.None);
         Assert.Null(await backend.QuerySessionAsync(cancelled, CancellationToken.None));
         Assert.Empty(injector.LoseFirstAnswerOf);
@@ -159,16 +157,16 @@ public sealed class GcsBackendFaultTests(GcsEmulatorHost emulator) : IClassFixtu
     {
         using var backend = new GcsBackend(emulator.NewClient(), new GcsBackendOptions { Bucket = emulator.Bucket, PartSize = Quantum }, ownsClient: true);
         byte[] source = Bytes((2 * Quantum) + 7);
-        UploadRecord upload = await StartAsync(backend);
+        BackendUpload upload = await StartAsync(backend);
         Assert.Equal(new GcsSessionState(0, null), await backend.QuerySessionAsync(upload, CancellationToken.None));
 
         // A crash after GCS confirmed the chunk but before the record was written: the record still says 0.
-        await backend.WritePartAsync(upload, 1, 0, source.AsMemory(0, 2 * Quantum), CancellationToken.None);
+        await backend.WriteAsync(upload, 0, source.AsMemory(0, 2 * Quantum), CancellationToken.None);
         Assert.Equal(new GcsSessionState(2 * Quantum, null), await backend.QuerySessionAsync(upload, CancellationToken.None));
 
         // The session goes on from what it holds (the coordinator re-sends from the record's offset instead: GcsCrashTests).
         upload = upload with { Offset = 2 * Quantum };
-        await backend.WritePartAsync(upload, 2, 2 * Quantum, source.AsMemory(2 * Quantum), CancellationToken.None);
+        await backend.WriteAsync(upload, 2 * Quantum, source.AsMemory(2 * Quantum), CancellationToken.None);
         upload = upload with { Offset = source.Length };
         StoredObject stored = await backend.CompleteAsync(upload, CancellationToken.None);
         GcsSessionState? completed = await backend.QuerySessionAsync(upload, CancellationToken.None);
@@ -176,7 +174,7 @@ public sealed class GcsBackendFaultTests(GcsEmulatorHost emulator) : IClassFixtu
         Assert.Equal(stored, completed?.Completed);
         await AssertStoredAsync(upload.ObjectKey, source);
 
-        UploadRecord cancelled = await StartAsync(backend);
+        BackendUpload cancelled = await StartAsync(backend);
         await backend.AbortAsync(cancelled, CancellationToken.None);
         Assert.Null(await backend.QuerySessionAsync(cancelled, CancellationToken.None));
     }
@@ -192,12 +190,11 @@ public sealed class GcsBackendFaultTests(GcsEmulatorHost emulator) : IClassFixtu
         return new GcsBackend(client, new GcsBackendOptions { Bucket = emulator.Bucket, PartSize = Quantum }, ownsClient: true);
     }
 
-    private static async Task<UploadRecord> StartAsync(GcsBackend backend, string? key = null)
+    private static async Task<BackendUpload> StartAsync(GcsBackend backend, string? key = null)
     {
-        var upload = new UploadRecord
+        var upload = new BackendUpload
         {
             Id = UploadIds.New(),
-            Target = "faults",
             ObjectKey = key ?? "faults/" + Guid.NewGuid().ToString("N"),
             ContentType = "application/octet-stream",
         };

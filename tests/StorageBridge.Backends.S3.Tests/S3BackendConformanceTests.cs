@@ -13,7 +13,7 @@ public sealed class S3BackendConformanceTests(S3Endpoint endpoint) : BackendConf
     protected override string NewObjectKey() => $"{endpoint.RunPrefix}conformance/{UploadIds.New()}/object.bin";
 
     /// <summary>Looks for every tail key the upload could have used, with a separate client.</summary>
-    protected override async Task AssertNothingStagedAsync(UploadRecord upload)
+    protected override async Task AssertNothingStagedAsync(BackendUpload upload)
     {
         var backend = (S3Backend)Backend;
         using var client = endpoint.CreateClient();

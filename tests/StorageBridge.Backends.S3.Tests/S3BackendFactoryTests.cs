@@ -59,7 +59,7 @@ public sealed class S3BackendFactoryTests(S3Endpoint endpoint)
         var caps = registry.Find("t")!.Backend.Capabilities;
 
         Assert.Equal(
-            new BackendCapabilities(5L << 20, 1, 1000, 5L << 30, 8 << 20, TracksParts: true, MaxTailSegments: 5, DefaultConcurrentParts: S3Backend.DefaultConcurrentParts),
+            new BackendCapabilities(5L << 20, 1, 1000, 5L << 30, 8 << 20, MaxTailSegments: 5, DefaultConcurrentParts: S3Backend.DefaultConcurrentParts),
             caps);
         Assert.Equal(S3Backend.DefaultConcurrentParts, registry.Find("t")!.MaxConcurrentParts);
         Assert.Equal(4, registry.Find("u")!.MaxConcurrentParts);
@@ -97,9 +97,9 @@ public sealed class S3BackendFactoryTests(S3Endpoint endpoint)
             FileName = "Grüße aus Köln.jpg",
             Metadata = new Dictionary<string, string> { ["Camera Model"] = "X100", ["Owner"] = "Zoë" },
         };
-        upload = upload with { Session = await backend.StartAsync(upload, CancellationToken.None) };
-        var part = await backend.WritePartAsync(upload, 1, 0, new byte[] { 1, 2, 3 }, CancellationToken.None);
-        await backend.CompleteAsync(upload with { Parts = [part], Offset = 3 }, CancellationToken.None);
+        upload = upload with { Session = await backend.StartAsync(BackendUpload.From(upload), CancellationToken.None) };
+        var part = await backend.WritePartAsync(BackendUpload.From(upload), 1, 0, new byte[] { 1, 2, 3 }, CancellationToken.None);
+        await backend.CompleteAsync(BackendUpload.From(upload with { Parts = [part], Offset = 3 }), CancellationToken.None);
 
         var head = await inspector.GetObjectMetadataAsync(new GetObjectMetadataRequest { BucketName = endpoint.Bucket, Key = upload.ObjectKey });
 

@@ -9,7 +9,7 @@ using StorageBridge.Uploads;
 namespace StorageBridge.Backends.S3.Tests;
 
 /// <summary>
-/// tus concatenation on S3 (<see cref="IConcatenatingBackend"/>): the final object equals the partial objects joined in
+/// tus concatenation on S3 (<see cref="IObjectConcatenation"/>): the final object equals the partial objects joined in
 /// order (sha-256, read with a separate client), through the backend directly, through raw tus requests and through
 /// tus-js-client's parallelUploads. The streaming path runs on fauxqs 1.9.2 (<see cref="S3Endpoint"/>, UploadPartCopy:
 /// false: it answers 500 to UploadPartCopy); the UploadPartCopy path on fauxqs 2.4.1 (<see cref="S3CopyEndpoint"/>,
@@ -37,7 +37,7 @@ public sealed class S3ConcatenationTests(S3Endpoint endpoint, S3CopyEndpoint cop
         var (sourceKeys, expected) = await PutSourcesAsync(streaming, backend, sizes);
         var upload = NewRecord(backend, "video/mp4", sizes.Sum());
 
-        var stored = await backend.ConcatenateAsync(upload, sourceKeys, Ct);
+        var stored = await backend.ConcatenateAsync(BackendUpload.From(upload), sourceKeys, Ct);
 
         Assert.Equal(upload.ObjectKey, stored.Key);
         Assert.Equal(expected.Length, stored.Length);
@@ -61,7 +61,7 @@ public sealed class S3ConcatenationTests(S3Endpoint endpoint, S3CopyEndpoint cop
         var (sourceKeys, expected) = await PutSourcesAsync(store, backend, sizes);
         var upload = NewRecord(backend, "video/mp4", sizes.Sum());
 
-        var stored = await backend.ConcatenateAsync(upload, sourceKeys, Ct);
+        var stored = await backend.ConcatenateAsync(BackendUpload.From(upload), sourceKeys, Ct);
 
         Assert.Equal(expected.Length, stored.Length);
         Assert.EndsWith($"-{sizes.Length}", stored.ETag, StringComparison.Ordinal); // one part per source
@@ -109,7 +109,7 @@ public sealed class S3ConcatenationTests(S3Endpoint endpoint, S3CopyEndpoint cop
             }
         };
 
-        var error = await Assert.ThrowsAsync<FileNotFoundException>(() => backend.ConcatenateAsync(upload, sourceKeys, Ct));
+        var error = await Assert.ThrowsAsync<FileNotFoundException>(() => backend.ConcatenateAsync(BackendUpload.From(upload), sourceKeys, Ct));
 
         Assert.Equal(sourceKeys[1], error.FileName);
         Assert.Equal("NoSuchKey", Assert.IsType<AmazonS3Exception>(error.InnerException).ErrorCode);
@@ -148,7 +148,7 @@ public sealed class S3ConcatenationTests(S3Endpoint endpoint, S3CopyEndpoint cop
         var absent = backend.Options.Prefix + "never-written";
         var upload = NewRecord(backend, null, 5 * MiB);
 
-        var error = await Assert.ThrowsAsync<FileNotFoundException>(() => backend.ConcatenateAsync(upload, [sourceKeys[0], absent], Ct));
+        var error = await Assert.ThrowsAsync<FileNotFoundException>(() => backend.ConcatenateAsync(BackendUpload.From(upload), [sourceKeys[0], absent], Ct));
 
         Assert.Equal(absent, error.FileName);
         Assert.Equal([("HeadObject", 200), ("HeadObject", 404)], log.Entries);
@@ -170,7 +170,7 @@ public sealed class S3ConcatenationTests(S3Endpoint endpoint, S3CopyEndpoint cop
         var (sourceKeys, _) = await PutSourcesAsync(streaming, backend, sizes);
         var upload = NewRecord(backend, null, sizes.Sum());
 
-        var error = await Assert.ThrowsAsync<StorageBackendException>(() => backend.ConcatenateAsync(upload, sourceKeys, Ct));
+        var error = await Assert.ThrowsAsync<StorageBackendException>(() => backend.ConcatenateAsync(BackendUpload.From(upload), sourceKeys, Ct));
 
         Assert.Equal(HttpStatusCode.InternalServerError, Assert.IsType<AmazonS3Exception>(error.InnerException).StatusCode);
         Assert.Equal(500, error.StatusCode);

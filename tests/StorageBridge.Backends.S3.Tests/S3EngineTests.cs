@@ -237,8 +237,8 @@ public sealed class S3EngineTests(S3Endpoint endpoint) : IAsyncLifetime
         Assert.True(record.TailSequence >= 4, $"tail sequence {record.TailSequence}");
 
         // Tails a crashed writer left behind: an old sequence it never deleted and the next, never recorded one.
-        await backend.WriteTailAsync(record, 1, Bytes(10, seed: 30), Ct);
-        await backend.WriteTailAsync(record, record.TailSequence + 1, Bytes(10, seed: 31), Ct);
+        await backend.Tails.WriteAsync(record.Id, 1, Bytes(10, seed: 30), Ct);
+        await backend.Tails.WriteAsync(record.Id, record.TailSequence + 1, Bytes(10, seed: 31), Ct);
 
         var cancelled = await coordinator.CancelAsync(TargetName, upload.Id, Ct);
 

@@ -3,6 +3,7 @@ using System.Security.Cryptography;
 using Azure.Storage.Blobs.Models;
 using Azure.Storage.Blobs.Specialized;
 using Microsoft.Extensions.Logging.Abstractions;
+using StorageBridge.Backends;
 using StorageBridge.Backends.AzureBlob;
 using StorageBridge.Backends.AzureBlob.Tests;
 using StorageBridge.Coordination;
@@ -177,7 +178,7 @@ public sealed class AzureCosmosEngineFaultTests(CosmosEmulatorFixture cosmos, Az
         Assert.Equal(source.Length, blocks.CommittedBlocks.Sum(b => b.SizeLong));
         var content = (await blob.DownloadContentAsync(Ct)).Value.Content;
         Assert.Equal(Convert.ToHexStringLower(SHA256.HashData(source)), Convert.ToHexStringLower(SHA256.HashData(content.ToMemory().Span)));
-        Assert.Empty(await _backend.ListStagingAsync(upload, Ct));
+        Assert.Empty(await _backend.ListStagingAsync(BackendUpload.From(upload), Ct));
     }
 
     /// <summary>What the Cosmos pipeline answers instead of the server: a burst of 503s on replaces, or random 412/429/503.</summary>

@@ -57,7 +57,7 @@ public static class TargetConfiguration
             }
 
             var (backend, options) = factory.Create(declaration.Name, services);
-            var targetOptions = CheckAgainstBackend(path, options, factory.Name, backend.Capabilities);
+            var targetOptions = CheckAgainstBackend(path, options, factory.Name, UploadShape.Of(backend));
             targets.Add(new UploadTarget(declaration.Name, backend, targetOptions, CreateTailStore(path, options)));
         }
 
@@ -86,8 +86,9 @@ public static class TargetConfiguration
         }
     }
 
-    private static UploadTargetOptions CheckAgainstBackend(string path, StorageBridgeTargetOptions options, string backendName, BackendCapabilities capabilities)
+    private static UploadTargetOptions CheckAgainstBackend(string path, StorageBridgeTargetOptions options, string backendName, UploadShape shape)
     {
+        var capabilities = shape.Capabilities;
         if (options.PartSize is { Bytes: var part } && (part < Math.Max(1, capabilities.MinPartSize) || part > PartPlanner.MaxBufferSize || part % capabilities.PartAlignment != 0))
         {
             throw new StorageBridgeConfigurationException(
@@ -95,7 +96,7 @@ public static class TargetConfiguration
                 $"must be between {capabilities.MinPartSize} and {PartPlanner.MaxBufferSize} bytes and a multiple of {capabilities.PartAlignment}.");
         }
 
-        if (options.MaxConcurrentParts is > 1 && !capabilities.TracksParts)
+        if (options.MaxConcurrentParts is int concurrent && concurrent > shape.MaxConcurrentPartsLimit)
         {
             throw new StorageBridgeConfigurationException(
                 ConfigurationBinding.Key(path, "MaxConcurrentParts"),

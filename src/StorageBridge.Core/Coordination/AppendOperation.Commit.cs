@@ -31,9 +31,8 @@ internal sealed partial class AppendOperation
     {
         await CollectAsync(keep: 0, commit: false).ConfigureAwait(false);
 
-        // Tracked parts count against MaxParts, which the part size was planned for: a remainder above the
-        // minimum but short of a whole part stays in the tail, or small appends would use up the part numbers.
-        if (!(_caps.TracksParts && Buffered < _partSize) && PartPlanner.FlushableLength(_caps, Buffered) > 0)
+        // Multipart: a remainder short of a whole part stays in the tail (see UploadShape.FlushesRemainder).
+        if (_shape.FlushesRemainder(Buffered, _partSize) && PartPlanner.FlushableLength(_caps, Buffered) > 0)
         {
             await LoadTailAsync().ConfigureAwait(false);
             await WritePartAsync((int)PartPlanner.FlushableLength(_caps, _filled)).ConfigureAwait(false);
@@ -51,7 +50,7 @@ internal sealed partial class AppendOperation
         {
             // Only the new bytes are written, as one more segment; the tail's earlier segments stay as they are.
             await EnsureLeaseAsync().ConfigureAwait(false);
-            await Tails.WriteAsync(_record, sequence, _buffer.AsMemory(0, _filled), SalvageToken).ConfigureAwait(false);
+            await Tails.WriteAsync(_record.Id, sequence, _buffer.AsMemory(0, _filled), SalvageToken).ConfigureAwait(false);
             newTail = segmented.Append(sequence, _filled);
         }
         else
@@ -61,7 +60,7 @@ internal sealed partial class AppendOperation
             if (_filled > 0 && !keepTail)
             {
                 await EnsureLeaseAsync().ConfigureAwait(false);
-                await Tails.WriteAsync(_record, sequence, _buffer.AsMemory(0, _filled), SalvageToken).ConfigureAwait(false);
+                await Tails.WriteAsync(_record.Id, sequence, _buffer.AsMemory(0, _filled), SalvageToken).ConfigureAwait(false);
                 newTail = new TailRecord(sequence, _filled);
             }
         }
@@ -129,7 +128,7 @@ internal sealed partial class AppendOperation
     {
         var oldTail = _record.Tail;
         var tail = keepTail ? oldTail : newTail;
-        var committedParts = _caps.TracksParts ? [.. _record.Parts, .. _pendingParts] : _record.Parts;
+        var committedParts = _shape.RecordedParts(_record.Parts, _pendingParts);
         var offset = _completedEnd + (tail?.Size ?? 0);
         while (true)
         {

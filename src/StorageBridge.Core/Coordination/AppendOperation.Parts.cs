@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using StorageBridge.Backends;
 using StorageBridge.Diagnostics;
 using StorageBridge.Uploads;
 
@@ -64,7 +65,7 @@ internal sealed partial class AppendOperation
         await Parallel.ForEachAsync(
             missing,
             new ParallelOptions { MaxDegreeOfParallelism = TailObjectsAtOnce, CancellationToken = SalvageToken },
-            (i, ct) => new ValueTask(Tails.ReadAsync(record, objects[i], buffer.AsMemory(starts[i], (int)objects[i].Size), ct)))
+            (i, ct) => new ValueTask(Tails.ReadAsync(record.Id, objects[i], buffer.AsMemory(starts[i], (int)objects[i].Size), ct)))
             .ConfigureAwait(false);
         _filled += size;
         _tailInBuffer = size;
@@ -87,13 +88,13 @@ internal sealed partial class AppendOperation
         await EnsureLeaseAsync().ConfigureAwait(false);
         var number = _record.Parts.Count + _pendingParts.Count + _inflight.Count + 1;
         var buffer = _buffer!;
-        var record = _record;
+        var upload = BackendUpload.From(_record);
         var offset = _partsEnd;
         var content = buffer.AsMemory(0, count);
         var write = _concurrency == 0
-            ? Backend.WritePartAsync(record, number, offset, content, SalvageToken)
+            ? _shape.WritePartAsync(upload, number, offset, content, SalvageToken)
             // Off the reading loop: a backend may hash the part synchronously before its first await.
-            : Task.Run(() => Backend.WritePartAsync(record, number, offset, content, SalvageToken), SalvageToken);
+            : Task.Run(() => _shape.WritePartAsync(upload, number, offset, content, SalvageToken), SalvageToken);
         _inflight.Enqueue(new InflightPart(offset, count, buffer, write));
         _partsEnd += count;
         _tailInBuffer = Math.Max(0, _tailInBuffer - count);
@@ -140,8 +141,7 @@ internal sealed partial class AppendOperation
             collected = true;
         }
 
-        // The first part of an append holds the whole tail, so once parts are recorded the old tail is obsolete.
-        if (commit && collected && !_atomic && (_caps.TracksParts || _uncommittedInPlace >= InPlaceCommitInterval))
+        if (commit && collected && !_atomic && _shape.RecordsAfterParts(_uncommittedInPlace))
         {
             await CommitAsync(newTail: null, keepTail: false, release: false).ConfigureAwait(false);
         }
@@ -181,7 +181,7 @@ internal sealed partial class AppendOperation
             await Parallel.ForEachAsync(
                 sequences,
                 new ParallelOptions { MaxDegreeOfParallelism = TailObjectsAtOnce, CancellationToken = SalvageToken },
-                (sequence, ct) => new ValueTask(Tails.DeleteAsync(record, sequence, ct))).ConfigureAwait(false);
+                (sequence, ct) => new ValueTask(Tails.DeleteAsync(record.Id, sequence, ct))).ConfigureAwait(false);
         }
         catch (Exception ex) when (ex is not OperationCanceledException)
         {
@@ -199,7 +199,7 @@ internal sealed partial class AppendOperation
         _engine.TailCache.RemoveUpload(_record.Id);
         try
         {
-            await Tails.DeleteAllAsync(_record, SalvageToken).ConfigureAwait(false);
+            await Tails.DeleteAllAsync(_record.Id, SalvageToken).ConfigureAwait(false);
         }
         catch (Exception ex) when (ex is not OperationCanceledException)
         {

@@ -19,15 +19,13 @@ internal sealed partial class AppendOperation : IDisposable
     // Tail objects read back or deleted at once when a part forms from a segmented tail.
     private const int TailObjectsAtOnce = 8;
 
-    // Bytes written in place (files, GCS) are recorded at most this far apart, to keep metadata writes rare.
-    private const long InPlaceCommitInterval = 8L * 1024 * 1024;
-
     private readonly EngineContext _engine;
     private readonly UploadLeases _leases;
     private readonly UploadCompletion _completion;
     private readonly UploadTarget _target;
     private readonly AppendRequest _request;
     private readonly BackendCapabilities _caps;
+    private readonly UploadShape _shape;
     private readonly long? _length;
     private readonly bool _atomic;
     private readonly int _concurrency;
@@ -58,7 +56,8 @@ internal sealed partial class AppendOperation : IDisposable
         _target = target;
         _record = record;
         _request = request;
-        _caps = target.Backend.Capabilities;
+        _shape = target.Shape;
+        _caps = _shape.Capabilities;
         _length = record.Length;
         _startOffset = record.Offset;
         _partsEnd = _completedEnd = record.PartsLength;
@@ -76,8 +75,6 @@ internal sealed partial class AppendOperation : IDisposable
         };
         _sha = record.HashState is { } state ? ResumableSha256.Import(state) : null;
     }
-
-    private IUploadBackend Backend => _target.Backend;
 
     private ITailStore Tails => _target.Tails;
 
@@ -109,7 +106,7 @@ internal sealed partial class AppendOperation : IDisposable
         var limit = LimitKind.None;
         try
         {
-            _partSize = PartPlanner.PartSizeFor(_caps, _target.PartSize, _length, _partsEnd, _record.Parts.Count);
+            _partSize = _shape.PartSizeFor(_target.PartSize, _length, _partsEnd, _record.Parts.Count);
             _buffer = Pool.Rent(InitialCapacity());
             (outcome, limit) = await ReadBodyAsync(body, (int)_partSize, requestToken).ConfigureAwait(false);
         }

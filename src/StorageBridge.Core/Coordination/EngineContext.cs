@@ -1,4 +1,5 @@
 using Microsoft.Extensions.Logging;
+using StorageBridge.Backends;
 using StorageBridge.Metadata;
 using StorageBridge.Targets;
 using StorageBridge.Uploads;
@@ -74,7 +75,7 @@ internal sealed class EngineContext
     public async Task AbortAsync(UploadTarget target, UploadRecord record, CancellationToken cancellationToken)
     {
         TailCache.RemoveUpload(record.Id);
-        await target.Backend.AbortAsync(record, cancellationToken).ConfigureAwait(false);
-        await target.Tails.DeleteAllAsync(record, cancellationToken).ConfigureAwait(false);
+        await target.Backend.AbortAsync(BackendUpload.From(record), cancellationToken).ConfigureAwait(false);
+        await target.Tails.DeleteAllAsync(record.Id, cancellationToken).ConfigureAwait(false);
     }
 }

@@ -11,12 +11,13 @@ public static class PartPlanner
     /// <summary>
     /// Part size for the next parts of an upload. With a known length the size grows so the parts still allowed
     /// (MaxParts minus those written) cover the remaining bytes; it is rounded up to the backend's alignment.
+    /// In-place backends have no part count to respect and pass no length (see <see cref="Targets.UploadShape"/>).
     /// </summary>
     public static long PartSizeFor(BackendCapabilities capabilities, long configuredPartSize, long? length, long partsLength, int partsWritten)
     {
         ArgumentNullException.ThrowIfNull(capabilities);
         var size = Math.Max(configuredPartSize, Math.Max(capabilities.MinPartSize, 1));
-        if (length is long total && capabilities.TracksParts)
+        if (length is long total)
         {
             var partsLeft = (long)capabilities.MaxParts - partsWritten;
             var remaining = total - partsLength;
@@ -32,16 +33,11 @@ public static class PartPlanner
 
     /// <summary>
     /// Largest upload this backend can take with <paramref name="configuredPartSize"/> when the length is declared
-    /// up front (part size may grow to the buffer cap) — null when unbounded.
+    /// up front (part size may grow to the buffer cap). Multipart backends only: in-place ones are unbounded.
     /// </summary>
-    public static long? MaxDeclaredLength(BackendCapabilities capabilities, long configuredPartSize)
+    public static long MaxDeclaredLength(BackendCapabilities capabilities, long configuredPartSize)
     {
         ArgumentNullException.ThrowIfNull(capabilities);
-        if (!capabilities.TracksParts)
-        {
-            return null;
-        }
-
         var largestPart = Math.Min(capabilities.MaxPartSize, Math.Max(MaxBufferSize, configuredPartSize));
         return SaturatingMultiply(largestPart, capabilities.MaxParts);
     }

@@ -44,7 +44,7 @@ internal sealed class StagedRangeStream : Stream
         if (_loaded != index)
         {
             var tail = new TailRecord(_range.FirstSequence + (int)index, pieceLength);
-            await _tails.ReadAsync(_upload, tail, _piece.AsMemory(0, (int)pieceLength), cancellationToken).ConfigureAwait(false);
+            await _tails.ReadAsync(_upload.Id, tail, _piece.AsMemory(0, (int)pieceLength), cancellationToken).ConfigureAwait(false);
             _loaded = index;
         }
 

@@ -17,7 +17,7 @@ internal sealed class UploadAdmission(EngineContext engine)
     {
         ArgumentNullException.ThrowIfNull(target);
         var backendCap = declared
-            ? PartPlanner.MaxDeclaredLength(target.Backend.Capabilities, target.PartSize)
+            ? target.Shape.MaxDeclaredLength(target.PartSize)
             : target.Limits.MaxSize;
         return Math.Min(target.Options.MaxUploadSize ?? long.MaxValue, backendCap ?? long.MaxValue);
     }
@@ -69,7 +69,7 @@ internal sealed class UploadAdmission(EngineContext engine)
         };
         try
         {
-            record = record with { Session = await target.Backend.StartAsync(record, cancellationToken).ConfigureAwait(false) };
+            record = record with { Session = await target.Backend.StartAsync(BackendUpload.From(record), cancellationToken).ConfigureAwait(false) };
         }
         catch (ObjectExistsException)
         {

@@ -43,20 +43,15 @@ public sealed class UploadAssembler
     public TimeProvider Time => _engine.Time;
 
     /// <summary>
-    /// Whether a backend with <paramref name="capabilities"/> accepts parts of <paramref name="partSize"/> bytes (the
-    /// last one may be shorter) in any order, <paramref name="partCount"/> of them: the backend records parts, the size
-    /// is a valid non-final part (minimum, alignment, maximum), the count fits, and the size is at most
-    /// <paramref name="partSizeLimit"/> (the target's part size: the bound on memory per request).
+    /// Whether <paramref name="target"/> accepts parts of <paramref name="partSize"/> bytes (the last one may be
+    /// shorter) in any order, <paramref name="partCount"/> of them: its backend records parts (S3, Azure; never an
+    /// in-place backend), the size is a valid non-final part (minimum, alignment, maximum) no larger than the target's
+    /// part size (the bound on memory per request), and the count fits.
     /// </summary>
-    public static bool AcceptsPartsOutOfOrder(BackendCapabilities capabilities, long partSizeLimit, long partSize, int partCount)
+    public static bool AcceptsPartsOutOfOrder(UploadTarget target, long partSize, int partCount)
     {
-        ArgumentNullException.ThrowIfNull(capabilities);
-        return capabilities.TracksParts
-            && partSize >= Math.Max(capabilities.MinPartSize, 1)
-            && partSize % Math.Max(capabilities.PartAlignment, 1) == 0
-            && partSize <= capabilities.MaxPartSize
-            && partSize <= partSizeLimit
-            && partCount <= capabilities.MaxParts;
+        ArgumentNullException.ThrowIfNull(target);
+        return target.Shape.AcceptsPartsOutOfOrder(target.PartSize, partSize, partCount);
     }
 
     /// <summary>
@@ -118,7 +113,7 @@ public sealed class UploadAssembler
                 var size = Math.Min(partSize, length - (i * partSize));
                 var content = buffer.AsMemory(0, (int)size);
                 await ReadFullyAsync(body, content, cancellationToken).ConfigureAwait(false);
-                parts.Add(await target.Backend.WritePartAsync(upload, firstPartNumber + i, offset, content, salvage.Token).ConfigureAwait(false));
+                parts.Add(await target.Shape.WritePartAsync(BackendUpload.From(upload), firstPartNumber + i, offset, content, salvage.Token).ConfigureAwait(false));
                 offset += size;
             }
 
@@ -234,7 +229,7 @@ public sealed class UploadAssembler
             {
                 var length = (int)Math.Min(range.PieceSize, range.Length - (i * range.PieceSize));
                 await ReadFullyAsync(body, buffer.AsMemory(0, length), cancellationToken).ConfigureAwait(false);
-                await target.Tails.WriteAsync(upload, range.FirstSequence + i, buffer.AsMemory(0, length), salvage.Token).ConfigureAwait(false);
+                await target.Tails.WriteAsync(upload.Id, range.FirstSequence + i, buffer.AsMemory(0, length), salvage.Token).ConfigureAwait(false);
             }
         }
         finally
@@ -280,7 +275,7 @@ public sealed class UploadAssembler
             var target = FindTarget(upload);
             for (var i = 0; i < range.PieceCount; i++)
             {
-                await target.Tails.DeleteAsync(upload, range.FirstSequence + i, cancellationToken).ConfigureAwait(false);
+                await target.Tails.DeleteAsync(upload.Id, range.FirstSequence + i, cancellationToken).ConfigureAwait(false);
             }
         }
         catch (Exception ex) when (ex is not OperationCanceledException)

@@ -30,7 +30,7 @@ internal sealed class UploadCompletion(EngineContext engine)
         StoredObject stored;
         try
         {
-            stored = await target.Backend.CompleteAsync(completing, cancellationToken).ConfigureAwait(false);
+            stored = await target.Backend.CompleteAsync(BackendUpload.From(completing), cancellationToken).ConfigureAwait(false);
         }
         catch (ObjectExistsException)
         {
@@ -60,7 +60,7 @@ internal sealed class UploadCompletion(EngineContext engine)
         StoredObject stored;
         try
         {
-            stored = await target.Backend.CompleteAsync(record, cancellationToken).ConfigureAwait(false);
+            stored = await target.Backend.CompleteAsync(BackendUpload.From(record), cancellationToken).ConfigureAwait(false);
         }
         catch (ObjectExistsException)
         {
@@ -132,12 +132,12 @@ internal sealed class UploadCompletion(EngineContext engine)
     /// </summary>
     public async Task<AppendResult?> ReconcileUnreleasedAsync(UploadTarget target, UploadRecord loaded, CancellationToken cancellationToken)
     {
-        if (loaded.LeaseOwner is null || loaded.Session is null || target.Backend is not ISessionReconcilingBackend reconciling)
+        if (loaded.LeaseOwner is null || loaded.Session is null || target.Shape.Reconciliation is not { } reconciling)
         {
             return null;
         }
 
-        var check = await reconciling.CheckSessionAsync(loaded, cancellationToken).ConfigureAwait(false);
+        var check = await reconciling.CheckSessionAsync(BackendUpload.From(loaded), cancellationToken).ConfigureAwait(false);
         EngineLog.SessionReconciled(engine.Logger, loaded.Id, check, loaded.Offset);
         return check == SessionCheck.Gone ? await ExpireLostSessionAsync(target, loaded.Id, cancellationToken).ConfigureAwait(false) : null;
     }

@@ -6,11 +6,11 @@ using StorageBridge.Uploads;
 
 namespace StorageBridge.Coordination;
 
-/// <summary>Joins completed uploads of one target into a new completed upload (backends that implement <see cref="IConcatenatingBackend"/>).</summary>
+/// <summary>Joins completed uploads of one target into a new completed upload (backends with <see cref="IUploadBackend.Concatenation"/>).</summary>
 internal sealed class UploadConcatenation(EngineContext engine, UploadCompletion completion)
 {
     /// <summary>Whether the target's backend can join completed uploads into a new one (<see cref="ConcatenateAsync"/>).</summary>
-    public bool IsSupported(string target) => engine.Targets.Find(target)?.Backend is IConcatenatingBackend;
+    public bool IsSupported(string target) => engine.Targets.Find(target)?.Backend.Concatenation is not null;
 
     /// <summary>
     /// Creates a completed upload whose object is the given completed uploads joined in order. The record is written
@@ -25,7 +25,7 @@ internal sealed class UploadConcatenation(EngineContext engine, UploadCompletion
             return new CreateResult(UploadOutcome.TargetNotFound, null);
         }
 
-        if (target.Backend is not IConcatenatingBackend concatenating)
+        if (target.Backend.Concatenation is not { } concatenating)
         {
             return new CreateResult(UploadOutcome.NotSupported, null);
         }
@@ -75,7 +75,7 @@ internal sealed class UploadConcatenation(EngineContext engine, UploadCompletion
             CreatedAt = now,
             UpdatedAt = now,
         };
-        var stored = await concatenating.ConcatenateAsync(record, [.. sources.Select(s => s.StoredObject?.Key ?? s.ObjectKey)], cancellationToken)
+        var stored = await concatenating.ConcatenateAsync(BackendUpload.From(record), [.. sources.Select(s => s.StoredObject?.Key ?? s.ObjectKey)], cancellationToken)
             .ConfigureAwait(false);
         var created = await engine.Store.CreateAsync(completion.CompletedRecord(record, stored), cancellationToken).ConfigureAwait(false);
         if (created.Status != MetadataWriteStatus.Success)

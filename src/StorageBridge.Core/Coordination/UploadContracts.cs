@@ -120,7 +120,7 @@ public sealed record DownloadResult(UploadOutcome Outcome, UploadRecord? Upload,
 
 /// <summary>
 /// Creates a completed upload whose object is the concatenation of completed source uploads of the same target,
-/// in the given order. Needs a backend implementing <see cref="Backends.IConcatenatingBackend"/>.
+/// in the given order. Needs a backend with <see cref="Backends.IUploadBackend.Concatenation"/>.
 /// </summary>
 public sealed record ConcatenateRequest
 {

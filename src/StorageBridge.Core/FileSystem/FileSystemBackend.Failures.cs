@@ -13,35 +13,42 @@ public sealed partial class FileSystemBackend
 {
     private const string BackendName = "file system target";
 
-    public Task<string?> StartAsync(UploadRecord upload, CancellationToken cancellationToken) =>
+    public Task<string?> StartAsync(BackendUpload upload, CancellationToken cancellationToken) =>
         Classify(() => StartCoreAsync(upload, cancellationToken));
 
-    public Task<PartRecord> WritePartAsync(UploadRecord upload, int partNumber, long offset, ReadOnlyMemory<byte> content, CancellationToken cancellationToken) =>
-        Classify(() => WritePartCoreAsync(upload, partNumber, offset, content, cancellationToken));
+    public Task WriteAsync(BackendUpload upload, long offset, ReadOnlyMemory<byte> content, CancellationToken cancellationToken) =>
+        Classify(() => WriteCoreAsync(upload, offset, content, cancellationToken));
 
-    public Task WriteTailAsync(UploadRecord upload, int sequence, ReadOnlyMemory<byte> content, CancellationToken cancellationToken) =>
-        Classify(() => WriteTailCoreAsync(upload, sequence, content, cancellationToken));
-
-    public Task ReadTailAsync(UploadRecord upload, TailRecord tail, Memory<byte> destination, CancellationToken cancellationToken) =>
-        Classify(() => ReadTailCoreAsync(upload, tail, destination, cancellationToken));
-
-    public Task DeleteTailAsync(UploadRecord upload, int sequence, CancellationToken cancellationToken) =>
-        Classify(() => DeleteTailCoreAsync(upload, sequence, cancellationToken));
-
-    public Task<StoredObject> CompleteAsync(UploadRecord upload, CancellationToken cancellationToken) =>
+    public Task<StoredObject> CompleteAsync(BackendUpload upload, CancellationToken cancellationToken) =>
         Classify(() => CompleteCoreAsync(upload, cancellationToken));
 
-    public Task AbortAsync(UploadRecord upload, CancellationToken cancellationToken) =>
+    public Task AbortAsync(BackendUpload upload, CancellationToken cancellationToken) =>
         Classify(() => AbortCoreAsync(upload, cancellationToken));
 
     public Task<Stream> OpenReadAsync(string objectKey, long offset, long? length, CancellationToken cancellationToken) =>
         Classify(() => OpenReadCoreAsync(objectKey, offset, length, cancellationToken));
 
-    public Task<StoredObject> ConcatenateAsync(UploadRecord upload, IReadOnlyList<string> sourceKeys, CancellationToken cancellationToken) =>
+    public Task<StoredObject> ConcatenateAsync(BackendUpload upload, IReadOnlyList<string> sourceKeys, CancellationToken cancellationToken) =>
         Classify(() => ConcatenateCoreAsync(upload, sourceKeys, cancellationToken));
 
     public Task DeleteObjectAsync(string objectKey, CancellationToken cancellationToken) =>
         Classify(() => DeleteObjectCoreAsync(objectKey, cancellationToken));
+
+    /// <summary>The backend's tails, classified like every other call.</summary>
+    private sealed class StagingTails(FileSystemBackend backend) : ITailStore
+    {
+        public Task WriteAsync(string uploadId, int sequence, ReadOnlyMemory<byte> content, CancellationToken cancellationToken) =>
+            Classify(() => backend.WriteTailCoreAsync(uploadId, sequence, content, cancellationToken));
+
+        public Task ReadAsync(string uploadId, TailRecord tail, Memory<byte> destination, CancellationToken cancellationToken) =>
+            Classify(() => backend.ReadTailCoreAsync(uploadId, tail, destination, cancellationToken));
+
+        public Task DeleteAsync(string uploadId, int sequence, CancellationToken cancellationToken) =>
+            Classify(() => backend.DeleteTailCoreAsync(uploadId, sequence, cancellationToken));
+
+        // Abort and completion remove the backend's tails with the upload.
+        public Task DeleteAllAsync(string uploadId, CancellationToken cancellationToken) => Task.CompletedTask;
+    }
 
     /// <summary>The storage exception for a file system failure, or null for exceptions that keep their type.</summary>
     internal static StorageBackendException? Classify(Exception exception) => exception switch

@@ -8,7 +8,7 @@ namespace StorageBridge.FileSystem;
 /// The embedded default backend: uploads land in place in one staging file per upload
 /// (<c>{Root}/.staging/{uploadId}</c>, written at each part's offset) and completion renames that file to
 /// <c>{Root}/{ObjectKey}</c>. Tails are never needed (minimum part size 0) but are supported as
-/// <c>{Root}/.staging/{uploadId}.tail-{sequence}</c> so the coordinator can treat every backend alike.
+/// <c>{Root}/.staging/{uploadId}.tail-{sequence}</c> (<see cref="Tails"/>) so the engine can treat every backend alike.
 /// Flat files rather than a folder per upload: mkdir/rmdir per upload cost ~10% of CPU with many small uploads.
 /// </summary>
 /// <remarks>
@@ -17,7 +17,7 @@ namespace StorageBridge.FileSystem;
 /// visible to the next instance; durability across power loss is out of scope for the embedded default, and
 /// flushing every part would cost more than the rest of the append path.
 /// </remarks>
-public sealed partial class FileSystemBackend : IUploadBackend, IConcatenatingBackend
+public sealed partial class FileSystemBackend : IAppendBackend, IObjectConcatenation
 {
     /// <summary>Reserved top-level folder for staging data; object keys may not start with it.</summary>
     public const string StagingFolderName = ".staging";
@@ -27,8 +27,7 @@ public sealed partial class FileSystemBackend : IUploadBackend, IConcatenatingBa
         PartAlignment: 1,
         MaxParts: int.MaxValue,
         MaxPartSize: long.MaxValue,
-        DefaultPartSize: 1024 * 1024,
-        TracksParts: false);
+        DefaultPartSize: 1024 * 1024);
 
     private readonly string root;
     private readonly string stagingRoot;
@@ -39,6 +38,7 @@ public sealed partial class FileSystemBackend : IUploadBackend, IConcatenatingBa
         ArgumentException.ThrowIfNullOrWhiteSpace(options.Root, nameof(options.Root));
         root = Path.TrimEndingDirectorySeparator(Path.GetFullPath(options.Root));
         stagingRoot = Path.Combine(root, StagingFolderName);
+        Tails = new StagingTails(this);
     }
 
     /// <summary>Absolute root directory of this backend.</summary>
@@ -46,7 +46,15 @@ public sealed partial class FileSystemBackend : IUploadBackend, IConcatenatingBa
 
     public BackendCapabilities Capabilities => FileCapabilities;
 
-    private Task<string?> StartCoreAsync(UploadRecord upload, CancellationToken cancellationToken)
+    /// <summary>Tails as files next to the staging data; <see cref="IUploadBackend.AbortAsync"/> and completion remove them.</summary>
+    public ITailStore Tails { get; }
+
+    public IObjectConcatenation? Concatenation => this;
+
+    /// <summary>Null: bytes past the recorded offset are overwritten by the next write or cut off at completion.</summary>
+    public ISessionReconciliation? Reconciliation => null;
+
+    private Task<string?> StartCoreAsync(BackendUpload upload, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(upload);
         return Run<string?>(
@@ -54,7 +62,7 @@ public sealed partial class FileSystemBackend : IUploadBackend, IConcatenatingBa
             {
                 // The data file marks the upload as live: writes never recreate it, so a straggler write after
                 // completion or abort fails instead of leaving orphaned staging data behind.
-                var path = StagingDataPath(upload);
+                var path = StagingDataPath(upload.Id);
                 Directory.CreateDirectory(stagingRoot);
                 File.OpenHandle(path, FileMode.OpenOrCreate, FileAccess.Write, FileShare.ReadWrite | FileShare.Delete).Dispose();
                 return null;
@@ -62,44 +70,40 @@ public sealed partial class FileSystemBackend : IUploadBackend, IConcatenatingBa
             cancellationToken);
     }
 
-    private async Task<PartRecord> WritePartCoreAsync(
-        UploadRecord upload, int partNumber, long offset, ReadOnlyMemory<byte> content, CancellationToken cancellationToken)
+    private async Task WriteCoreAsync(BackendUpload upload, long offset, ReadOnlyMemory<byte> content, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(upload);
-        ArgumentOutOfRangeException.ThrowIfLessThan(partNumber, 1);
         ArgumentOutOfRangeException.ThrowIfNegative(offset);
         cancellationToken.ThrowIfCancellationRequested();
 
-        var path = StagingDataPath(upload);
+        var path = StagingDataPath(upload.Id);
         // Open without truncation: earlier parts stay, and bytes of an unrecorded earlier attempt at this offset are
         // simply overwritten (anything left past the durable offset is cut off at completion).
-        using (var handle = OpenStagingHandle(upload, path, FileMode.Open))
+        using (var handle = OpenStagingHandle(upload.Id, path, FileMode.Open))
         {
             // Writes straight from the caller's (pooled) buffer: no copy.
             await RandomAccess.WriteAsync(handle, content, offset, cancellationToken).ConfigureAwait(false);
         }
-
-        return new PartRecord(partNumber, offset, content.Length);
     }
 
-    private async Task WriteTailCoreAsync(UploadRecord upload, int sequence, ReadOnlyMemory<byte> content, CancellationToken cancellationToken)
+    private async Task WriteTailCoreAsync(string uploadId, int sequence, ReadOnlyMemory<byte> content, CancellationToken cancellationToken)
     {
-        ArgumentNullException.ThrowIfNull(upload);
+        ArgumentNullException.ThrowIfNull(uploadId);
         cancellationToken.ThrowIfCancellationRequested();
 
-        if (!File.Exists(StagingDataPath(upload)))
+        if (!File.Exists(StagingDataPath(uploadId)))
         {
-            throw NotLive(upload, null);
+            throw NotLive(uploadId, null);
         }
 
         // FileMode.Create truncates: a retry under the same (not yet recorded) sequence replaces the earlier bytes.
-        using var handle = OpenStagingHandle(upload, TailPath(upload, sequence), FileMode.Create);
+        using var handle = OpenStagingHandle(uploadId, TailPath(uploadId, sequence), FileMode.Create);
         await RandomAccess.WriteAsync(handle, content, 0, cancellationToken).ConfigureAwait(false);
     }
 
-    private async Task ReadTailCoreAsync(UploadRecord upload, TailRecord tail, Memory<byte> destination, CancellationToken cancellationToken)
+    private async Task ReadTailCoreAsync(string uploadId, TailRecord tail, Memory<byte> destination, CancellationToken cancellationToken)
     {
-        ArgumentNullException.ThrowIfNull(upload);
+        ArgumentNullException.ThrowIfNull(uploadId);
         ArgumentNullException.ThrowIfNull(tail);
         if (destination.Length < tail.Size)
         {
@@ -107,25 +111,25 @@ public sealed partial class FileSystemBackend : IUploadBackend, IConcatenatingBa
         }
 
         cancellationToken.ThrowIfCancellationRequested();
-        var path = TailPath(upload, tail.Sequence);
+        var path = TailPath(uploadId, tail.Sequence);
         using var handle = OpenForRead(path, FileOptions.Asynchronous);
         await ReadExactlyAsync(handle, destination[..(int)tail.Size], 0, path, cancellationToken).ConfigureAwait(false);
     }
 
-    private Task DeleteTailCoreAsync(UploadRecord upload, int sequence, CancellationToken cancellationToken)
+    private Task DeleteTailCoreAsync(string uploadId, int sequence, CancellationToken cancellationToken)
     {
-        ArgumentNullException.ThrowIfNull(upload);
-        var path = TailPath(upload, sequence);
+        ArgumentNullException.ThrowIfNull(uploadId);
+        var path = TailPath(uploadId, sequence);
         return Run(() => DeleteFileIfExists(path), cancellationToken);
     }
 
-    private async Task<StoredObject> CompleteCoreAsync(UploadRecord upload, CancellationToken cancellationToken)
+    private async Task<StoredObject> CompleteCoreAsync(BackendUpload upload, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(upload);
         cancellationToken.ThrowIfCancellationRequested();
 
         var finalPath = ObjectPath(upload.ObjectKey);
-        var dataPath = StagingDataPath(upload);
+        var dataPath = StagingDataPath(upload.Id);
 
         if (upload.Offset == 0 && !File.Exists(dataPath) && !IsCompleted(finalPath, 0))
         {
@@ -165,10 +169,10 @@ public sealed partial class FileSystemBackend : IUploadBackend, IConcatenatingBa
         return new StoredObject(upload.ObjectKey, info.Length, ETagOf(info), ContentType: upload.ContentType);
     }
 
-    private Task AbortCoreAsync(UploadRecord upload, CancellationToken cancellationToken)
+    private Task AbortCoreAsync(BackendUpload upload, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(upload);
-        var dataPath = StagingDataPath(upload);
+        var dataPath = StagingDataPath(upload.Id);
         return Run(
             () =>
             {
@@ -197,13 +201,13 @@ public sealed partial class FileSystemBackend : IUploadBackend, IConcatenatingBa
         return Run(() => OpenRange(objectKey, path, offset, length), cancellationToken);
     }
 
-    private async Task<StoredObject> ConcatenateCoreAsync(UploadRecord upload, IReadOnlyList<string> sourceKeys, CancellationToken cancellationToken)
+    private async Task<StoredObject> ConcatenateCoreAsync(BackendUpload upload, IReadOnlyList<string> sourceKeys, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(upload);
         ArgumentNullException.ThrowIfNull(sourceKeys);
         var finalPath = ObjectPath(upload.ObjectKey);
         var sources = sourceKeys.Select(ObjectPath).ToList();
-        var dataPath = StagingDataPath(upload);
+        var dataPath = StagingDataPath(upload.Id);
         Directory.CreateDirectory(stagingRoot);
         // Built in staging and renamed like any completion, so readers never see a half-written object.
         var target = new FileStream(dataPath, FileMode.Create, FileAccess.Write, FileShare.None, 0, FileOptions.Asynchronous);
@@ -274,36 +278,35 @@ public sealed partial class FileSystemBackend : IUploadBackend, IConcatenatingBa
 
     private const string TailInfix = ".tail-";
 
-    private string StagingDataPath(UploadRecord upload)
+    private string StagingDataPath(string id)
     {
-        var id = upload.Id;
         if (string.IsNullOrEmpty(id) || id is "." or ".." || id.AsSpan().IndexOfAny("/\\\0:*?") >= 0)
         {
-            throw new ArgumentException($"Upload id '{id}' cannot be used as a file name.", nameof(upload));
+            throw new ArgumentException($"Upload id '{id}' cannot be used as a file name.", nameof(id));
         }
 
         return Path.Combine(stagingRoot, id);
     }
 
-    private string TailPath(UploadRecord upload, int sequence)
+    private string TailPath(string uploadId, int sequence)
     {
         ArgumentOutOfRangeException.ThrowIfNegative(sequence);
-        return StagingDataPath(upload) + TailInfix + sequence.ToString(CultureInfo.InvariantCulture);
+        return StagingDataPath(uploadId) + TailInfix + sequence.ToString(CultureInfo.InvariantCulture);
     }
 
     /// <summary>Tails up to one past the last recorded sequence (one may have been written but not recorded).</summary>
-    private void DeleteTails(UploadRecord upload)
+    private void DeleteTails(BackendUpload upload)
     {
         for (var sequence = 1; sequence <= upload.TailSequence + 1; sequence++)
         {
-            DeleteFileIfExists(TailPath(upload, sequence));
+            DeleteFileIfExists(TailPath(upload.Id, sequence));
         }
     }
 
-    private static InvalidOperationException NotLive(UploadRecord upload, Exception? inner) => new(
-        $"Upload '{upload.Id}' has no staging data: it was never started, or it was already completed or aborted.", inner);
+    private static InvalidOperationException NotLive(string uploadId, Exception? inner) => new(
+        $"Upload '{uploadId}' has no staging data: it was never started, or it was already completed or aborted.", inner);
 
-    private static Microsoft.Win32.SafeHandles.SafeFileHandle OpenStagingHandle(UploadRecord upload, string path, FileMode mode)
+    private static Microsoft.Win32.SafeHandles.SafeFileHandle OpenStagingHandle(string uploadId, string path, FileMode mode)
     {
         try
         {
@@ -312,7 +315,7 @@ public sealed partial class FileSystemBackend : IUploadBackend, IConcatenatingBa
         }
         catch (Exception ex) when (ex is DirectoryNotFoundException or FileNotFoundException)
         {
-            throw NotLive(upload, ex);
+            throw NotLive(uploadId, ex);
         }
     }
 
@@ -331,7 +334,7 @@ public sealed partial class FileSystemBackend : IUploadBackend, IConcatenatingBa
 
     /// <summary>Makes the staging data file hold exactly the upload's durable bytes.</summary>
     private static async Task PrepareDataFileAsync(
-        UploadRecord upload, string dataPath, Func<UploadRecord, int, string> tailPathOf, CancellationToken cancellationToken)
+        BackendUpload upload, string dataPath, Func<string, int, string> tailPathOf, CancellationToken cancellationToken)
     {
         using var handle = File.OpenHandle(dataPath, FileMode.Open, FileAccess.ReadWrite, FileShare.ReadWrite | FileShare.Delete, FileOptions.Asynchronous);
         if (upload.Tail is { Size: > 0 } tail)
@@ -341,7 +344,7 @@ public sealed partial class FileSystemBackend : IUploadBackend, IConcatenatingBa
             var position = upload.PartsLength;
             foreach (var piece in tail.Objects)
             {
-                var tailPath = tailPathOf(upload, piece.Sequence);
+                var tailPath = tailPathOf(upload.Id, piece.Sequence);
                 var buffer = new byte[piece.Size];
                 using (var tailHandle = OpenForRead(tailPath, FileOptions.Asynchronous))
                 {

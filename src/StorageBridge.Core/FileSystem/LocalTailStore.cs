@@ -22,10 +22,9 @@ public sealed class LocalTailStore : ITailStore
 
     public string Root => _root;
 
-    public async Task WriteAsync(UploadRecord upload, int sequence, ReadOnlyMemory<byte> content, CancellationToken cancellationToken)
+    public async Task WriteAsync(string uploadId, int sequence, ReadOnlyMemory<byte> content, CancellationToken cancellationToken)
     {
-        ArgumentNullException.ThrowIfNull(upload);
-        var path = PathOf(upload.Id, sequence);
+        var path = PathOf(uploadId, sequence);
         Directory.CreateDirectory(Path.GetDirectoryName(path)!);
         await using var file = new FileStream(path, FileMode.Create, FileAccess.Write, FileShare.None, bufferSize: 0, FileOptions.Asynchronous);
         await file.WriteAsync(content, cancellationToken).ConfigureAwait(false);
@@ -33,35 +32,32 @@ public sealed class LocalTailStore : ITailStore
         file.Flush(flushToDisk: true);
     }
 
-    public async Task ReadAsync(UploadRecord upload, TailRecord tail, Memory<byte> destination, CancellationToken cancellationToken)
+    public async Task ReadAsync(string uploadId, TailRecord tail, Memory<byte> destination, CancellationToken cancellationToken)
     {
-        ArgumentNullException.ThrowIfNull(upload);
         ArgumentNullException.ThrowIfNull(tail);
-        using var handle = File.OpenHandle(PathOf(upload.Id, tail.Sequence), FileMode.Open, FileAccess.Read, FileShare.Read, FileOptions.Asynchronous);
+        using var handle = File.OpenHandle(PathOf(uploadId, tail.Sequence), FileMode.Open, FileAccess.Read, FileShare.Read, FileOptions.Asynchronous);
         var read = 0;
         while (read < tail.Size)
         {
             var n = await RandomAccess.ReadAsync(handle, destination[read..(int)tail.Size], read, cancellationToken).ConfigureAwait(false);
             if (n == 0)
             {
-                throw new IOException($"Tail {tail.Sequence} of upload {upload.Id} is shorter than {tail.Size} bytes.");
+                throw new IOException($"Tail {tail.Sequence} of upload {uploadId} is shorter than {tail.Size} bytes.");
             }
 
             read += n;
         }
     }
 
-    public Task DeleteAsync(UploadRecord upload, int sequence, CancellationToken cancellationToken)
+    public Task DeleteAsync(string uploadId, int sequence, CancellationToken cancellationToken)
     {
-        ArgumentNullException.ThrowIfNull(upload);
-        File.Delete(PathOf(upload.Id, sequence));
+        File.Delete(PathOf(uploadId, sequence));
         return Task.CompletedTask;
     }
 
-    public Task DeleteAllAsync(UploadRecord upload, CancellationToken cancellationToken)
+    public Task DeleteAllAsync(string uploadId, CancellationToken cancellationToken)
     {
-        ArgumentNullException.ThrowIfNull(upload);
-        var directory = DirectoryOf(upload.Id);
+        var directory = DirectoryOf(uploadId);
         if (Directory.Exists(directory))
         {
             Directory.Delete(directory, recursive: true);
@@ -74,6 +70,7 @@ public sealed class LocalTailStore : ITailStore
 
     private string DirectoryOf(string uploadId)
     {
+        ArgumentNullException.ThrowIfNull(uploadId);
         // Ids are hex (UploadIds): a separator or ".." must never reach a path.
         if (uploadId.Length == 0 || !uploadId.All(c => char.IsAsciiLetterOrDigit(c) || c == '-'))
         {

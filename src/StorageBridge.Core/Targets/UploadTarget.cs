@@ -15,13 +15,11 @@ public sealed class UploadTarget
         Name = name;
         Backend = backend;
         Options = options;
-        Tails = tails ?? new BackendTailStore(backend);
+        Shape = UploadShape.Of(backend);
+        Tails = tails ?? backend.Tails;
         PartSize = options.PartSize ?? backend.Capabilities.DefaultPartSize;
-        var caps = backend.Capabilities;
-        // Backends that write in place (files, GCS sessions) need parts in order: one in flight at a time.
-        MaxConcurrentParts = Math.Min(options.MaxConcurrentParts ?? caps.DefaultConcurrentParts, caps.TracksParts ? MaxConcurrentPartsLimit : 1);
-        // Without a declared length the part size cannot grow, so MaxParts x PartSize caps the upload.
-        var partCap = caps.TracksParts ? (long)caps.MaxParts * PartSize : (long?)null;
+        MaxConcurrentParts = Math.Min(options.MaxConcurrentParts ?? Shape.Capabilities.DefaultConcurrentParts, Shape.MaxConcurrentPartsLimit);
+        var partCap = Shape.MaxUploadSize(PartSize);
         var maxSize = (options.MaxUploadSize, partCap) switch
         {
             (null, null) => (long?)null,
@@ -35,7 +33,13 @@ public sealed class UploadTarget
     public string Name { get; }
     public IUploadBackend Backend { get; }
 
-    /// <summary>Where tails and staged chunks go: the backend's staging objects unless <c>StagingDirectory</c> is set.</summary>
+    /// <summary>How the backend holds bytes (recorded parts or in place), decided once here.</summary>
+    internal UploadShape Shape { get; }
+
+    /// <summary>
+    /// The one place tails and staged chunks go: the backend's staging objects (<see cref="IUploadBackend.Tails"/>)
+    /// unless <c>StagingDirectory</c> is set.
+    /// </summary>
     public ITailStore Tails { get; }
 
     public UploadTargetOptions Options { get; }

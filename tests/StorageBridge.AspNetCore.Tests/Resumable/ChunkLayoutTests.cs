@@ -1,5 +1,8 @@
 using StorageBridge.AspNetCore.Protocols.Resumable;
+using StorageBridge.Backends;
 using StorageBridge.Core.Tests.Coordination;
+using StorageBridge.FileSystem;
+using StorageBridge.Targets;
 
 namespace StorageBridge.AspNetCore.Tests.Resumable;
 
@@ -64,19 +67,25 @@ public sealed class ChunkLayoutTests
         var mib8 = ChunkLayout.From(8 << 20, (17 << 20) + 5, null).Layout!.Value;
         Assert.Equal(2, mib8.ChunkCount);
         Assert.Equal(3, mib8.DirectPartCount); // 8 MiB + (8 MiB + 1 MiB + 5 split into 8 MiB and 1 MiB + 5)
-        Assert.True(mib8.FitsDirectParts(s3, partSizeLimit: 8 << 20));
-        Assert.False(mib8.FitsDirectParts(s3, partSizeLimit: 5 << 20));              // larger than the target's part buffer
-        Assert.False(ChunkLayout.From(1 << 20, 10 << 20, null).Layout!.Value.FitsDirectParts(s3, 8 << 20)); // below 5 MiB
-        Assert.False(ChunkLayout.From(8 << 20, 0, null).Layout!.Value.FitsDirectParts(s3, 8 << 20));       // empty file
+        Assert.True(mib8.FitsDirectParts(Multipart(s3, partSize: 8 << 20)));
+        Assert.False(mib8.FitsDirectParts(Multipart(s3, partSize: 5 << 20)));              // larger than the target's part buffer
+        Assert.False(ChunkLayout.From(1 << 20, 10 << 20, null).Layout!.Value.FitsDirectParts(Multipart(s3, 8 << 20))); // below 5 MiB
+        Assert.False(ChunkLayout.From(8 << 20, 0, null).Layout!.Value.FitsDirectParts(Multipart(s3, 8 << 20)));       // empty file
         var twelveParts = ChunkLayout.From(64 * 1024, (10 * 64 * 1024) + 100_000, null).Layout!.Value;
         Assert.Equal(11, twelveParts.ChunkCount);
         Assert.Equal(12, twelveParts.DirectPartCount);
-        Assert.False(twelveParts.FitsDirectParts(FaultInjectingBackend.S3Like(maxParts: 11), 64 * 1024)); // more parts than allowed
-        Assert.True(twelveParts.FitsDirectParts(FaultInjectingBackend.S3Like(maxParts: 12), 64 * 1024));
-        var gcsLike = FaultInjectingBackend.S3Like(alignment: 256 * 1024, minPartSize: 256 * 1024) with { TracksParts = false };
-        Assert.False(ChunkLayout.From(1 << 20, 10 << 20, null).Layout!.Value.FitsDirectParts(gcsLike, 8 << 20)); // in-order sessions
+        Assert.False(twelveParts.FitsDirectParts(Multipart(FaultInjectingBackend.S3Like(maxParts: 11), 64 * 1024))); // more parts than allowed
+        Assert.True(twelveParts.FitsDirectParts(Multipart(FaultInjectingBackend.S3Like(maxParts: 12), 64 * 1024)));
+        var inPlace = new UploadTarget("files", Files(), new UploadTargetOptions { Backend = "FileSystem", PartSize = 8 << 20 });
+        Assert.False(ChunkLayout.From(1 << 20, 10 << 20, null).Layout!.Value.FitsDirectParts(inPlace)); // in-order sessions and files
         var aligned = FaultInjectingBackend.S3Like(alignment: 256 * 1024, maxParts: 10_000, minPartSize: 256 * 1024, maxPartSize: 1 << 30);
-        Assert.False(ChunkLayout.From(300_000, 10 << 20, null).Layout!.Value.FitsDirectParts(aligned, 8 << 20)); // unaligned
-        Assert.True(ChunkLayout.From(512 * 1024, 10 << 20, null).Layout!.Value.FitsDirectParts(aligned, 8 << 20));
+        Assert.False(ChunkLayout.From(300_000, 10 << 20, null).Layout!.Value.FitsDirectParts(Multipart(aligned, 8 << 20))); // unaligned
+        Assert.True(ChunkLayout.From(512 * 1024, 10 << 20, null).Layout!.Value.FitsDirectParts(Multipart(aligned, 8 << 20)));
     }
+
+    private static FileSystemBackend Files() => new(new FileSystemBackendOptions { Root = Path.GetTempPath() });
+
+    /// <summary>A target whose backend records parts with <paramref name="capabilities"/> and whose part size is <paramref name="partSize"/>.</summary>
+    private static UploadTarget Multipart(BackendCapabilities capabilities, int partSize) =>
+        new("parts", FaultInjectingBackend.Multipart(Files(), capabilities), new UploadTargetOptions { Backend = "test", PartSize = partSize });
 }

@@ -19,7 +19,7 @@ public sealed class FileSystemBackendTests : BackendConformanceTests
         return new FileSystemBackend(new FileSystemBackendOptions { Root = RootPath });
     }
 
-    protected override Task AssertNothingStagedAsync(UploadRecord upload)
+    protected override Task AssertNothingStagedAsync(BackendUpload upload)
     {
         Assert.False(File.Exists(StagingData(upload)));
         Assert.Empty(Directory.Exists(StagingRoot) ? Directory.GetFiles(StagingRoot, upload.Id + ".tail-*") : []);
@@ -37,14 +37,14 @@ public sealed class FileSystemBackendTests : BackendConformanceTests
 
     private string StagingRoot => Path.Combine(RootPath, ".staging");
 
-    private string StagingData(UploadRecord upload) => Path.Combine(StagingRoot, upload.Id);
+    private string StagingData(BackendUpload upload) => Path.Combine(StagingRoot, upload.Id);
 
-    private string Tail(UploadRecord upload, int sequence) => StagingData(upload) + ".tail-" + sequence;
+    private string Tail(BackendUpload upload, int sequence) => StagingData(upload) + ".tail-" + sequence;
 
     [Fact]
     public void Declares_in_place_capabilities_and_defaults()
     {
-        Assert.Equal(new BackendCapabilities(0, 1, int.MaxValue, long.MaxValue, 1024 * 1024, TracksParts: false), Backend.Capabilities);
+        Assert.Equal(new BackendCapabilities(0, 1, int.MaxValue, long.MaxValue, 1024 * 1024), Backend.Capabilities);
         Assert.Equal("data", new FileSystemBackendOptions().Root);
         Assert.Equal(Path.GetFullPath("data"), new FileSystemBackend(new FileSystemBackendOptions()).Root);
     }
@@ -73,7 +73,7 @@ public sealed class FileSystemBackendTests : BackendConformanceTests
     public async Task Tails_are_files_with_their_sequence()
     {
         var upload = await StartAsync();
-        await Backend.WriteTailAsync(upload, 7, "abc"u8.ToArray(), Ct);
+        await Backend.Tails.WriteAsync(upload.Id, 7, "abc"u8.ToArray(), Ct);
 
         Assert.Equal("abc", await File.ReadAllTextAsync(Tail(upload, 7)));
     }
@@ -121,7 +121,7 @@ public sealed class FileSystemBackendTests : BackendConformanceTests
 
         foreach (var id in new[] { "..", "a/b", "a\\b", "" })
         {
-            await Assert.ThrowsAsync<ArgumentException>(() => Backend.WritePartAsync(upload with { Id = id }, 1, 0, new byte[1], Ct));
+            await Assert.ThrowsAsync<ArgumentException>(() => WriteUnrecordedPartAsync(upload with { Id = id }, 1, 0, new byte[1], Ct));
             await Assert.ThrowsAsync<ArgumentException>(() => Backend.AbortAsync(upload with { Id = id }, Ct));
         }
 
@@ -135,8 +135,8 @@ public sealed class FileSystemBackendTests : BackendConformanceTests
         var upload = await StartAsync();
 
         // One write of N bytes plus junk, and a later unrecorded write further out; the record says N.
-        await Backend.WritePartAsync(upload, 1, 0, source, Ct);
-        await Backend.WritePartAsync(upload, 2, 5000, Bytes(3000, seed: 4), Ct);
+        await WriteUnrecordedPartAsync(upload, 1, 0, source, Ct);
+        await WriteUnrecordedPartAsync(upload, 2, 5000, Bytes(3000, seed: 4), Ct);
         upload = upload with { Offset = 4096 };
 
         var stored = await CompleteAsync(upload);
@@ -149,7 +149,7 @@ public sealed class FileSystemBackendTests : BackendConformanceTests
     public async Task Completion_fails_when_staging_holds_fewer_bytes_than_recorded()
     {
         var upload = await StartAsync();
-        await Backend.WritePartAsync(upload, 1, 0, Bytes(100, seed: 5), Ct);
+        await WriteUnrecordedPartAsync(upload, 1, 0, Bytes(100, seed: 5), Ct);
 
         await Assert.ThrowsAsync<InvalidOperationException>(() => Backend.CompleteAsync(upload with { Offset = 101 }, Ct));
         Assert.False(File.Exists(Path.Combine(RootPath, upload.ObjectKey)));
@@ -188,7 +188,7 @@ public sealed class FileSystemBackendTests : BackendConformanceTests
         var upload = await StartAsync();
         upload = await WritePartAsync(upload, 1, source.AsMemory(0, 1000));
         // Junk past the parts where the tail belongs: an unrecorded write that the tail must win over.
-        await Backend.WritePartAsync(upload, 2, 1000, Bytes(500, seed: 9), Ct);
+        await WriteUnrecordedPartAsync(upload, 2, 1000, Bytes(500, seed: 9), Ct);
         upload = await WriteTailAsync(upload, source.AsMemory(1000));
 
         var stored = await CompleteAsync(upload);
@@ -206,7 +206,7 @@ public sealed class FileSystemBackendTests : BackendConformanceTests
         File.Delete(StagingData(upload));
         Directory.CreateDirectory(StagingData(upload));
 
-        var error = await Assert.ThrowsAsync<StorageBackendException>(() => Backend.WritePartAsync(upload, 1, 0, new byte[5], Ct));
+        var error = await Assert.ThrowsAsync<StorageBackendException>(() => WriteUnrecordedPartAsync(upload, 1, 0, new byte[5], Ct));
 
         Assert.False(error.IsTransient);
         Assert.Equal("AccessDenied", error.ErrorCode);
@@ -224,8 +224,8 @@ public sealed class FileSystemBackendTests : BackendConformanceTests
 
         foreach (var upload in new[] { completed, aborted })
         {
-            await Assert.ThrowsAsync<InvalidOperationException>(() => Backend.WritePartAsync(upload, 2, 10, new byte[5], Ct));
-            await Assert.ThrowsAsync<InvalidOperationException>(() => Backend.WriteTailAsync(upload, 1, new byte[5], Ct));
+            await Assert.ThrowsAsync<InvalidOperationException>(() => WriteUnrecordedPartAsync(upload, 2, 10, new byte[5], Ct));
+            await Assert.ThrowsAsync<InvalidOperationException>(() => Backend.Tails.WriteAsync(upload.Id, 1, new byte[5], Ct));
             await AssertNothingStagedAsync(upload);
         }
     }
@@ -286,8 +286,8 @@ public sealed class FileSystemBackendTests : BackendConformanceTests
         using var cancelled = new CancellationTokenSource();
         await cancelled.CancelAsync();
 
-        await Assert.ThrowsAnyAsync<OperationCanceledException>(() => Backend.WritePartAsync(upload, 2, 10, new byte[5], cancelled.Token));
-        await Assert.ThrowsAnyAsync<OperationCanceledException>(() => Backend.WriteTailAsync(upload, 1, new byte[5], cancelled.Token));
+        await Assert.ThrowsAnyAsync<OperationCanceledException>(() => WriteUnrecordedPartAsync(upload, 2, 10, new byte[5], cancelled.Token));
+        await Assert.ThrowsAnyAsync<OperationCanceledException>(() => Backend.Tails.WriteAsync(upload.Id, 1, new byte[5], cancelled.Token));
         await Assert.ThrowsAnyAsync<OperationCanceledException>(() => Backend.CompleteAsync(upload, cancelled.Token));
         await Assert.ThrowsAnyAsync<OperationCanceledException>(() => Backend.AbortAsync(upload, cancelled.Token));
         await Assert.ThrowsAnyAsync<OperationCanceledException>(() => Backend.OpenReadAsync(upload.ObjectKey, 0, null, cancelled.Token));

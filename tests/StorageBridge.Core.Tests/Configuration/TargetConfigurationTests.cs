@@ -19,7 +19,7 @@ public sealed class TargetConfigurationTests
         public override string Name => "S3Like";
 
         protected override IUploadBackend CreateBackend(string targetName, string path, S3LikeOptions options, IServiceProvider services) =>
-            new FaultInjectingBackend(
+            FaultInjectingBackend.Multipart(
                 new FileSystemBackend(new FileSystemBackendOptions { Root = Path.Combine(Path.GetTempPath(), "sb-config-unused") }),
                 FaultInjectingBackend.S3Like(alignment: 16 * 1024));
     }
@@ -63,7 +63,8 @@ public sealed class TargetConfigurationTests
             var local = Assert.IsType<LocalTailStore>(registry.Find("s3")!.Tails);
             Assert.Equal(Path.GetFullPath(directory), local.Root);
             Assert.True(Directory.Exists(directory));
-            Assert.IsType<BackendTailStore>(registry.Find("default")!.Tails);
+            var fallback = registry.Find("default")!;
+            Assert.Same(fallback.Backend.Tails, fallback.Tails);
 
             // A path under a regular file cannot be a directory.
             var file = Path.Combine(directory, "a-file");

@@ -1,3 +1,4 @@
+using StorageBridge.Backends;
 using StorageBridge.Coordination;
 using StorageBridge.Targets;
 using StorageBridge.Uploads;
@@ -195,7 +196,7 @@ public sealed class BackendFailureTests : IDisposable
         var completing = await h.LoadExistingAsync(upload.Id);
 
         // The commit reached the backend, but the metadata write after it never happened.
-        await h.Backend.CompleteAsync(completing, CancellationToken.None);
+        await h.Backend.CompleteAsync(BackendUpload.From(completing), CancellationToken.None);
         Assert.False(h.HasStagedData(upload.Id));
 
         var head = await h.Coordinator.GetAsync(TargetName, upload.Id, CancellationToken.None);

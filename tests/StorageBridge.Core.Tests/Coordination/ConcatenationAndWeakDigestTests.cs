@@ -11,7 +11,7 @@ namespace StorageBridge.Core.Tests.Coordination;
 
 /// <summary>
 /// Protocol-neutral additions used by the tus front-end: sha-1 / md5 append digests (all or nothing like sha-256) and
-/// concatenation of completed uploads through the optional <c>IConcatenatingBackend</c> capability.
+/// concatenation of completed uploads through the optional <c>IUploadBackend.Concatenation</c> capability.
 /// </summary>
 public sealed class ConcatenationAndWeakDigestTests : IDisposable
 {

@@ -64,7 +64,8 @@ internal sealed class EngineHarness : IDisposable
     /// <summary>Another instance: same store, same root, same clock, its own InstanceId and backend object.</summary>
     public (UploadCoordinator Coordinator, FaultInjectingBackend Backend) NewInstance(string instanceId)
     {
-        var backend = new FaultInjectingBackend(new FileSystemBackend(new FileSystemBackendOptions { Root = Root }), capabilities);
+        var files = new FileSystemBackend(new FileSystemBackendOptions { Root = Root });
+        var backend = capabilities is null ? FaultInjectingBackend.InPlace(files) : FaultInjectingBackend.Multipart(files, capabilities);
         var target = new UploadTarget(TargetName, backend, TargetOptions, StagingDirectory is { } staging ? new LocalTailStore(staging) : null);
         var coordinator = new UploadCoordinator(
             new UploadTargetRegistry([target]),

@@ -5,14 +5,15 @@ using StorageBridge.Uploads;
 namespace StorageBridge.Core.Tests.Coordination;
 
 /// <summary>
-/// Test-only decorator at our backend boundary: wraps the real <c>FileSystemBackend</c>, may declare other capabilities
-/// (an S3-like profile with a minimum part size, alignment, a small MaxParts and tracked parts, so the engine's tail
+/// Test-only decorator at our backend boundary: wraps the real <c>FileSystemBackend</c>, either in its own in-place
+/// shape (<see cref="InPlace"/>) or as a multipart backend with other capabilities (<see cref="Multipart"/>: an
+/// S3-like profile with a minimum part size, alignment, a small MaxParts and recorded parts, so the engine's tail
 /// path runs without S3), checks at completion that the recorded part list would be accepted by such a service,
 /// records what was called, and injects failures or delays.
 /// </summary>
-internal sealed class FaultInjectingBackend : IUploadBackend
+internal abstract class FaultInjectingBackend : IUploadBackend
 {
-    private readonly IUploadBackend inner;
+    private readonly IAppendBackend inner;
     private int writePartCalls;
     private int completeCalls;
     private int abortCalls;
@@ -20,20 +21,33 @@ internal sealed class FaultInjectingBackend : IUploadBackend
     private int partWritesRunning;
     private int maxPartWritesAtOnce;
 
-    public FaultInjectingBackend(IUploadBackend inner, BackendCapabilities? capabilities = null)
+    private FaultInjectingBackend(IAppendBackend inner, BackendCapabilities capabilities)
     {
         this.inner = inner;
-        Capabilities = capabilities ?? inner.Capabilities;
+        Capabilities = capabilities;
+        Tails = new InjectingTails(this, inner.Tails);
     }
+
+    /// <summary>The file backend as it is: bytes in place, only the offset recorded.</summary>
+    public static FaultInjectingBackend InPlace(IAppendBackend inner) => new InPlaceBackend(inner);
+
+    /// <summary>The file backend posing as a multipart backend with <paramref name="capabilities"/> (see <see cref="S3Like"/>).</summary>
+    public static FaultInjectingBackend Multipart(IAppendBackend inner, BackendCapabilities capabilities) => new MultipartBackend(inner, capabilities);
 
     public const int KiB = 1024;
 
     /// <summary>S3 rules in miniature: 64 KiB minimum part, at most <paramref name="maxParts"/> parts, tracked part list.</summary>
     public static BackendCapabilities S3Like(
         long alignment = 1, int maxParts = 10, long minPartSize = 64 * KiB, long maxPartSize = 1024 * KiB, int maxTailSegments = 1) =>
-        new(minPartSize, alignment, maxParts, maxPartSize, (int)minPartSize, TracksParts: true, MaxTailSegments: maxTailSegments);
+        new(minPartSize, alignment, maxParts, maxPartSize, (int)minPartSize, MaxTailSegments: maxTailSegments);
 
     public BackendCapabilities Capabilities { get; }
+
+    public ITailStore Tails { get; }
+
+    public IObjectConcatenation? Concatenation => null;
+
+    private bool RecordsParts => this is MultipartBackend;
 
     /// <summary>1-based index (over this backend's lifetime) of the WritePartAsync call that throws.</summary>
     public int? FailWritePartOnCall { get; set; }
@@ -59,6 +73,9 @@ internal sealed class FaultInjectingBackend : IUploadBackend
 
     private int failNumberTaken;
 
+    /// <summary>Runs after each tail object is stored and before the engine records it (e.g. to take the lease away).</summary>
+    public Func<int, Task>? AfterTailWrite { get; set; }
+
     public ConcurrentQueue<PartRecord> PartWrites { get; } = new();
     public ConcurrentQueue<(int Sequence, long Size)> TailWrites { get; } = new();
     public ConcurrentQueue<int> TailDeletes { get; } = new();
@@ -71,9 +88,9 @@ internal sealed class FaultInjectingBackend : IUploadBackend
     public int CompleteCalls => Volatile.Read(ref completeCalls);
     public int AbortCalls => Volatile.Read(ref abortCalls);
 
-    public Task<string?> StartAsync(UploadRecord upload, CancellationToken cancellationToken) => inner.StartAsync(upload, cancellationToken);
+    public Task<string?> StartAsync(BackendUpload upload, CancellationToken cancellationToken) => inner.StartAsync(upload, cancellationToken);
 
-    public async Task<PartRecord> WritePartAsync(UploadRecord upload, int partNumber, long offset, ReadOnlyMemory<byte> content, CancellationToken cancellationToken)
+    public async Task<PartRecord> WritePartAsync(BackendUpload upload, int partNumber, long offset, ReadOnlyMemory<byte> content, CancellationToken cancellationToken)
     {
         var call = Interlocked.Increment(ref writePartCalls);
         var running = Interlocked.Increment(ref partWritesRunning);
@@ -92,7 +109,7 @@ internal sealed class FaultInjectingBackend : IUploadBackend
         }
     }
 
-    private async Task<PartRecord> WritePartCoreAsync(int call, UploadRecord upload, int partNumber, long offset, ReadOnlyMemory<byte> content, CancellationToken cancellationToken)
+    private async Task<PartRecord> WritePartCoreAsync(int call, BackendUpload upload, int partNumber, long offset, ReadOnlyMemory<byte> content, CancellationToken cancellationToken)
     {
         if (BeforeWritePart is { } hook)
         {
@@ -124,8 +141,9 @@ internal sealed class FaultInjectingBackend : IUploadBackend
             throw new InvalidOperationException($"Part of {content.Length} bytes exceeds MaxPartSize {Capabilities.MaxPartSize}.");
         }
 
-        var part = await inner.WritePartAsync(upload, partNumber, offset, content, cancellationToken);
-        if (Capabilities.TracksParts)
+        await inner.WriteAsync(upload, offset, content, cancellationToken);
+        var part = new PartRecord(partNumber, offset, content.Length);
+        if (RecordsParts)
         {
             part = part with { ETag = $"\"etag-{partNumber}-{content.Length}\"" };
         }
@@ -137,39 +155,7 @@ internal sealed class FaultInjectingBackend : IUploadBackend
     /// <summary>Tail sequence whose next write throws (once) after writing half of the bytes, like a torn write.</summary>
     public int? FailTailWriteOfSequence { get; set; }
 
-    public async Task WriteTailAsync(UploadRecord upload, int sequence, ReadOnlyMemory<byte> content, CancellationToken cancellationToken)
-    {
-        if (sequence == FailTailWriteOfSequence)
-        {
-            FailTailWriteOfSequence = null;
-            await inner.WriteTailAsync(upload, sequence, content[..(content.Length / 2)], cancellationToken);
-            throw new IOException($"Injected failure on tail write {sequence}.");
-        }
-
-        await inner.WriteTailAsync(upload, sequence, content, cancellationToken);
-        TailWrites.Enqueue((sequence, content.Length));
-        if (AfterTailWrite is { } after)
-        {
-            await after(sequence);
-        }
-    }
-
-    /// <summary>Runs after each tail object is stored and before the engine records it (e.g. to take the lease away).</summary>
-    public Func<int, Task>? AfterTailWrite { get; set; }
-
-    public Task ReadTailAsync(UploadRecord upload, TailRecord tail, Memory<byte> destination, CancellationToken cancellationToken)
-    {
-        TailReads.Enqueue(tail.Sequence);
-        return inner.ReadTailAsync(upload, tail, destination, cancellationToken);
-    }
-
-    public async Task DeleteTailAsync(UploadRecord upload, int sequence, CancellationToken cancellationToken)
-    {
-        await inner.DeleteTailAsync(upload, sequence, cancellationToken);
-        TailDeletes.Enqueue(sequence);
-    }
-
-    public Task<StoredObject> CompleteAsync(UploadRecord upload, CancellationToken cancellationToken)
+    public Task<StoredObject> CompleteAsync(BackendUpload upload, CancellationToken cancellationToken)
     {
         Interlocked.Increment(ref completeCalls);
         while (true)
@@ -186,7 +172,7 @@ internal sealed class FaultInjectingBackend : IUploadBackend
             }
         }
 
-        if (Capabilities.TracksParts)
+        if (RecordsParts)
         {
             CheckPartList(upload);
         }
@@ -194,7 +180,7 @@ internal sealed class FaultInjectingBackend : IUploadBackend
         return inner.CompleteAsync(upload, cancellationToken);
     }
 
-    public Task AbortAsync(UploadRecord upload, CancellationToken cancellationToken)
+    public Task AbortAsync(BackendUpload upload, CancellationToken cancellationToken)
     {
         Interlocked.Increment(ref abortCalls);
         return inner.AbortAsync(upload, cancellationToken);
@@ -206,7 +192,7 @@ internal sealed class FaultInjectingBackend : IUploadBackend
     public Task DeleteObjectAsync(string objectKey, CancellationToken cancellationToken) => inner.DeleteObjectAsync(objectKey, cancellationToken);
 
     /// <summary>What CompleteMultipartUpload would check: consecutive numbers, contiguous, non-final parts large and aligned.</summary>
-    private void CheckPartList(UploadRecord upload)
+    private void CheckPartList(BackendUpload upload)
     {
         var caps = Capabilities;
         if (upload.Tail is not null)
@@ -241,5 +227,53 @@ internal sealed class FaultInjectingBackend : IUploadBackend
         {
             throw new InvalidOperationException($"Parts cover {offset} bytes; the record says {upload.Offset}.");
         }
+    }
+
+    private sealed class InPlaceBackend(IAppendBackend inner) : FaultInjectingBackend(inner, inner.Capabilities), IAppendBackend
+    {
+        private int writes;
+
+        public ISessionReconciliation? Reconciliation => null;
+
+        // The engine numbers nothing for in-place writes: the hooks see them counted from 1.
+        public Task WriteAsync(BackendUpload upload, long offset, ReadOnlyMemory<byte> content, CancellationToken cancellationToken) =>
+            WritePartAsync(upload, Interlocked.Increment(ref writes), offset, content, cancellationToken);
+    }
+
+    private sealed class MultipartBackend(IAppendBackend inner, BackendCapabilities capabilities) : FaultInjectingBackend(inner, capabilities), IMultipartBackend;
+
+    /// <summary>The file backend's tails, observed and broken on request.</summary>
+    private sealed class InjectingTails(FaultInjectingBackend owner, ITailStore inner) : ITailStore
+    {
+        public async Task WriteAsync(string uploadId, int sequence, ReadOnlyMemory<byte> content, CancellationToken cancellationToken)
+        {
+            if (sequence == owner.FailTailWriteOfSequence)
+            {
+                owner.FailTailWriteOfSequence = null;
+                await inner.WriteAsync(uploadId, sequence, content[..(content.Length / 2)], cancellationToken);
+                throw new IOException($"Injected failure on tail write {sequence}.");
+            }
+
+            await inner.WriteAsync(uploadId, sequence, content, cancellationToken);
+            owner.TailWrites.Enqueue((sequence, content.Length));
+            if (owner.AfterTailWrite is { } after)
+            {
+                await after(sequence);
+            }
+        }
+
+        public Task ReadAsync(string uploadId, TailRecord tail, Memory<byte> destination, CancellationToken cancellationToken)
+        {
+            owner.TailReads.Enqueue(tail.Sequence);
+            return inner.ReadAsync(uploadId, tail, destination, cancellationToken);
+        }
+
+        public async Task DeleteAsync(string uploadId, int sequence, CancellationToken cancellationToken)
+        {
+            await inner.DeleteAsync(uploadId, sequence, cancellationToken);
+            owner.TailDeletes.Enqueue(sequence);
+        }
+
+        public Task DeleteAllAsync(string uploadId, CancellationToken cancellationToken) => inner.DeleteAllAsync(uploadId, cancellationToken);
     }
 }

@@ -100,14 +100,14 @@ public sealed class LocalStagingTests : IDisposable
     {
         var store = new LocalTailStore(h.StagingDirectory!);
         var bad = new UploadRecord { Id = "../escape", Target = TargetName, ObjectKey = "k" };
-        await Assert.ThrowsAsync<ArgumentException>(() => store.WriteAsync(bad, 1, new byte[3], CancellationToken.None));
+        await Assert.ThrowsAsync<ArgumentException>(() => store.WriteAsync(bad.Id, 1, new byte[3], CancellationToken.None));
 
         var upload = new UploadRecord { Id = "abc123", Target = TargetName, ObjectKey = "k" };
-        await store.WriteAsync(upload, 1, new byte[] { 1, 2, 3 }, CancellationToken.None);
-        await Assert.ThrowsAsync<IOException>(() => store.ReadAsync(upload, new TailRecord(1, 4), new byte[4], CancellationToken.None));
-        await Assert.ThrowsAsync<FileNotFoundException>(() => store.ReadAsync(upload, new TailRecord(2, 1), new byte[1], CancellationToken.None));
+        await store.WriteAsync(upload.Id, 1, new byte[] { 1, 2, 3 }, CancellationToken.None);
+        await Assert.ThrowsAsync<IOException>(() => store.ReadAsync(upload.Id, new TailRecord(1, 4), new byte[4], CancellationToken.None));
+        await Assert.ThrowsAsync<FileNotFoundException>(() => store.ReadAsync(upload.Id, new TailRecord(2, 1), new byte[1], CancellationToken.None));
         var into = new byte[3];
-        await store.ReadAsync(upload, new TailRecord(1, 3), into, CancellationToken.None);
+        await store.ReadAsync(upload.Id, new TailRecord(1, 3), into, CancellationToken.None);
         Assert.Equal(new byte[] { 1, 2, 3 }, into);
     }
 }

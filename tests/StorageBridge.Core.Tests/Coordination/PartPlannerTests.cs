@@ -1,5 +1,7 @@
 using StorageBridge.Backends;
 using StorageBridge.Coordination;
+using StorageBridge.FileSystem;
+using StorageBridge.Targets;
 
 namespace StorageBridge.Core.Tests.Coordination;
 
@@ -9,10 +11,10 @@ public sealed class PartPlannerTests
     private const long MiB = 1024 * KiB;
     private const long GiB = 1024 * MiB;
 
-    private static readonly BackendCapabilities S3 = new(5 * MiB, 1, 10_000, 5 * GiB, (int)(5 * MiB), TracksParts: true);
-    private static readonly BackendCapabilities Gcs = new(256 * KiB, 256 * KiB, int.MaxValue, long.MaxValue, (int)(8 * MiB), TracksParts: false);
-    private static readonly BackendCapabilities Files = new(0, 1, int.MaxValue, long.MaxValue, (int)MiB, TracksParts: false);
-    private static readonly BackendCapabilities Small = new(64 * KiB, 16 * KiB, 10, MiB, (int)(64 * KiB), TracksParts: true);
+    private static readonly BackendCapabilities S3 = new(5 * MiB, 1, 10_000, 5 * GiB, (int)(5 * MiB));
+    private static readonly BackendCapabilities Gcs = new(256 * KiB, 256 * KiB, int.MaxValue, long.MaxValue, (int)(8 * MiB));
+    private static readonly BackendCapabilities Files = new(0, 1, int.MaxValue, long.MaxValue, (int)MiB);
+    private static readonly BackendCapabilities Small = new(64 * KiB, 16 * KiB, 10, MiB, (int)(64 * KiB));
 
     [Theory]
     [InlineData(5 * MiB, 5 * MiB)]
@@ -57,11 +59,15 @@ public sealed class PartPlannerTests
     [Fact]
     public void Backends_that_do_not_track_parts_ignore_the_length_and_round_up_to_their_alignment()
     {
-        Assert.Equal(MiB, PartPlanner.PartSizeFor(Gcs, 1_000_000, 10_000 * GiB, 0, 0)); // 4 x 256 KiB
-        Assert.Equal(256 * KiB, PartPlanner.PartSizeFor(Gcs, 1, null, 0, 0));
-        Assert.Equal(4096, PartPlanner.PartSizeFor(Files, 4096, 100 * GiB, 0, 0));
-        Assert.Equal(1, PartPlanner.PartSizeFor(Files, 0, null, 0, 0));
+        Assert.Equal(MiB, InPlace(Gcs).PartSizeFor(1_000_000, 10_000 * GiB, 0, 0)); // 4 x 256 KiB
+        Assert.Equal(256 * KiB, InPlace(Gcs).PartSizeFor(1, null, 0, 0));
+        Assert.Equal(4096, InPlace(Files).PartSizeFor(4096, 100 * GiB, 0, 0));
+        Assert.Equal(1, InPlace(Files).PartSizeFor(0, null, 0, 0));
     }
+
+    /// <summary>How the engine plans for an in-place backend with these rules (a file backend that writes nothing here).</summary>
+    private static InPlaceShape InPlace(BackendCapabilities capabilities) =>
+        new(new FileSystemBackend(new FileSystemBackendOptions { Root = Path.GetTempPath() }), capabilities);
 
     [Fact]
     public void Grown_sizes_are_rounded_up_to_the_alignment()
@@ -112,11 +118,11 @@ public sealed class PartPlannerTests
     [Fact]
     public void MaxDeclaredLength_is_the_largest_part_times_MaxParts()
     {
-        Assert.Null(PartPlanner.MaxDeclaredLength(Files, MiB));
-        Assert.Null(PartPlanner.MaxDeclaredLength(Gcs, MiB));
+        Assert.Null(InPlace(Files).MaxDeclaredLength(MiB));
+        Assert.Null(InPlace(Gcs).MaxDeclaredLength(MiB));
         Assert.Equal(512 * MiB * 10_000, PartPlanner.MaxDeclaredLength(S3, 5 * MiB));
         Assert.Equal(10 * MiB, PartPlanner.MaxDeclaredLength(Small, 64 * KiB));
-        var huge = new BackendCapabilities(0, 1, int.MaxValue, long.MaxValue, 1, TracksParts: true);
+        var huge = new BackendCapabilities(0, 1, int.MaxValue, long.MaxValue, 1);
         Assert.Equal(512 * MiB * int.MaxValue, PartPlanner.MaxDeclaredLength(huge, 1));
         Assert.Equal(long.MaxValue, PartPlanner.MaxDeclaredLength(huge, long.MaxValue / 1000)); // saturates
     }

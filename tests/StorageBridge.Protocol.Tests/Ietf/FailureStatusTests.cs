@@ -145,31 +145,42 @@ public sealed class FailureStatusTests : IAsyncLifetime
         }
     }
 
-    private sealed class FailingWrites(IUploadBackend inner, Func<Exception> failure) : IUploadBackend
+    private sealed class FailingWrites(FileSystemBackend inner, Func<Exception> failure) : IAppendBackend
     {
         public BackendCapabilities Capabilities => inner.Capabilities;
 
-        public Task<string?> StartAsync(UploadRecord upload, CancellationToken cancellationToken) => inner.StartAsync(upload, cancellationToken);
+        public ITailStore Tails { get; } = new FailingTailWrites(inner.Tails, failure);
 
-        public Task<PartRecord> WritePartAsync(UploadRecord upload, int partNumber, long offset, ReadOnlyMemory<byte> content, CancellationToken cancellationToken) =>
-            Task.FromException<PartRecord>(failure());
+        public IObjectConcatenation? Concatenation => null;
 
-        public Task WriteTailAsync(UploadRecord upload, int sequence, ReadOnlyMemory<byte> content, CancellationToken cancellationToken) =>
+        public ISessionReconciliation? Reconciliation => null;
+
+        public Task<string?> StartAsync(BackendUpload upload, CancellationToken cancellationToken) => inner.StartAsync(upload, cancellationToken);
+
+        public Task WriteAsync(BackendUpload upload, long offset, ReadOnlyMemory<byte> content, CancellationToken cancellationToken) =>
             Task.FromException(failure());
 
-        public Task ReadTailAsync(UploadRecord upload, TailRecord tail, Memory<byte> destination, CancellationToken cancellationToken) =>
-            inner.ReadTailAsync(upload, tail, destination, cancellationToken);
+        public Task<StoredObject> CompleteAsync(BackendUpload upload, CancellationToken cancellationToken) => Task.FromException<StoredObject>(failure());
 
-        public Task DeleteTailAsync(UploadRecord upload, int sequence, CancellationToken cancellationToken) => inner.DeleteTailAsync(upload, sequence, cancellationToken);
-
-        public Task<StoredObject> CompleteAsync(UploadRecord upload, CancellationToken cancellationToken) => Task.FromException<StoredObject>(failure());
-
-        public Task AbortAsync(UploadRecord upload, CancellationToken cancellationToken) => inner.AbortAsync(upload, cancellationToken);
+        public Task AbortAsync(BackendUpload upload, CancellationToken cancellationToken) => inner.AbortAsync(upload, cancellationToken);
 
         public Task<Stream> OpenReadAsync(string objectKey, long offset, long? length, CancellationToken cancellationToken) =>
             inner.OpenReadAsync(objectKey, offset, length, cancellationToken);
 
         public Task DeleteObjectAsync(string objectKey, CancellationToken cancellationToken) => inner.DeleteObjectAsync(objectKey, cancellationToken);
+    }
+
+    private sealed class FailingTailWrites(ITailStore inner, Func<Exception> failure) : ITailStore
+    {
+        public Task WriteAsync(string uploadId, int sequence, ReadOnlyMemory<byte> content, CancellationToken cancellationToken) =>
+            Task.FromException(failure());
+
+        public Task ReadAsync(string uploadId, TailRecord tail, Memory<byte> destination, CancellationToken cancellationToken) =>
+            inner.ReadAsync(uploadId, tail, destination, cancellationToken);
+
+        public Task DeleteAsync(string uploadId, int sequence, CancellationToken cancellationToken) => inner.DeleteAsync(uploadId, sequence, cancellationToken);
+
+        public Task DeleteAllAsync(string uploadId, CancellationToken cancellationToken) => inner.DeleteAllAsync(uploadId, cancellationToken);
     }
 
     /// <summary>Keeps every log entry with its exception.</summary>

@@ -7,9 +7,10 @@ using Xunit;
 namespace StorageBridge.Tests.Conformance;
 
 /// <summary>
-/// Behaviour every <see cref="IUploadBackend"/> must have, driven the way the coordinator drives it: records are built
-/// from the backend's own results (parts listed only when <see cref="BackendCapabilities.TracksParts"/>, the offset
-/// always), part sizes honour the capabilities, and nothing counts until it is in the record.
+/// Behaviour every <see cref="IUploadBackend"/> must have, driven the way the engine drives it: records are built
+/// from the backend's own results (parts listed only for an <see cref="IMultipartBackend"/>, the offset always), tails
+/// go through <see cref="IUploadBackend.Tails"/>, part sizes honour the capabilities, and nothing counts until it is
+/// in the record.
 /// Derive once per backend (file system, S3, Azure, GCS) and implement <see cref="CreateBackend"/>.
 /// </summary>
 /// <remarks>
@@ -20,7 +21,7 @@ namespace StorageBridge.Tests.Conformance;
 public abstract class BackendConformanceTests : IAsyncLifetime
 {
     private readonly CancellationTokenSource timeout = new(TimeSpan.FromMinutes(5));
-    private readonly ConcurrentBag<UploadRecord> started = [];
+    private readonly ConcurrentBag<BackendUpload> started = [];
     private readonly ConcurrentBag<string> objectKeys = [];
     private IUploadBackend? backend;
 
@@ -67,7 +68,7 @@ public abstract class BackendConformanceTests : IAsyncLifetime
     }
 
     /// <summary>Checks that nothing is staged for an aborted upload; override where the provider can list staging data.</summary>
-    protected virtual Task AssertNothingStagedAsync(UploadRecord upload) => Task.CompletedTask;
+    protected virtual Task AssertNothingStagedAsync(BackendUpload upload) => Task.CompletedTask;
 
     public virtual Task InitializeAsync()
     {
@@ -110,6 +111,8 @@ public abstract class BackendConformanceTests : IAsyncLifetime
         Assert.True(caps.DefaultPartSize >= caps.MinPartSize);
         Assert.True(caps.DefaultPartSize % caps.PartAlignment == 0);
         Assert.True(PartSize >= caps.MinPartSize && PartSize % caps.PartAlignment == 0);
+        Assert.True(Backend is IMultipartBackend ^ Backend is IAppendBackend, "A backend has exactly one shape.");
+        Assert.NotNull(Backend.Tails);
     }
 
     [Fact]
@@ -120,7 +123,7 @@ public abstract class BackendConformanceTests : IAsyncLifetime
 
         upload = await WritePartsAsync(upload, source, firstPart: 1);
         Assert.Equal(source.Length, upload.Offset);
-        if (Capabilities.TracksParts)
+        if (Backend is IMultipartBackend)
         {
             Assert.Equal(new[] { 1, 2, 3, 4 }, upload.Parts.Select(p => p.Number));
         }
@@ -156,7 +159,7 @@ public abstract class BackendConformanceTests : IAsyncLifetime
         upload = await WritePartAsync(upload, 1, first);
 
         // A writer sent part 2 and died before the record was updated: the record never sees it.
-        var unrecorded = await Backend.WritePartAsync(upload, 2, upload.Offset, lost, Ct);
+        var unrecorded = await WriteUnrecordedPartAsync(upload, 2, upload.Offset, lost, Ct);
         Assert.Equal(lost.Length, unrecorded.Size);
 
         if (!ReplacesUnrecordedParts)
@@ -185,20 +188,20 @@ public abstract class BackendConformanceTests : IAsyncLifetime
         var tail1 = Bytes(1000, seed: 6);
         var tail2 = Bytes(777, seed: 7);
 
-        await Backend.WriteTailAsync(upload, 1, tail1, Ct);
+        await Backend.Tails.WriteAsync(upload.Id, 1, tail1, Ct);
         Assert.Equal(tail1, await ReadTailAsync(upload, new TailRecord(1, tail1.Length)));
 
-        await Backend.WriteTailAsync(upload, 2, tail2, Ct);
+        await Backend.Tails.WriteAsync(upload.Id, 2, tail2, Ct);
         Assert.Equal(tail1, await ReadTailAsync(upload, new TailRecord(1, tail1.Length)));
         Assert.Equal(tail2, await ReadTailAsync(upload, new TailRecord(2, tail2.Length)));
 
-        await Backend.DeleteTailAsync(upload, 1, Ct);
+        await Backend.Tails.DeleteAsync(upload.Id, 1, Ct);
         Assert.Equal(tail2, await ReadTailAsync(upload, new TailRecord(2, tail2.Length)));
         await Assert.ThrowsAnyAsync<Exception>(() => ReadTailAsync(upload, new TailRecord(1, tail1.Length)));
 
         // Deleting a missing tail is not an error.
-        await Backend.DeleteTailAsync(upload, 1, Ct);
-        await Backend.DeleteTailAsync(upload, 99, Ct);
+        await Backend.Tails.DeleteAsync(upload.Id, 1, Ct);
+        await Backend.Tails.DeleteAsync(upload.Id, 99, Ct);
     }
 
     [Fact]
@@ -208,8 +211,8 @@ public abstract class BackendConformanceTests : IAsyncLifetime
         var lost = Bytes(2000, seed: 8);
         var retry = Bytes(500, seed: 9);
 
-        await Backend.WriteTailAsync(upload, 1, lost, Ct);
-        await Backend.WriteTailAsync(upload, 1, retry, Ct);
+        await Backend.Tails.WriteAsync(upload.Id, 1, lost, Ct);
+        await Backend.Tails.WriteAsync(upload.Id, 1, retry, Ct);
 
         Assert.Equal(retry, await ReadTailAsync(upload, new TailRecord(1, retry.Length)));
     }
@@ -219,11 +222,11 @@ public abstract class BackendConformanceTests : IAsyncLifetime
     {
         var upload = await StartAsync();
         var tail = Bytes(300, seed: 10);
-        await Backend.WriteTailAsync(upload, 1, tail, Ct);
+        await Backend.Tails.WriteAsync(upload.Id, 1, tail, Ct);
 
         var destination = new byte[1000];
         Array.Fill(destination, (byte)0xAB);
-        await Backend.ReadTailAsync(upload, new TailRecord(1, tail.Length), destination, Ct);
+        await Backend.Tails.ReadAsync(upload.Id, new TailRecord(1, tail.Length), destination, Ct);
 
         Assert.Equal(tail, destination[..300]);
         Assert.All(destination[300..], b => Assert.Equal(0xAB, b));
@@ -249,7 +252,7 @@ public abstract class BackendConformanceTests : IAsyncLifetime
         byte[] part2 = [.. tailBytes, .. source.AsSpan((int)upload.Offset, part2End - (int)upload.Offset)];
         var oldTail = upload.Tail.Sequence;
         upload = await WritePartAsync(upload, 2, part2);
-        await Backend.DeleteTailAsync(upload, oldTail, Ct);
+        await Backend.Tails.DeleteAsync(upload.Id, oldTail, Ct);
         Assert.Null(upload.Tail);
         Assert.Equal(part2End, upload.Offset);
 
@@ -409,17 +412,13 @@ public abstract class BackendConformanceTests : IAsyncLifetime
     // ---- coordinator-like helpers ----
 
     /// <summary>A fresh record as the coordinator creates it, after <see cref="IUploadBackend.StartAsync"/>.</summary>
-    protected async Task<UploadRecord> StartAsync(string? objectKey = null)
+    protected async Task<BackendUpload> StartAsync(string? objectKey = null)
     {
-        var now = DateTimeOffset.UtcNow;
-        var upload = new UploadRecord
+        var upload = new BackendUpload
         {
             Id = UploadIds.New(),
-            Target = "conformance",
             ObjectKey = objectKey ?? NewObjectKey(),
             ContentType = "application/octet-stream",
-            CreatedAt = now,
-            UpdatedAt = now,
         };
         upload = upload with { Session = await Backend.StartAsync(upload, Ct) };
         started.Add(upload);
@@ -428,23 +427,42 @@ public abstract class BackendConformanceTests : IAsyncLifetime
     }
 
     /// <summary>Writes one part at the durable parts length and records it (the previous tail, if any, is dropped from the record).</summary>
-    protected async Task<UploadRecord> WritePartAsync(UploadRecord upload, int partNumber, ReadOnlyMemory<byte> content)
+    protected async Task<BackendUpload> WritePartAsync(BackendUpload upload, int partNumber, ReadOnlyMemory<byte> content)
     {
         var offset = upload.PartsLength;
-        var part = await Backend.WritePartAsync(upload, partNumber, offset, content, Ct);
+        var part = await WriteUnrecordedPartAsync(upload, partNumber, offset, content, Ct);
         Assert.Equal(partNumber, part.Number);
         Assert.Equal(offset, part.Offset);
         Assert.Equal(content.Length, part.Size);
         return upload with
         {
-            Parts = Capabilities.TracksParts ? [.. upload.Parts, part] : upload.Parts,
+            Parts = Backend is IMultipartBackend ? [.. upload.Parts, part] : upload.Parts,
             Offset = offset + part.Size,
             Tail = null,
         };
     }
 
+    /// <summary>
+    /// Writes a part without recording it, through the backend's shape: a multipart backend's part, or an in-place
+    /// backend's range at <paramref name="offset"/> (whose record the engine would make up: number, offset, size).
+    /// </summary>
+    protected async Task<PartRecord> WriteUnrecordedPartAsync(
+        BackendUpload upload, int partNumber, long offset, ReadOnlyMemory<byte> content, CancellationToken cancellationToken)
+    {
+        switch (Backend)
+        {
+            case IMultipartBackend multipart:
+                return await multipart.WritePartAsync(upload, partNumber, offset, content, cancellationToken);
+            case IAppendBackend append:
+                await append.WriteAsync(upload, offset, content, cancellationToken);
+                return new PartRecord(partNumber, offset, content.Length);
+            default:
+                throw new InvalidOperationException($"{Backend.GetType().Name} implements neither IMultipartBackend nor IAppendBackend.");
+        }
+    }
+
     /// <summary>Cuts <paramref name="content"/> into <see cref="PartSize"/> parts (the last one shorter) and records each.</summary>
-    protected async Task<UploadRecord> WritePartsAsync(UploadRecord upload, ReadOnlyMemory<byte> content, int firstPart)
+    protected async Task<BackendUpload> WritePartsAsync(BackendUpload upload, ReadOnlyMemory<byte> content, int firstPart)
     {
         var number = firstPart;
         for (var start = 0; start < content.Length; start += PartSize)
@@ -457,10 +475,10 @@ public abstract class BackendConformanceTests : IAsyncLifetime
     }
 
     /// <summary>Stores <paramref name="content"/> as a new tail after the recorded parts (replacing any recorded tail).</summary>
-    protected async Task<UploadRecord> WriteTailAsync(UploadRecord upload, ReadOnlyMemory<byte> content)
+    protected async Task<BackendUpload> WriteTailAsync(BackendUpload upload, ReadOnlyMemory<byte> content)
     {
         var sequence = upload.TailSequence + 1;
-        await Backend.WriteTailAsync(upload, sequence, content, Ct);
+        await Backend.Tails.WriteAsync(upload.Id, sequence, content, Ct);
         var oldTail = upload.Tail;
         var updated = upload with
         {
@@ -470,28 +488,28 @@ public abstract class BackendConformanceTests : IAsyncLifetime
         };
         if (oldTail is not null)
         {
-            await Backend.DeleteTailAsync(upload, oldTail.Sequence, Ct);
+            await Backend.Tails.DeleteAsync(upload.Id, oldTail.Sequence, Ct);
         }
 
         return updated;
     }
 
     /// <summary>Small append while a tail exists: read it back, add the bytes, store under the next sequence.</summary>
-    protected async Task<UploadRecord> AppendToTailAsync(UploadRecord upload, ReadOnlyMemory<byte> content)
+    protected async Task<BackendUpload> AppendToTailAsync(BackendUpload upload, ReadOnlyMemory<byte> content)
     {
         var existing = upload.Tail is null ? Array.Empty<byte>() : await ReadTailAsync(upload, upload.Tail);
         byte[] combined = [.. existing, .. content.Span];
         return await WriteTailAsync(upload, combined);
     }
 
-    protected async Task<byte[]> ReadTailAsync(UploadRecord upload, TailRecord tail)
+    protected async Task<byte[]> ReadTailAsync(BackendUpload upload, TailRecord tail)
     {
         var buffer = new byte[tail.Size];
-        await Backend.ReadTailAsync(upload, tail, buffer, Ct);
+        await Backend.Tails.ReadAsync(upload.Id, tail, buffer, Ct);
         return buffer;
     }
 
-    protected async Task<StoredObject> CompleteAsync(UploadRecord upload)
+    protected async Task<StoredObject> CompleteAsync(BackendUpload upload)
     {
         var stored = await Backend.CompleteAsync(upload, Ct);
         objectKeys.Add(stored.Key);

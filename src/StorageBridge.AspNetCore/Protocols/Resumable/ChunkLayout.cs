@@ -2,6 +2,7 @@ using System.Globalization;
 using System.Text.Json.Serialization;
 using StorageBridge.Backends;
 using StorageBridge.Coordination;
+using StorageBridge.Targets;
 
 namespace StorageBridge.AspNetCore.Protocols.Resumable;
 
@@ -93,10 +94,10 @@ internal readonly record struct ChunkLayout(long ChunkSize, long TotalSize, int 
     }
 
     /// <summary>
-    /// True when every chunk can be written straight to a backend part, without waiting for the chunks before it:
-    /// the backend records parts (S3, Azure), a chunk is a valid non-final part (minimum, alignment, maximum), the part
-    /// count fits, and a chunk is no larger than the target's part size (the bound on memory per request).
+    /// True when every chunk can be written straight to a backend part of <paramref name="target"/>, without waiting
+    /// for the chunks before it (<see cref="UploadAssembler.AcceptsPartsOutOfOrder"/>: a backend that records parts, a
+    /// chunk a valid non-final part no larger than the target's part size, the part count within the backend's limit).
     /// </summary>
-    public bool FitsDirectParts(BackendCapabilities capabilities, long partSizeLimit) =>
-        TotalSize > 0 && UploadAssembler.AcceptsPartsOutOfOrder(capabilities, partSizeLimit, ChunkSize, DirectPartCount);
+    public bool FitsDirectParts(UploadTarget target) =>
+        TotalSize > 0 && UploadAssembler.AcceptsPartsOutOfOrder(target, ChunkSize, DirectPartCount);
 }

@@ -161,7 +161,7 @@ internal sealed class ChunkLookups(UploadAssembler assembler, IUploadMetadataSto
     private async Task<UploadRecord> CreateUploadAsync(
         UploadTarget target, ChunkRequest request, ChunkLayout layout, string id, string key, CancellationToken cancellationToken)
     {
-        var state = new ChunkUploadState { Layout = layout, Direct = layout.FitsDirectParts(target.Backend.Capabilities, target.PartSize), Lookup = key };
+        var state = new ChunkUploadState { Layout = layout, Direct = layout.FitsDirectParts(target), Lookup = key };
         var created = await assembler.CreateAsync(
             new CreateUploadRequest
             {
