@@ -406,13 +406,13 @@ public sealed partial class CosmosUploadMetadataStore : IUploadMetadataStore, ID
 
     private static partial class Log
     {
-        [LoggerMessage(3, LogLevel.Warning, "Time to live is off on container {Container}: per-item ttl is ignored, records leave only through the expiry scan (set DefaultTimeToLive = -1 to enable it)")]
+        [LoggerMessage(Diagnostics.EventIds.Cosmos.TtlOff, LogLevel.Warning, "Time to live is off on container {Container}: per-item ttl is ignored, records leave only through the expiry scan (set DefaultTimeToLive = -1 to enable it)")]
         public static partial void TtlOff(ILogger logger, string container);
 
-        [LoggerMessage(1, LogLevel.Information, "Cosmos DB metadata store ready: database {Database}, container {Container} at {Endpoint} ({Mode} mode)")]
+        [LoggerMessage(Diagnostics.EventIds.Cosmos.Ready, LogLevel.Information, "Cosmos DB metadata store ready: database {Database}, container {Container} at {Endpoint} ({Mode} mode)")]
         public static partial void Ready(ILogger logger, string database, string container, Uri endpoint, ConnectionMode mode);
 
-        [LoggerMessage(2, LogLevel.Warning, "Cosmos DB answered {Status} to {Operation}; retry {Attempt} of {MaxAttempts} in {DelayMs} ms")]
+        [LoggerMessage(Diagnostics.EventIds.Cosmos.RetryingTransient, LogLevel.Warning, "Cosmos DB answered {Status} to {Operation}; retry {Attempt} of {MaxAttempts} in {DelayMs} ms")]
         public static partial void RetryingTransient(ILogger logger, int status, string operation, int attempt, int maxAttempts, long delayMs);
     }
 }

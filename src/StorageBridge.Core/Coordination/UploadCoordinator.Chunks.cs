@@ -588,10 +588,10 @@ public sealed partial class UploadCoordinator
 
     private static partial class Log
     {
-        [LoggerMessage(20, LogLevel.Warning, "Upload {UploadId}: replaying staged chunk {Chunk} stopped ({Outcome}); the next chunk request retries")]
+        [LoggerMessage(Diagnostics.EventIds.Engine.ChunkReplayStopped, LogLevel.Warning, "Upload {UploadId}: replaying staged chunk {Chunk} stopped ({Outcome}); the next chunk request retries")]
         public static partial void ChunkReplayStopped(ILogger logger, string uploadId, int chunk, UploadOutcome outcome);
 
-        [LoggerMessage(21, LogLevel.Warning, "Upload {UploadId}: replaying staged chunks failed; the next chunk request retries")]
+        [LoggerMessage(Diagnostics.EventIds.Engine.ChunkReplayFailed, LogLevel.Warning, "Upload {UploadId}: replaying staged chunks failed; the next chunk request retries")]
         public static partial void ChunkReplayFailed(ILogger logger, string uploadId, Exception exception);
     }
 }
