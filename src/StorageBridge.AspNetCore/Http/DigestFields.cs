@@ -18,7 +18,7 @@ namespace StorageBridge.AspNetCore.Http;
 /// <c>string.Join(",", values)</c> or directly as <c>StringValues</c> (its implicit conversion joins with ",").
 /// </para>
 /// </summary>
-public static class DigestFields
+internal static class DigestFields
 {
     /// <summary>Highest preference value of Want-*-Digest.</summary>
     public const int MaxPreference = 10;

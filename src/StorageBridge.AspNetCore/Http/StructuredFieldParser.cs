@@ -19,7 +19,7 @@ namespace StorageBridge.AspNetCore.Http;
 /// <item>Byte Sequences: missing "=" padding and non-zero pad bits are accepted, as section 4.2.7 recommends.</item>
 /// </list>
 /// </summary>
-public static class StructuredFieldParser
+internal static class StructuredFieldParser
 {
     /// <summary>Parses an Item field (e.g. <c>?1</c>, <c>42</c>, <c>"text";p=1</c>).</summary>
     public static bool TryParseItem(string? field, out SfItem item)

@@ -8,7 +8,7 @@ namespace StorageBridge.AspNetCore.Http;
 /// non-printable String characters, invalid Tokens) are programming errors and throw
 /// <see cref="ArgumentException"/> / <see cref="ArgumentOutOfRangeException"/>.
 /// </summary>
-public static class StructuredFieldWriter
+internal static class StructuredFieldWriter
 {
     /// <summary>Serializes an Integer, e.g. <c>-42</c>.</summary>
     public static string FormatInteger(long value)
