@@ -90,10 +90,12 @@ internal sealed partial class AppendOperation
         var record = _record;
         var offset = _partsEnd;
         var content = buffer.AsMemory(0, count);
+        var partActivity = EngineActivities.StartBackendCall("WritePart", _target, record.Id, number, count);
         var write = _concurrency == 0
             ? Backend.WritePartAsync(record, number, offset, content, SalvageToken)
             // Off the reading loop: a backend may hash the part synchronously before its first await.
             : Task.Run(() => Backend.WritePartAsync(record, number, offset, content, SalvageToken), SalvageToken);
+        EngineActivities.EndWith(partActivity, write);
         _inflight.Enqueue(new InflightPart(offset, count, buffer, write));
         _partsEnd += count;
         _tailInBuffer = Math.Max(0, _tailInBuffer - count);
