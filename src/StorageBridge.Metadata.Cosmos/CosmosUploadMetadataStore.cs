@@ -231,7 +231,7 @@ public sealed partial class CosmosUploadMetadataStore : IUploadMetadataStore, ID
                 foreach (var item in json.RootElement.GetProperty("Documents").EnumerateArray())
                 {
                     var etag = item.TryGetProperty("_etag", out var e) ? e.GetString() ?? "" : "";
-                    var record = item.Deserialize(UploadRecordJsonContext.Default.UploadRecord)! with { Version = etag };
+                    var record = item.Deserialize(UploadRecordJson.TypeInfo)! with { Version = etag };
 
                     // The query compares whole milliseconds; the contract is the exact instant.
                     if (record.ExpiresAt is { } expires && expires <= now)
@@ -288,7 +288,7 @@ public sealed partial class CosmosUploadMetadataStore : IUploadMetadataStore, ID
 
     private MemoryStream ToDocument(UploadRecord record)
     {
-        var document = JsonSerializer.SerializeToNode(record, UploadRecordJsonContext.Default.UploadRecord)!.AsObject();
+        var document = JsonSerializer.SerializeToNode(record, UploadRecordJson.TypeInfo)!.AsObject();
         if (record.ExpiresAt is { } expires)
         {
             document[ExpiresAtField] = expires.ToUnixTimeMilliseconds();
@@ -308,7 +308,7 @@ public sealed partial class CosmosUploadMetadataStore : IUploadMetadataStore, ID
     private static async Task<UploadRecord> FromDocumentAsync(Stream content, string etag, CancellationToken cancellationToken)
     {
         // Unknown members (id is mapped; _rid, _etag, ttl, expiresAtMs... are not) are skipped by the shared contract.
-        var record = await JsonSerializer.DeserializeAsync(content, UploadRecordJsonContext.Default.UploadRecord, cancellationToken)
+        var record = await JsonSerializer.DeserializeAsync(content, UploadRecordJson.TypeInfo, cancellationToken)
             .ConfigureAwait(false) ?? throw new JsonException("Upload record document is null.");
         return record with { Version = etag };
     }
