@@ -209,29 +209,4 @@ internal static class DigestFields
         SfSyntax.ThrowIfInvalidKey(algorithm);
         return string.Concat(algorithm, "=:", Convert.ToBase64String(digest), ":");
     }
-
-    /// <summary>Formats one digest member: <c>sha-256=:BASE64:</c>.</summary>
-    public static string Format(DigestValue digest)
-    {
-        ArgumentNullException.ThrowIfNull(digest);
-        return Format(digest.Algorithm, digest.Value);
-    }
-
-    /// <summary>Formats several digests as one Dictionary: <c>sha-512=:...:, sha-256=:...:</c>.</summary>
-    public static string Format(IEnumerable<DigestValue> digests)
-    {
-        ArgumentNullException.ThrowIfNull(digests);
-        var sb = new StringBuilder();
-        foreach (var digest in digests)
-        {
-            if (sb.Length > 0)
-            {
-                sb.Append(", ");
-            }
-
-            sb.Append(Format(digest));
-        }
-
-        return sb.ToString();
-    }
 }

@@ -368,32 +368,6 @@ internal readonly struct SfMember : IEquatable<SfMember>
     public override string ToString() => StructuredFieldWriter.Serialize(this);
 }
 
-/// <summary>An RFC 9651 List.</summary>
-internal sealed class SfList : IReadOnlyList<SfMember>
-{
-    private readonly SfMember[] _members;
-
-    public SfList(IEnumerable<SfMember> members)
-    {
-        ArgumentNullException.ThrowIfNull(members);
-        _members = members.ToArray();
-    }
-
-    internal SfList(SfMember[] members) => _members = members;
-
-    public static SfList Empty { get; } = new(Array.Empty<SfMember>());
-
-    public int Count => _members.Length;
-
-    public SfMember this[int index] => _members[index];
-
-    public IEnumerator<SfMember> GetEnumerator() => ((IEnumerable<SfMember>)_members).GetEnumerator();
-
-    IEnumerator IEnumerable.GetEnumerator() => GetEnumerator();
-
-    public override string ToString() => StructuredFieldWriter.Serialize(this);
-}
-
 /// <summary>RFC 9651 Parameters: an ordered map from keys to bare items (keys unique; a repeated key overwrote the earlier value).</summary>
 internal sealed class SfParameters : IReadOnlyList<KeyValuePair<string, SfBareItem>>, IEquatable<SfParameters>
 {
