@@ -177,12 +177,12 @@ public static partial class ResumableUploadEndpoints
     private static Task NotFoundAsync(HttpContext context, string detail) =>
         Http.ProblemResults.WriteAsync(context.Response, StatusCodes.Status404NotFound, "about:blank", "Not Found", detail);
 
-    [LoggerMessage(300, LogLevel.Error, "{Method} {Path} failed unexpectedly; answered 500")]
+    [LoggerMessage(Diagnostics.EventIds.Endpoint.RequestFailed, LogLevel.Error, "{Method} {Path} failed unexpectedly; answered 500")]
     private static partial void LogRequestFailed(this ILogger logger, Exception exception, string method, string path);
 
-    [LoggerMessage(301, LogLevel.Warning, "{Method} {Path}: {Backend} is unavailable; answered 503")]
+    [LoggerMessage(Diagnostics.EventIds.Endpoint.StorageUnavailable, LogLevel.Warning, "{Method} {Path}: {Backend} is unavailable; answered 503")]
     private static partial void LogStorageUnavailable(this ILogger logger, Exception exception, string method, string path, string backend);
 
-    [LoggerMessage(302, LogLevel.Error, "{Method} {Path}: {Backend} refused the request; answered 502")]
+    [LoggerMessage(Diagnostics.EventIds.Endpoint.StorageRefused, LogLevel.Error, "{Method} {Path}: {Backend} refused the request; answered 502")]
     private static partial void LogStorageRefused(this ILogger logger, Exception exception, string method, string path, string backend);
 }

@@ -10,6 +10,7 @@ using StorageBridge.AspNetCore.Protocols.Resumable;
 using StorageBridge.AspNetCore.Protocols.Tus;
 using StorageBridge.Configuration;
 using StorageBridge.Coordination;
+using StorageBridge.Diagnostics;
 using StorageBridge.Metadata;
 using StorageBridge.Targets;
 
@@ -42,12 +43,14 @@ public static class StorageBridgeServiceCollectionExtensions
         ArgumentNullException.ThrowIfNull(services);
         var builder = services.AddStorageBridgeTargets(section, configure);
         services.TryAddSingleton(MetadataStores.Create);
+        services.AddMetrics();
         services.TryAddSingleton(sp => new UploadCoordinator(
             sp.GetRequiredService<UploadTargetRegistry>(),
             sp.GetRequiredService<IUploadMetadataStore>(),
             sp.GetRequiredService<StorageBridgeEngineOptions>(),
             sp.GetRequiredService<TimeProvider>(),
-            sp.GetRequiredService<ILogger<UploadCoordinator>>()));
+            sp.GetRequiredService<ILogger<UploadCoordinator>>(),
+            sp.GetRequiredService<StorageBridgeMetrics>()));
         services.TryAddSingleton(sp => sp.GetRequiredService<UploadCoordinator>().Assembler);
         services.TryAddSingleton<ChunkUploads>();
         services.TryAddSingleton<IetfUploadHandler>();

@@ -514,10 +514,10 @@ public sealed partial class AzureBlobBackend : IMultipartBackend, IObjectConcate
 
     private static partial class Log
     {
-        [LoggerMessage(EventId = 4001, Level = LogLevel.Information, Message = "Upload {UploadId}: blob {ObjectKey} was already committed by this upload; completion is a retry")]
+        [LoggerMessage(EventId = Diagnostics.EventIds.AzureBlob.FoundCommittedBlob, Level = LogLevel.Information, Message = "Upload {UploadId}: blob {ObjectKey} was already committed by this upload; completion is a retry")]
         public static partial void FoundCommittedBlob(ILogger logger, string uploadId, string objectKey);
 
-        [LoggerMessage(EventId = 4002, Level = LogLevel.Warning, Message = "Upload {UploadId}: refusing to replace the existing blob {ObjectKey} (AllowOverwrite is false)")]
+        [LoggerMessage(EventId = Diagnostics.EventIds.AzureBlob.RefusedOverwrite, Level = LogLevel.Warning, Message = "Upload {UploadId}: refusing to replace the existing blob {ObjectKey} (AllowOverwrite is false)")]
         public static partial void RefusedOverwrite(ILogger logger, string uploadId, string objectKey);
     }
 }

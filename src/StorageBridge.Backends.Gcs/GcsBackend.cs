@@ -535,16 +535,16 @@ public sealed partial class GcsBackend : IAppendBackend, ISessionReconciliation,
 
     private static partial class Log
     {
-        [LoggerMessage(1, LogLevel.Warning, "Upload {UploadId}: GCS persisted {Persisted} of {End} bytes; re-sending the rest")]
+        [LoggerMessage(Diagnostics.EventIds.Gcs.ShortWrite, LogLevel.Warning, "Upload {UploadId}: GCS persisted {Persisted} of {End} bytes; re-sending the rest")]
         public static partial void ShortWrite(ILogger logger, string uploadId, long persisted, long end);
 
-        [LoggerMessage(2, LogLevel.Warning, "Upload {UploadId}: chunk failed ({Reason}); querying the session to resume")]
+        [LoggerMessage(Diagnostics.EventIds.Gcs.Retrying, LogLevel.Warning, "Upload {UploadId}: chunk failed ({Reason}); querying the session to resume")]
         public static partial void Retrying(ILogger logger, string uploadId, string reason);
 
-        [LoggerMessage(3, LogLevel.Information, "Upload {UploadId}: GCS holds {Persisted} bytes, the record {Recorded}; the client re-sends the rest and GCS ignores what it has")]
+        [LoggerMessage(Diagnostics.EventIds.Gcs.SessionAhead, LogLevel.Information, "Upload {UploadId}: GCS holds {Persisted} bytes, the record {Recorded}; the client re-sends the rest and GCS ignores what it has")]
         public static partial void SessionAhead(ILogger logger, string uploadId, long persisted, long recorded);
 
-        [LoggerMessage(4, LogLevel.Warning, "GCS {Request} lost its connection ({Reason}); asking again")]
+        [LoggerMessage(Diagnostics.EventIds.Gcs.RequestRetrying, LogLevel.Warning, "GCS {Request} lost its connection ({Reason}); asking again")]
         public static partial void RequestRetrying(ILogger logger, string request, string reason);
     }
 

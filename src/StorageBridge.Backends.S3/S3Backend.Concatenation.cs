@@ -184,7 +184,7 @@ public sealed partial class S3Backend : IObjectConcatenation
 
     private static partial class Log
     {
-        [LoggerMessage(EventId = 4004, Level = LogLevel.Debug, Message = "Upload {UploadId}: {Sources} objects concatenated into {Parts} parts by {Method}")]
+        [LoggerMessage(EventId = Diagnostics.EventIds.S3.Concatenated, Level = LogLevel.Debug, Message = "Upload {UploadId}: {Sources} objects concatenated into {Parts} parts by {Method}")]
         public static partial void Concatenated(ILogger logger, string uploadId, int sources, int parts, string method);
     }
 }

@@ -501,13 +501,13 @@ public sealed partial class S3Backend : IMultipartBackend, IDisposable
 
     private static partial class Log
     {
-        [LoggerMessage(EventId = 4001, Level = LogLevel.Debug, Message = "Upload {UploadId}: multipart upload {S3UploadId} started for {ObjectKey}")]
+        [LoggerMessage(EventId = Diagnostics.EventIds.S3.Started, Level = LogLevel.Debug, Message = "Upload {UploadId}: multipart upload {S3UploadId} started for {ObjectKey}")]
         public static partial void Started(ILogger logger, string uploadId, string objectKey, string s3UploadId);
 
-        [LoggerMessage(EventId = 4002, Level = LogLevel.Debug, Message = "Upload {UploadId}: {ObjectKey} committed from {Parts} parts, {Length} bytes")]
+        [LoggerMessage(EventId = Diagnostics.EventIds.S3.Completed, Level = LogLevel.Debug, Message = "Upload {UploadId}: {ObjectKey} committed from {Parts} parts, {Length} bytes")]
         public static partial void Completed(ILogger logger, string uploadId, string objectKey, int parts, long length);
 
-        [LoggerMessage(EventId = 4003, Level = LogLevel.Debug, Message = "Upload {UploadId}: multipart upload aborted, {TailKeys} staging keys deleted")]
+        [LoggerMessage(EventId = Diagnostics.EventIds.S3.Aborted, Level = LogLevel.Debug, Message = "Upload {UploadId}: multipart upload aborted, {TailKeys} staging keys deleted")]
         public static partial void Aborted(ILogger logger, string uploadId, int tailKeys);
     }
 }

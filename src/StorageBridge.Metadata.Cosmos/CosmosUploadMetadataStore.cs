@@ -231,7 +231,7 @@ public sealed partial class CosmosUploadMetadataStore : IUploadMetadataStore, ID
                 foreach (var item in json.RootElement.GetProperty("Documents").EnumerateArray())
                 {
                     var etag = item.TryGetProperty("_etag", out var e) ? e.GetString() ?? "" : "";
-                    var record = item.Deserialize(UploadRecordJsonContext.Default.UploadRecord)! with { Version = etag };
+                    var record = item.Deserialize(UploadRecordJson.TypeInfo)! with { Version = etag };
 
                     // The query compares whole milliseconds; the contract is the exact instant.
                     if (record.ExpiresAt is { } expires && expires <= now)
@@ -288,7 +288,7 @@ public sealed partial class CosmosUploadMetadataStore : IUploadMetadataStore, ID
 
     private MemoryStream ToDocument(UploadRecord record)
     {
-        var document = JsonSerializer.SerializeToNode(record, UploadRecordJsonContext.Default.UploadRecord)!.AsObject();
+        var document = JsonSerializer.SerializeToNode(record, UploadRecordJson.TypeInfo)!.AsObject();
         if (record.ExpiresAt is { } expires)
         {
             document[ExpiresAtField] = expires.ToUnixTimeMilliseconds();
@@ -308,7 +308,7 @@ public sealed partial class CosmosUploadMetadataStore : IUploadMetadataStore, ID
     private static async Task<UploadRecord> FromDocumentAsync(Stream content, string etag, CancellationToken cancellationToken)
     {
         // Unknown members (id is mapped; _rid, _etag, ttl, expiresAtMs... are not) are skipped by the shared contract.
-        var record = await JsonSerializer.DeserializeAsync(content, UploadRecordJsonContext.Default.UploadRecord, cancellationToken)
+        var record = await JsonSerializer.DeserializeAsync(content, UploadRecordJson.TypeInfo, cancellationToken)
             .ConfigureAwait(false) ?? throw new JsonException("Upload record document is null.");
         return record with { Version = etag };
     }
@@ -406,13 +406,13 @@ public sealed partial class CosmosUploadMetadataStore : IUploadMetadataStore, ID
 
     private static partial class Log
     {
-        [LoggerMessage(3, LogLevel.Warning, "Time to live is off on container {Container}: per-item ttl is ignored, records leave only through the expiry scan (set DefaultTimeToLive = -1 to enable it)")]
+        [LoggerMessage(Diagnostics.EventIds.Cosmos.TtlOff, LogLevel.Warning, "Time to live is off on container {Container}: per-item ttl is ignored, records leave only through the expiry scan (set DefaultTimeToLive = -1 to enable it)")]
         public static partial void TtlOff(ILogger logger, string container);
 
-        [LoggerMessage(1, LogLevel.Information, "Cosmos DB metadata store ready: database {Database}, container {Container} at {Endpoint} ({Mode} mode)")]
+        [LoggerMessage(Diagnostics.EventIds.Cosmos.Ready, LogLevel.Information, "Cosmos DB metadata store ready: database {Database}, container {Container} at {Endpoint} ({Mode} mode)")]
         public static partial void Ready(ILogger logger, string database, string container, Uri endpoint, ConnectionMode mode);
 
-        [LoggerMessage(2, LogLevel.Warning, "Cosmos DB answered {Status} to {Operation}; retry {Attempt} of {MaxAttempts} in {DelayMs} ms")]
+        [LoggerMessage(Diagnostics.EventIds.Cosmos.RetryingTransient, LogLevel.Warning, "Cosmos DB answered {Status} to {Operation}; retry {Attempt} of {MaxAttempts} in {DelayMs} ms")]
         public static partial void RetryingTransient(ILogger logger, int status, string operation, int attempt, int maxAttempts, long delayMs);
     }
 }

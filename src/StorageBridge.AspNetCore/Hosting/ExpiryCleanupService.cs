@@ -48,10 +48,10 @@ internal sealed partial class ExpiryCleanupService : BackgroundService
 
     private static partial class Log
     {
-        [LoggerMessage(200, LogLevel.Information, "Expiry cleanup handled {Count} uploads")]
+        [LoggerMessage(Diagnostics.EventIds.Hosting.ExpiryCleaned, LogLevel.Information, "Expiry cleanup handled {Count} uploads")]
         public static partial void Cleaned(ILogger logger, int count);
 
-        [LoggerMessage(201, LogLevel.Warning, "Expiry cleanup round failed; retrying at the next interval")]
+        [LoggerMessage(Diagnostics.EventIds.Hosting.ExpiryRoundFailed, LogLevel.Warning, "Expiry cleanup round failed; retrying at the next interval")]
         public static partial void CleanupRoundFailed(ILogger logger, Exception exception);
     }
 }

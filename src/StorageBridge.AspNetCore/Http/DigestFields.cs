@@ -18,7 +18,7 @@ namespace StorageBridge.AspNetCore.Http;
 /// <c>string.Join(",", values)</c> or directly as <c>StringValues</c> (its implicit conversion joins with ",").
 /// </para>
 /// </summary>
-public static class DigestFields
+internal static class DigestFields
 {
     /// <summary>Highest preference value of Want-*-Digest.</summary>
     public const int MaxPreference = 10;
@@ -208,30 +208,5 @@ public static class DigestFields
         ArgumentNullException.ThrowIfNull(algorithm);
         SfSyntax.ThrowIfInvalidKey(algorithm);
         return string.Concat(algorithm, "=:", Convert.ToBase64String(digest), ":");
-    }
-
-    /// <summary>Formats one digest member: <c>sha-256=:BASE64:</c>.</summary>
-    public static string Format(DigestValue digest)
-    {
-        ArgumentNullException.ThrowIfNull(digest);
-        return Format(digest.Algorithm, digest.Value);
-    }
-
-    /// <summary>Formats several digests as one Dictionary: <c>sha-512=:...:, sha-256=:...:</c>.</summary>
-    public static string Format(IEnumerable<DigestValue> digests)
-    {
-        ArgumentNullException.ThrowIfNull(digests);
-        var sb = new StringBuilder();
-        foreach (var digest in digests)
-        {
-            if (sb.Length > 0)
-            {
-                sb.Append(", ");
-            }
-
-            sb.Append(Format(digest));
-        }
-
-        return sb.ToString();
     }
 }

@@ -19,7 +19,7 @@ namespace StorageBridge.AspNetCore.Http;
 /// <item>Byte Sequences: missing "=" padding and non-zero pad bits are accepted, as section 4.2.7 recommends.</item>
 /// </list>
 /// </summary>
-public static class StructuredFieldParser
+internal static class StructuredFieldParser
 {
     /// <summary>Parses an Item field (e.g. <c>?1</c>, <c>42</c>, <c>"text";p=1</c>).</summary>
     public static bool TryParseItem(string? field, out SfItem item)
@@ -33,7 +33,7 @@ public static class StructuredFieldParser
         return TryParseItem(field.AsSpan(), out item);
     }
 
-    public static bool TryParseItem(ReadOnlySpan<char> field, out SfItem item)
+    private static bool TryParseItem(ReadOnlySpan<char> field, out SfItem item)
     {
         item = default;
         if (!Begin(field, out var pos))
@@ -61,37 +61,6 @@ public static class StructuredFieldParser
         _ => string.Join(", ", lines.ToArray()),
     };
 
-    /// <summary>Parses a List field. An empty field is an empty list.</summary>
-    public static bool TryParseList(string? field, [NotNullWhen(true)] out SfList? list)
-    {
-        if (field is null)
-        {
-            list = null;
-            return false;
-        }
-
-        return TryParseList(field.AsSpan(), out list);
-    }
-
-    public static bool TryParseList(ReadOnlySpan<char> field, [NotNullWhen(true)] out SfList? list)
-    {
-        list = null;
-        if (!Begin(field, out var pos))
-        {
-            return false;
-        }
-
-        if (!ParseList(field, ref pos, out var parsed) || !End(field, pos))
-        {
-            return false;
-        }
-
-        list = parsed;
-        return true;
-    }
-
-    public static bool TryParseList(StringValues lines, [NotNullWhen(true)] out SfList? list) => TryParseList(JoinLines(lines), out list);
-
     /// <summary>Parses a Dictionary field. An empty field is an empty dictionary.</summary>
     public static bool TryParseDictionary(string? field, [NotNullWhen(true)] out SfDictionary? dictionary)
     {
@@ -104,7 +73,7 @@ public static class StructuredFieldParser
         return TryParseDictionary(field.AsSpan(), out dictionary);
     }
 
-    public static bool TryParseDictionary(ReadOnlySpan<char> field, [NotNullWhen(true)] out SfDictionary? dictionary)
+    private static bool TryParseDictionary(ReadOnlySpan<char> field, [NotNullWhen(true)] out SfDictionary? dictionary)
     {
         dictionary = null;
         if (!Begin(field, out var pos))
@@ -120,8 +89,6 @@ public static class StructuredFieldParser
         dictionary = parsed;
         return true;
     }
-
-    public static bool TryParseDictionary(StringValues lines, [NotNullWhen(true)] out SfDictionary? dictionary) => TryParseDictionary(JoinLines(lines), out dictionary);
 
     /// <summary>Parses an Item field whose bare item must be a Boolean (<c>?0</c> / <c>?1</c>); parameters are ignored.</summary>
     public static bool TryParseBoolean(string? field, out bool value)
@@ -205,42 +172,7 @@ public static class StructuredFieldParser
         }
     }
 
-    // --- 4.2.1 List ----------------------------------------------------------------------------------
-
-    private static bool ParseList(ReadOnlySpan<char> s, ref int pos, [NotNullWhen(true)] out SfList? list)
-    {
-        list = null;
-        List<SfMember>? members = null;
-        while (pos < s.Length)
-        {
-            if (!ParseItemOrInnerList(s, ref pos, out var member))
-            {
-                return false;
-            }
-
-            (members ??= []).Add(member);
-            SkipOws(s, ref pos);
-            if (pos >= s.Length)
-            {
-                break;
-            }
-
-            if (s[pos] != ',')
-            {
-                return false;
-            }
-
-            pos++;
-            SkipOws(s, ref pos);
-            if (pos >= s.Length)
-            {
-                return false; // trailing comma
-            }
-        }
-
-        list = members is null ? SfList.Empty : new SfList([.. members]);
-        return true;
-    }
+    // --- 4.2.1 List members (Dictionary values may be inner lists) ---------------------------------------
 
     private static bool ParseItemOrInnerList(ReadOnlySpan<char> s, ref int pos, out SfMember member)
     {

@@ -8,58 +8,10 @@ namespace StorageBridge.AspNetCore.Http;
 /// non-printable String characters, invalid Tokens) are programming errors and throw
 /// <see cref="ArgumentException"/> / <see cref="ArgumentOutOfRangeException"/>.
 /// </summary>
-public static class StructuredFieldWriter
+internal static class StructuredFieldWriter
 {
-    /// <summary>Serializes an Integer, e.g. <c>-42</c>.</summary>
-    public static string FormatInteger(long value)
-    {
-        if (value is < SfBareItem.MinInteger or > SfBareItem.MaxInteger)
-        {
-            throw new ArgumentOutOfRangeException(nameof(value), value, "RFC 9651 Integers have at most 15 digits.");
-        }
-
-        return value.ToString(CultureInfo.InvariantCulture);
-    }
-
     /// <summary>Serializes a Boolean: <c>?1</c> or <c>?0</c>.</summary>
     public static string FormatBoolean(bool value) => value ? "?1" : "?0";
-
-    /// <summary>Serializes a Byte Sequence: <c>:base64:</c> (padded base64).</summary>
-    public static string FormatByteSequence(ReadOnlySpan<byte> value) => string.Concat(":", Convert.ToBase64String(value), ":");
-
-    /// <summary>Serializes a Decimal (rounded half to even to three fractional digits).</summary>
-    public static string FormatDecimal(decimal value) => Serialize(SfBareItem.FromDecimal(value));
-
-    /// <summary>Serializes a String with <c>\"</c> and <c>\\</c> escapes.</summary>
-    public static string FormatString(string value) => Serialize(SfBareItem.FromString(value));
-
-    /// <summary>Serializes a Token after validating it.</summary>
-    public static string FormatToken(string value) => Serialize(SfBareItem.FromToken(value));
-
-    /// <summary>Serializes a Dictionary whose values are Integers, e.g. <c>min-size=0, max-size=1048576</c>.</summary>
-    public static string FormatDictionary(IEnumerable<KeyValuePair<string, long>> members)
-    {
-        ArgumentNullException.ThrowIfNull(members);
-        var sb = new StringBuilder();
-        foreach (var (key, value) in members)
-        {
-            AppendIntegerMember(sb, key, value);
-        }
-
-        return sb.ToString();
-    }
-
-    /// <summary>Serializes a Dictionary whose values are Integers, e.g. <c>FormatDictionary(("min-size", 0), ("max-size", 1048576))</c>.</summary>
-    public static string FormatDictionary(params ReadOnlySpan<(string Key, long Value)> members)
-    {
-        var sb = new StringBuilder();
-        foreach (var (key, value) in members)
-        {
-            AppendIntegerMember(sb, key, value);
-        }
-
-        return sb.ToString();
-    }
 
     public static string Serialize(SfBareItem item)
     {
@@ -79,24 +31,6 @@ public static class StructuredFieldWriter
     {
         var sb = new StringBuilder();
         AppendMember(sb, member);
-        return sb.ToString();
-    }
-
-    /// <summary>Serializes a List; an empty list gives "" (RFC 9651 says not to send the field at all).</summary>
-    public static string Serialize(SfList list)
-    {
-        ArgumentNullException.ThrowIfNull(list);
-        var sb = new StringBuilder();
-        for (var i = 0; i < list.Count; i++)
-        {
-            if (i > 0)
-            {
-                sb.Append(", ");
-            }
-
-            AppendMember(sb, list[i]);
-        }
-
         return sb.ToString();
     }
 
@@ -126,22 +60,6 @@ public static class StructuredFieldWriter
         }
 
         return sb.ToString();
-    }
-
-    private static void AppendIntegerMember(StringBuilder sb, string key, long value)
-    {
-        if (value is < SfBareItem.MinInteger or > SfBareItem.MaxInteger)
-        {
-            throw new ArgumentOutOfRangeException(nameof(value), value, $"Value of '{key}' is not an RFC 9651 Integer.");
-        }
-
-        if (sb.Length > 0)
-        {
-            sb.Append(", ");
-        }
-
-        AppendKey(sb, key);
-        sb.Append('=').Append(value);
     }
 
     private static void AppendMember(StringBuilder sb, SfMember member)

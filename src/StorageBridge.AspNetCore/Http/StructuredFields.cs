@@ -12,7 +12,7 @@ namespace StorageBridge.AspNetCore.Http;
 // The parser lives in StructuredFieldParser, the serializer in StructuredFieldWriter.
 
 /// <summary>The type of an RFC 9651 bare item. <see cref="None"/> is only the value of <c>default(SfBareItem)</c>.</summary>
-public enum SfItemType : byte
+internal enum SfItemType : byte
 {
     None = 0,
     Integer,
@@ -29,7 +29,7 @@ public enum SfItemType : byte
 /// An RFC 9651 bare item. Immutable value type; Integer, Decimal, Boolean and Date values need no allocation.
 /// Decimals are held exactly as a count of thousandths (RFC 9651 allows at most three fractional digits).
 /// </summary>
-public readonly struct SfBareItem : IEquatable<SfBareItem>
+internal readonly struct SfBareItem : IEquatable<SfBareItem>
 {
     /// <summary>Largest Integer (15 digits).</summary>
     public const long MaxInteger = 999_999_999_999_999;
@@ -245,7 +245,7 @@ public readonly struct SfBareItem : IEquatable<SfBareItem>
 }
 
 /// <summary>An RFC 9651 Item: a bare item with parameters.</summary>
-public readonly struct SfItem : IEquatable<SfItem>
+internal readonly struct SfItem : IEquatable<SfItem>
 {
     private readonly SfParameters? _parameters;
 
@@ -274,7 +274,7 @@ public readonly struct SfItem : IEquatable<SfItem>
 }
 
 /// <summary>An RFC 9651 Inner List: items in parentheses, with parameters.</summary>
-public sealed class SfInnerList : IReadOnlyList<SfItem>, IEquatable<SfInnerList>
+internal sealed class SfInnerList : IReadOnlyList<SfItem>, IEquatable<SfInnerList>
 {
     private readonly SfItem[] _items;
 
@@ -312,7 +312,7 @@ public sealed class SfInnerList : IReadOnlyList<SfItem>, IEquatable<SfInnerList>
 }
 
 /// <summary>A member of a List or a Dictionary value: either an Item or an Inner List.</summary>
-public readonly struct SfMember : IEquatable<SfMember>
+internal readonly struct SfMember : IEquatable<SfMember>
 {
     private readonly SfInnerList? _innerList;
 
@@ -368,34 +368,8 @@ public readonly struct SfMember : IEquatable<SfMember>
     public override string ToString() => StructuredFieldWriter.Serialize(this);
 }
 
-/// <summary>An RFC 9651 List.</summary>
-public sealed class SfList : IReadOnlyList<SfMember>
-{
-    private readonly SfMember[] _members;
-
-    public SfList(IEnumerable<SfMember> members)
-    {
-        ArgumentNullException.ThrowIfNull(members);
-        _members = members.ToArray();
-    }
-
-    internal SfList(SfMember[] members) => _members = members;
-
-    public static SfList Empty { get; } = new(Array.Empty<SfMember>());
-
-    public int Count => _members.Length;
-
-    public SfMember this[int index] => _members[index];
-
-    public IEnumerator<SfMember> GetEnumerator() => ((IEnumerable<SfMember>)_members).GetEnumerator();
-
-    IEnumerator IEnumerable.GetEnumerator() => GetEnumerator();
-
-    public override string ToString() => StructuredFieldWriter.Serialize(this);
-}
-
 /// <summary>RFC 9651 Parameters: an ordered map from keys to bare items (keys unique; a repeated key overwrote the earlier value).</summary>
-public sealed class SfParameters : IReadOnlyList<KeyValuePair<string, SfBareItem>>, IEquatable<SfParameters>
+internal sealed class SfParameters : IReadOnlyList<KeyValuePair<string, SfBareItem>>, IEquatable<SfParameters>
 {
     private readonly OrderedMap<SfBareItem> _map;
 
@@ -442,7 +416,7 @@ public sealed class SfParameters : IReadOnlyList<KeyValuePair<string, SfBareItem
 }
 
 /// <summary>An RFC 9651 Dictionary: ordered, unique keys (the last of duplicate keys wins, keeping the first position).</summary>
-public sealed class SfDictionary : IReadOnlyList<KeyValuePair<string, SfMember>>
+internal sealed class SfDictionary : IReadOnlyList<KeyValuePair<string, SfMember>>
 {
     private readonly OrderedMap<SfMember> _map;
 

@@ -1,8 +1,10 @@
+using System.Diagnostics.Metrics;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Options;
 using StorageBridge.Backends;
 using StorageBridge.Configuration;
+using StorageBridge.Diagnostics;
 using StorageBridge.FileSystem;
 using StorageBridge.Metadata;
 
@@ -48,6 +50,8 @@ public static class StorageBridgeBuilderExtensions
         var source = new StorageBridgeConfigurationSource(section);
         services.AddSingleton(source);
         services.TryAddSingleton(TimeProvider.System);
+        // The meter comes from the host's IMeterFactory (hosts register one); without it, the process-wide default.
+        services.TryAddSingleton(sp => sp.GetService<IMeterFactory>() is { } meters ? new StorageBridgeMetrics(meters) : StorageBridgeMetrics.Default);
         var options = services.AddOptions<StorageBridgeOptions>();
         if (section is not null)
         {

@@ -7,7 +7,7 @@ using StorageBridge.Targets;
 namespace StorageBridge.Configuration;
 
 /// <summary>A target the application declared: in code (<c>Add...Target</c>) or in configuration (<c>Targets:{name}:Backend</c>).</summary>
-public sealed record StorageBridgeTargetDeclaration(string Name, string Backend);
+internal sealed record StorageBridgeTargetDeclaration(string Name, string Backend);
 
 /// <summary>
 /// Builds the target registry from the declared targets and their named options. Every mistake fails start-up with
@@ -18,7 +18,7 @@ public static class TargetConfiguration
     public const string SectionName = "StorageBridge";
     public const string DefaultTarget = "default";
 
-    public static UploadTargetRegistry CreateRegistry(IServiceProvider services)
+    internal static UploadTargetRegistry CreateRegistry(IServiceProvider services)
     {
         ArgumentNullException.ThrowIfNull(services);
         var source = services.GetService<StorageBridgeConfigurationSource>() ?? new StorageBridgeConfigurationSource(null);
@@ -65,7 +65,7 @@ public static class TargetConfiguration
     }
 
     /// <summary>Target names may use letters, digits, '-' and '_' (at most 64).</summary>
-    public static bool IsValidTargetName(string name) =>
+    internal static bool IsValidTargetName(string name) =>
         name.Length is > 0 and <= 64 && name.AsSpan().IndexOfAnyExcept("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_") < 0;
 
     /// <summary><c>StagingDirectory</c>: tails on this machine's disk instead of the backend (single instance only).</summary>

@@ -63,7 +63,7 @@ public class TargetOptionsValidator<TOptions> : IValidateOptions<TOptions>
 }
 
 /// <summary>Binds <c>{section}:Targets:{name}</c> onto a target's named options, before the application's code configuration.</summary>
-public sealed class TargetSectionBinder<TOptions> : IConfigureNamedOptions<TOptions>
+internal sealed class TargetSectionBinder<TOptions> : IConfigureNamedOptions<TOptions>
     where TOptions : StorageBridgeTargetOptions
 {
     private readonly StorageBridgeConfigurationSource _source;

@@ -50,6 +50,7 @@ internal sealed partial class AppendOperation
         {
             // Only the new bytes are written, as one more segment; the tail's earlier segments stay as they are.
             await EnsureLeaseAsync().ConfigureAwait(false);
+            using var tailActivity = EngineActivities.StartBackendCall("WriteTail", _target, _record.Id, bytes: _filled, tailSequence: sequence);
             await Tails.WriteAsync(_record.Id, sequence, _buffer.AsMemory(0, _filled), SalvageToken).ConfigureAwait(false);
             newTail = segmented.Append(sequence, _filled);
         }
@@ -60,6 +61,7 @@ internal sealed partial class AppendOperation
             if (_filled > 0 && !keepTail)
             {
                 await EnsureLeaseAsync().ConfigureAwait(false);
+                using var tailActivity = EngineActivities.StartBackendCall("WriteTail", _target, _record.Id, bytes: _filled, tailSequence: sequence);
                 await Tails.WriteAsync(_record.Id, sequence, _buffer.AsMemory(0, _filled), SalvageToken).ConfigureAwait(false);
                 newTail = new TailRecord(sequence, _filled);
             }
@@ -147,7 +149,7 @@ internal sealed partial class AppendOperation
             var written = await _engine.Store.TryReplaceAsync(updated, SalvageToken).ConfigureAwait(false);
             if (written.Status == MetadataWriteStatus.Success)
             {
-                StorageBridgeTelemetry.BytesAppended.Add(offset - _record.Offset, new KeyValuePair<string, object?>("target", _target.Name));
+                _engine.Metrics.BytesAppended.Add(offset - _record.Offset, new KeyValuePair<string, object?>("target", _target.Name));
                 _record = written.Record!;
                 _pendingParts.Clear();
                 _uncommittedInPlace = 0;

@@ -91,10 +91,12 @@ internal sealed partial class AppendOperation
         var upload = BackendUpload.From(_record);
         var offset = _partsEnd;
         var content = buffer.AsMemory(0, count);
+        var partActivity = EngineActivities.StartBackendCall("WritePart", _target, _record.Id, number, count);
         var write = _concurrency == 0
             ? _shape.WritePartAsync(upload, number, offset, content, SalvageToken)
             // Off the reading loop: a backend may hash the part synchronously before its first await.
             : Task.Run(() => _shape.WritePartAsync(upload, number, offset, content, SalvageToken), SalvageToken);
+        EngineActivities.EndWith(partActivity, write);
         _inflight.Enqueue(new InflightPart(offset, count, buffer, write));
         _partsEnd += count;
         _tailInBuffer = Math.Max(0, _tailInBuffer - count);

@@ -68,14 +68,13 @@ internal sealed class AppendPipeline(EngineContext engine, UploadAdmission admis
             return unusable;
         }
 
-        using var activity = StorageBridgeTelemetry.ActivitySource.StartActivity("StorageBridge.Append");
-        activity?.SetTag("storagebridge.upload_id", record.Id);
+        using var activity = EngineActivities.Start("StorageBridge.Append", record.Id, target);
         var started = engine.Time.GetTimestamp();
         var append = new AppendOperation(engine, leases, completion, target, leased.Record, request);
         try
         {
             var result = await append.RunAsync(body, operation.Token).ConfigureAwait(false);
-            StorageBridgeTelemetry.AppendDuration.Record(engine.Time.GetElapsedTime(started).TotalSeconds);
+            engine.Metrics.AppendDuration.Record(engine.Time.GetElapsedTime(started).TotalSeconds);
             return result;
         }
         catch (UploadSessionGoneException)

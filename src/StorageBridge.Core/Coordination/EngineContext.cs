@@ -1,5 +1,6 @@
 using Microsoft.Extensions.Logging;
 using StorageBridge.Backends;
+using StorageBridge.Diagnostics;
 using StorageBridge.Metadata;
 using StorageBridge.Targets;
 using StorageBridge.Uploads;
@@ -15,14 +16,15 @@ internal sealed class EngineContext
     // Writes of bytes that already arrived must finish even when the client is gone: that is what keeps them.
     public static readonly TimeSpan SalvageTimeout = TimeSpan.FromMinutes(2);
 
-    public EngineContext(UploadTargetRegistry targets, IUploadMetadataStore store, StorageBridgeEngineOptions options, TimeProvider time, ILogger logger)
+    public EngineContext(UploadTargetRegistry targets, IUploadMetadataStore store, StorageBridgeEngineOptions options, TimeProvider time, ILogger logger, StorageBridgeMetrics? metrics = null)
     {
+        Metrics = metrics ?? StorageBridgeMetrics.Default;
         Targets = targets;
         Store = store;
         Options = options;
         Time = time;
         Logger = logger;
-        TailCache = new TailSegmentCache(options.TailCacheSize);
+        TailCache = new TailSegmentCache(options.TailCacheSize, Metrics);
     }
 
     public UploadTargetRegistry Targets { get; }
@@ -34,6 +36,8 @@ internal sealed class EngineContext
     public TimeProvider Time { get; }
 
     public ILogger Logger { get; }
+
+    public StorageBridgeMetrics Metrics { get; }
 
     /// <summary>Part buffers of this engine (accounting for tests of the memory bound).</summary>
     public PartBufferPool PartBuffers { get; } = new();
@@ -75,7 +79,11 @@ internal sealed class EngineContext
     public async Task AbortAsync(UploadTarget target, UploadRecord record, CancellationToken cancellationToken)
     {
         TailCache.RemoveUpload(record.Id);
-        await target.Backend.AbortAsync(BackendUpload.From(record), cancellationToken).ConfigureAwait(false);
+        using (EngineActivities.StartBackendCall("Abort", target, record.Id))
+        {
+            await target.Backend.AbortAsync(BackendUpload.From(record), cancellationToken).ConfigureAwait(false);
+        }
+
         await target.Tails.DeleteAllAsync(record.Id, cancellationToken).ConfigureAwait(false);
     }
 }

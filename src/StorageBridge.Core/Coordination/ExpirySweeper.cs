@@ -13,6 +13,7 @@ internal sealed class ExpirySweeper(EngineContext engine, UploadLeases leases, U
     /// <summary>Expires due uploads and forgets old tombstones. Returns how many records were handled.</summary>
     public async Task<int> CleanupExpiredAsync(CancellationToken cancellationToken)
     {
+        using var activity = StorageBridgeTelemetry.ActivitySource.StartActivity("StorageBridge.Cleanup");
         var handled = 0;
         await foreach (var record in engine.Store.ListExpiredAsync(engine.Now, 100, cancellationToken).ConfigureAwait(false))
         {
@@ -46,7 +47,7 @@ internal sealed class ExpirySweeper(EngineContext engine, UploadLeases leases, U
                         await engine.AbortAsync(target, written.Record!, cancellationToken).ConfigureAwait(false);
                     }
 
-                    StorageBridgeTelemetry.UploadsExpired.Add(1);
+                    engine.Metrics.UploadsExpired.Add(1);
                     EngineLog.UploadExpired(engine.Logger, record.Id);
                 }
                 else if (record.State is UploadState.Cancelled or UploadState.Expired)
@@ -68,6 +69,7 @@ internal sealed class ExpirySweeper(EngineContext engine, UploadLeases leases, U
             }
         }
 
+        activity?.SetTag(EngineActivities.HandledTag, handled);
         return handled;
     }
 

@@ -3,7 +3,7 @@ using StorageBridge.Backends;
 namespace StorageBridge.Coordination;
 
 /// <summary>Cuts appends into parts the backend accepts. Pure functions: unit-tested without a backend.</summary>
-public static class PartPlanner
+internal static class PartPlanner
 {
     /// <summary>Largest part buffer the engine will hold in memory for one append (bounds memory per upload).</summary>
     public const long MaxBufferSize = 512L * 1024 * 1024;

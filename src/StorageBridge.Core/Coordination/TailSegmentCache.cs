@@ -19,12 +19,14 @@ internal sealed class TailSegmentCache
     private readonly Dictionary<(string Upload, int Sequence), LinkedListNode<Entry>> _entries = [];
     private readonly LinkedList<Entry> _recency = new();
     private readonly Lock _lock = new();
+    private readonly StorageBridgeMetrics _metrics;
     private long _held;
 
-    public TailSegmentCache(long capacityBytes)
+    public TailSegmentCache(long capacityBytes, StorageBridgeMetrics? metrics = null)
     {
         ArgumentOutOfRangeException.ThrowIfNegative(capacityBytes);
         _capacity = capacityBytes;
+        _metrics = metrics ?? StorageBridgeMetrics.Default;
     }
 
     /// <summary>Bytes held now.</summary>
@@ -76,7 +78,7 @@ internal sealed class TailSegmentCache
             }
         }
 
-        StorageBridgeTelemetry.TailCacheReads.Add(1, new KeyValuePair<string, object?>("hit", hit));
+        _metrics.TailCacheReads.Add(1, new KeyValuePair<string, object?>("hit", hit));
         return hit;
     }
 

@@ -84,7 +84,7 @@ internal sealed class UploadAdmission(EngineContext engine)
             throw new InvalidOperationException($"Metadata store refused to create upload {id}: {created.Status}.");
         }
 
-        StorageBridgeTelemetry.UploadsCreated.Add(1, new KeyValuePair<string, object?>("target", target.Name));
+        engine.Metrics.UploadsCreated.Add(1, new KeyValuePair<string, object?>("target", target.Name));
         EngineLog.UploadCreated(engine.Logger, id, target.Name, request.Length);
         return new CreateResult(UploadOutcome.Success, created.Record);
     }

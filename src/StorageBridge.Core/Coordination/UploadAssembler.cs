@@ -314,7 +314,7 @@ public sealed class UploadAssembler
             var written = await _engine.Store.TryReplaceAsync(updated, cancellationToken).ConfigureAwait(false);
             if (written.Status == MetadataWriteStatus.Success)
             {
-                StorageBridgeTelemetry.BytesAppended.Add(parts.Sum(p => p.Size), new KeyValuePair<string, object?>("target", upload.Target));
+                _engine.Metrics.BytesAppended.Add(parts.Sum(p => p.Size), new KeyValuePair<string, object?>("target", upload.Target));
                 if (!complete)
                 {
                     return new PartsWriteResult(UploadOutcome.Success, written.Record, Recorded: true);
@@ -336,7 +336,7 @@ public sealed class UploadAssembler
             ?? await _engine.Store.GetAsync(completing.Id, cancellationToken).ConfigureAwait(false);
         if (done?.State == UploadState.Completed)
         {
-            StorageBridgeTelemetry.UploadsCompleted.Add(1, new KeyValuePair<string, object?>("target", done.Target));
+            _engine.Metrics.UploadsCompleted.Add(1, new KeyValuePair<string, object?>("target", done.Target));
             EngineLog.UploadCompleted(_engine.Logger, done.Id, done.Offset, done.ObjectKey);
             return new UploadQueryResult(UploadOutcome.Success, done);
         }

@@ -27,9 +27,11 @@ internal sealed class UploadCompletion(EngineContext engine)
     /// </summary>
     public async Task<AppendResult> CommitObjectAsync(UploadTarget target, UploadRecord completing, CancellationToken cancellationToken)
     {
+        using var activity = EngineActivities.Start("StorageBridge.Complete", completing.Id, target);
         StoredObject stored;
         try
         {
+            using var call = EngineActivities.StartBackendCall("Complete", target, completing.Id, bytes: completing.Offset);
             stored = await target.Backend.CompleteAsync(BackendUpload.From(completing), cancellationToken).ConfigureAwait(false);
         }
         catch (ObjectExistsException)
@@ -57,9 +59,11 @@ internal sealed class UploadCompletion(EngineContext engine)
             return null;
         }
 
+        using var activity = EngineActivities.Start("StorageBridge.Complete", record.Id, target);
         StoredObject stored;
         try
         {
+            using var call = EngineActivities.StartBackendCall("Complete", target, record.Id, bytes: record.Offset);
             stored = await target.Backend.CompleteAsync(BackendUpload.From(record), cancellationToken).ConfigureAwait(false);
         }
         catch (ObjectExistsException)
@@ -93,7 +97,7 @@ internal sealed class UploadCompletion(EngineContext engine)
     /// <summary>Counts and logs a completed upload.</summary>
     public void ReportCompleted(string target, UploadRecord completed)
     {
-        StorageBridgeTelemetry.UploadsCompleted.Add(1, new KeyValuePair<string, object?>("target", target));
+        engine.Metrics.UploadsCompleted.Add(1, new KeyValuePair<string, object?>("target", target));
         EngineLog.UploadCompleted(engine.Logger, completed.Id, completed.Offset, completed.ObjectKey);
     }
 

@@ -83,8 +83,8 @@ internal sealed class UploadConcatenation(EngineContext engine, UploadCompletion
             throw new InvalidOperationException($"Metadata store refused to create upload {id}: {created.Status}.");
         }
 
-        StorageBridgeTelemetry.UploadsCreated.Add(1, new KeyValuePair<string, object?>("target", target.Name));
-        StorageBridgeTelemetry.UploadsCompleted.Add(1, new KeyValuePair<string, object?>("target", target.Name));
+        engine.Metrics.UploadsCreated.Add(1, new KeyValuePair<string, object?>("target", target.Name));
+        engine.Metrics.UploadsCompleted.Add(1, new KeyValuePair<string, object?>("target", target.Name));
         EngineLog.UploadCompleted(engine.Logger, id, total, record.ObjectKey);
         return new CreateResult(UploadOutcome.Success, created.Record);
     }

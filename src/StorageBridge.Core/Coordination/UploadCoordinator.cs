@@ -29,12 +29,13 @@ public sealed class UploadCoordinator
         IUploadMetadataStore store,
         StorageBridgeEngineOptions options,
         TimeProvider time,
-        ILogger<UploadCoordinator> logger)
+        ILogger<UploadCoordinator> logger,
+        StorageBridgeMetrics? metrics = null)
     {
         _targets = targets;
         _store = store;
         _logger = logger;
-        _engine = new EngineContext(targets, store, options, time, logger);
+        _engine = new EngineContext(targets, store, options, time, logger, metrics);
         _admission = new UploadAdmission(_engine);
         _leases = new UploadLeases(_engine);
         _completion = new UploadCompletion(_engine);

@@ -9,7 +9,7 @@ namespace StorageBridge.FileSystem;
 /// part). As durable as the disk, so only for a single instance whose metadata store lives on the same disk (SQLite):
 /// another instance, or a host without a persistent disk (Lambda, Functions), would not find the bytes.
 /// </summary>
-public sealed class LocalTailStore : ITailStore
+internal sealed class LocalTailStore : ITailStore
 {
     private readonly string _root;
 

@@ -18,7 +18,7 @@ namespace StorageBridge.Hashing;
 /// <para>Not thread-safe. Whole 64-byte blocks are hashed straight from the caller's span; nothing is allocated per call
 /// except by <see cref="GetCurrentHash"/> and <see cref="Export"/> for their results.</para>
 /// </summary>
-public sealed class ResumableSha256
+internal sealed class ResumableSha256
 {
     /// <summary>Length in bytes of a SHA-256 digest.</summary>
     public const int HashSizeInBytes = 32;

@@ -3,7 +3,7 @@ using System.Text;
 namespace StorageBridge.Targets;
 
 /// <summary>Builds object keys from a target's template; client-supplied names are neutralised first.</summary>
-public static class ObjectKeys
+internal static class ObjectKeys
 {
     public static string Build(UploadTargetOptions options, string targetName, string uploadId, string? fileName, DateTimeOffset now)
     {

@@ -1,5 +1,6 @@
 using System.Text.Json;
 using System.Text.Json.Serialization;
+using System.Text.Json.Serialization.Metadata;
 
 namespace StorageBridge.Uploads;
 
@@ -8,10 +9,13 @@ namespace StorageBridge.Uploads;
 [JsonSerializable(typeof(UploadRecord))]
 [JsonSerializable(typeof(Dictionary<string, string>))]
 [JsonSerializable(typeof(List<PartRecord>))]
-public sealed partial class UploadRecordJsonContext : JsonSerializerContext;
+internal sealed partial class UploadRecordJsonContext : JsonSerializerContext;
 
 public static class UploadRecordJson
 {
+    /// <summary>Source-generated metadata of the document, for stores that read or write it as a stream or a JSON node.</summary>
+    public static JsonTypeInfo<UploadRecord> TypeInfo => UploadRecordJsonContext.Default.UploadRecord;
+
     public static string Serialize(UploadRecord record) =>
         JsonSerializer.Serialize(record, UploadRecordJsonContext.Default.UploadRecord);
 

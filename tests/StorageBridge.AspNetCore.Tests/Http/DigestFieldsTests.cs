@@ -169,13 +169,10 @@ public sealed class DigestFieldsTests
     [Fact]
     public void Format_digest_fields()
     {
-        Assert.Equal("sha-256=:47DEQpj8HBSa+/TImW+5JCeuQeRkm5NMpJWZG3hSuFU=:", DigestFields.Format(new DigestValue(DigestValue.Sha256, SHA256.HashData([]))));
+        Assert.Equal("sha-256=:47DEQpj8HBSa+/TImW+5JCeuQeRkm5NMpJWZG3hSuFU=:", DigestFields.Format(DigestValue.Sha256, SHA256.HashData([])));
         Assert.Equal(
             "sha-512=:z4PhNX7vuL3xVChQ1m2AB9Yg5AULVxXcg/SpIdNs6c5H0NE8XYXysP+DGNKHfuwvY7kxvUdBeoGlODJ6+SfaPg==:",
             DigestFields.Format(DigestValue.Sha512, SHA512.HashData([])));
-        Assert.Equal(
-            $"sha-512=:{Sha512B64}:, sha-256=:{Sha256B64}:",
-            DigestFields.Format([new DigestValue(DigestValue.Sha512, Sha512Bytes), new DigestValue(DigestValue.Sha256, Sha256Bytes)]));
         Assert.Throws<ArgumentException>(() => DigestFields.Format("SHA-256", Sha256Bytes));
 
         // Round trip through the parser.

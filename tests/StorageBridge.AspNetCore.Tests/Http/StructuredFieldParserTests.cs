@@ -368,87 +368,26 @@ public sealed class StructuredFieldParserTests
         Assert.True(allocated.Min() == 0, $"bytes allocated per round: {string.Join(", ", allocated)}");
     }
 
-    // ---- Lists -------------------------------------------------------------------------------------
-
-    [Theory]
-    [InlineData("1, 42", "1, 42")]
-    [InlineData("", "")]
-    [InlineData("   ", "")]
-    [InlineData("42", "42")]
-    [InlineData("1,42", "1, 42")]
-    [InlineData("1 , 42", "1, 42")]
-    [InlineData("1\t,\t42", "1, 42")]
-    [InlineData("  1 ,  42  ", "1, 42")]
-    [InlineData("(1 2);a=1, 3", "(1 2);a=1, 3")]
-    [InlineData("()", "()")]
-    [InlineData("();a", "();a")]
-    [InlineData("( 1 2 )", "(1 2)")]
-    [InlineData("(  1   2)", "(1 2)")]
-    [InlineData("(1;a=1 \"x\";b);c=:AA==:, tok", "(1;a=1 \"x\";b);c=:AA==:, tok")]
-    [InlineData("abc_123;a=1;b=2; cdef_456, ghi;q=9;r=\"+w\"", "abc_123;a=1;b=2;cdef_456, ghi;q=9;r=\"+w\"")]
-    [InlineData("text/html  ,  text/plain;  q=0.5;  charset=utf-8", "text/html, text/plain;q=0.5;charset=utf-8")]
-    [InlineData("(\"foo\" \"bar\"), (\"baz\"), (\"bat\" \"one\"), ()", "(\"foo\" \"bar\"), (\"baz\"), (\"bat\" \"one\"), ()")]
-    public void List_valid_values(string input, string canonical)
-    {
-        Assert.True(StructuredFieldParser.TryParseList(input, out var list));
-        Assert.Equal(canonical, StructuredFieldWriter.Serialize(list));
-    }
+    // ---- Inner lists (the protocols parse Dictionaries; their members may be inner lists) -----------
 
     [Fact]
-    public void List_members_are_exposed()
+    public void Dictionary_members_are_exposed()
     {
-        Assert.True(StructuredFieldParser.TryParseList("a;x=1, (1 ?0);y, :AQ==:", out var list));
-        Assert.Equal(3, list.Count);
-        Assert.False(list[0].IsInnerList);
-        Assert.Equal("a", list[0].Item.Value.TokenValue);
-        Assert.True(list[0].Parameters.TryGetValue("x", out var x));
+        Assert.True(StructuredFieldParser.TryParseDictionary("k=a;x=1, m=(1 ?0);y, b=:AQ==:", out var dictionary));
+        Assert.Equal(3, dictionary.Count);
+        var first = dictionary[0].Value;
+        Assert.False(first.IsInnerList);
+        Assert.Equal("a", first.Item.Value.TokenValue);
+        Assert.True(first.Parameters.TryGetValue("x", out var x));
         Assert.Equal(1L, x.IntegerValue);
-        Assert.True(list[1].IsInnerList);
-        Assert.Equal(2, list[1].InnerList.Count);
-        Assert.Equal(1L, list[1].InnerList[0].Value.IntegerValue);
-        Assert.False(list[1].InnerList[1].Value.BooleanValue);
-        Assert.True(list[1].Parameters.ContainsKey("y"));
-        Assert.Equal(new byte[] { 1 }, list[2].Item.Value.ByteSequenceValue);
-        Assert.Throws<InvalidOperationException>(() => list[0].InnerList);
-    }
-
-    [Theory]
-    [InlineData("1, 42,")]
-    [InlineData("1, 42, ")]
-    [InlineData("1,,42")]
-    [InlineData(",1")]
-    [InlineData(",")]
-    [InlineData("1 42")]
-    [InlineData("1;42")]
-    [InlineData("(1 2")]
-    [InlineData("(1 2))")]
-    [InlineData("(1\t2)")]
-    [InlineData("(1,2)")]
-    [InlineData("(1 (2))")]
-    [InlineData("(1)(2)")]
-    [InlineData("(1);")]
-    [InlineData("(1) ;a")]
-    [InlineData("text/html, text/plain;q =0.5")]
-    [InlineData("text/html, text/plain;q= 0.5")]
-    [InlineData("text/html, text/plain ;q=0.5")]
-    [InlineData("\"a\", \"b")]
-    [InlineData("1, \u00e9")]
-    [InlineData("\t1")]
-    public void List_invalid_values(string input)
-    {
-        Assert.False(StructuredFieldParser.TryParseList(input, out var list));
-        Assert.Null(list);
-    }
-
-    [Fact]
-    public void List_multiple_lines()
-    {
-        Assert.True(StructuredFieldParser.TryParseList(new StringValues(["1", "42"]), out var list));
-        Assert.Equal("1, 42", StructuredFieldWriter.Serialize(list));
-        Assert.True(StructuredFieldParser.TryParseList(string.Join(",", "a", "(b c)"), out list));
-        Assert.Equal("a, (b c)", list.ToString());
-        Assert.False(StructuredFieldParser.TryParseList((string?)null, out _));
-        Assert.False(StructuredFieldParser.TryParseList(StringValues.Empty, out _));
+        var inner = dictionary[1].Value;
+        Assert.True(inner.IsInnerList);
+        Assert.Equal(2, inner.InnerList.Count);
+        Assert.Equal(1L, inner.InnerList[0].Value.IntegerValue);
+        Assert.False(inner.InnerList[1].Value.BooleanValue);
+        Assert.True(inner.Parameters.ContainsKey("y"));
+        Assert.Equal(new byte[] { 1 }, dictionary[2].Value.Item.Value.ByteSequenceValue);
+        Assert.Throws<InvalidOperationException>(() => first.InnerList);
     }
 
     // ---- Dictionaries ------------------------------------------------------------------------------
@@ -471,6 +410,11 @@ public sealed class StructuredFieldParserTests
     [InlineData("a=1,b=2,a=3", "a=3, b=2")]
     [InlineData("*a=1, a.b_c-d*=2", "*a=1, a.b_c-d*=2")]
     [InlineData("a=(1 2);p=x, b=\"s\";q", "a=(1 2);p=x, b=\"s\";q")]
+    [InlineData("a=();a", "a=();a")]
+    [InlineData("a=( 1 2 )", "a=(1 2)")]
+    [InlineData("a=(  1   2)", "a=(1 2)")]
+    [InlineData("a=(1;a=1 \"x\";b);c=:AA==:, b=tok", "a=(1;a=1 \"x\";b);c=:AA==:, b=tok")]
+    [InlineData("a=text/html  ,  b=text/plain;  q=0.5;  charset=utf-8", "a=text/html, b=text/plain;q=0.5;charset=utf-8")]
     public void Dictionary_valid_values(string input, string canonical)
     {
         Assert.True(StructuredFieldParser.TryParseDictionary(input, out var dictionary));
@@ -520,6 +464,15 @@ public sealed class StructuredFieldParserTests
     [InlineData("a=1;")]
     [InlineData("a=1 b=2")]
     [InlineData("a=(1 2")]
+    [InlineData("a=(1 2))")]
+    [InlineData("a=(1\t2)")]
+    [InlineData("a=(1,2)")]
+    [InlineData("a=(1 (2))")]
+    [InlineData("a=(1)(2)")]
+    [InlineData("a=(1);")]
+    [InlineData("a=(1) ;b")]
+    [InlineData("a=text/plain;q =0.5")]
+    [InlineData("a=text/plain;q= 0.5")]
     [InlineData("a=1, \u00e9=2")]
     [InlineData("-a=1")]
     [InlineData("_a=1")]
@@ -566,12 +519,6 @@ public sealed class StructuredFieldParserTests
                 Assert.Equal(item, again);
             }
 
-            if (StructuredFieldParser.TryParseList(text, out var list))
-            {
-                Assert.True(StructuredFieldParser.TryParseList(list.ToString(), out var again));
-                Assert.Equal(list.ToString(), again.ToString());
-            }
-
             if (StructuredFieldParser.TryParseDictionary(text, out var dictionary))
             {
                 Assert.True(StructuredFieldParser.TryParseDictionary(dictionary.ToString(), out var again));
@@ -592,7 +539,7 @@ public sealed class StructuredFieldParserTests
         Assert.False(StructuredFieldParser.TryParseItem("\"" + new string('x', 100_000), out _));
         Assert.False(StructuredFieldParser.TryParseItem(new string('9', 100_000), out _));
         Assert.False(StructuredFieldParser.TryParseItem(":" + new string('A', 100_000), out _));
-        Assert.False(StructuredFieldParser.TryParseList(new string('(', 100_000), out _));
+        Assert.False(StructuredFieldParser.TryParseDictionary("a=" + new string('(', 100_000), out _));
         Assert.True(StructuredFieldParser.TryParseItem("%\"" + string.Concat(Enumerable.Repeat("%c3%a9", 1000)) + "\"", out item));
         Assert.Equal(new string('\u00e9', 1000), item.Value.DisplayStringValue);
         Assert.True(StructuredFieldParser.TryParseItem("1" + string.Concat(Enumerable.Repeat(";a=1", 10_000)), out item));

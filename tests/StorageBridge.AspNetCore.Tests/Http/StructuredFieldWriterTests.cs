@@ -10,16 +10,16 @@ public sealed class StructuredFieldWriterTests
     [InlineData(-42L, "-42")]
     [InlineData(999_999_999_999_999L, "999999999999999")]
     [InlineData(-999_999_999_999_999L, "-999999999999999")]
-    public void FormatInteger(long value, string expected) =>
-        Assert.Equal(expected, StructuredFieldWriter.FormatInteger(value));
+    public void Integers(long value, string expected) =>
+        Assert.Equal(expected, StructuredFieldWriter.Serialize(SfBareItem.FromInteger(value)));
 
     [Theory]
     [InlineData(1_000_000_000_000_000L)]
     [InlineData(-1_000_000_000_000_000L)]
     [InlineData(long.MaxValue)]
     [InlineData(long.MinValue)]
-    public void FormatInteger_out_of_range_throws(long value) =>
-        Assert.Throws<ArgumentOutOfRangeException>(() => StructuredFieldWriter.FormatInteger(value));
+    public void Integers_out_of_range_throw(long value) =>
+        Assert.Throws<ArgumentOutOfRangeException>(() => SfBareItem.FromInteger(value));
 
     [Fact]
     public void FormatBoolean()
@@ -29,23 +29,25 @@ public sealed class StructuredFieldWriterTests
     }
 
     [Fact]
-    public void FormatByteSequence()
+    public void Byte_sequences()
     {
-        Assert.Equal("::", StructuredFieldWriter.FormatByteSequence([]));
-        Assert.Equal(":aGVsbG8=:", StructuredFieldWriter.FormatByteSequence("hello"u8));
-        Assert.Equal(":/+Ah:", StructuredFieldWriter.FormatByteSequence([0xFF, 0xE0, 0x21]));
+        Assert.Equal("::", StructuredFieldWriter.Serialize(SfBareItem.FromByteSequence([])));
+        Assert.Equal(":aGVsbG8=:", StructuredFieldWriter.Serialize(SfBareItem.FromByteSequence("hello"u8.ToArray())));
+        Assert.Equal(":/+Ah:", StructuredFieldWriter.Serialize(SfBareItem.FromByteSequence([0xFF, 0xE0, 0x21])));
     }
 
     [Fact]
-    public void FormatDictionary_with_integers()
+    public void Dictionaries_with_integers_round_trip()
     {
-        Assert.Equal("min-size=0, max-size=1048576", StructuredFieldWriter.FormatDictionary(("min-size", 0L), ("max-size", 1_048_576L)));
-        Assert.Equal("max-age=-1", StructuredFieldWriter.FormatDictionary([new KeyValuePair<string, long>("max-age", -1)]));
-        Assert.Equal(string.Empty, StructuredFieldWriter.FormatDictionary(Array.Empty<KeyValuePair<string, long>>()));
-        var parsed = StructuredFieldParser.TryParseDictionary(
-            StructuredFieldWriter.FormatDictionary(("min-size", 0L), ("max-append-size", 5L)), out var dictionary);
-        Assert.True(parsed);
-        Assert.True(dictionary!.TryGetItem("max-append-size", out var item));
+        var dictionary = SfDictionary.Create([
+            new("min-size", new SfItem(SfBareItem.FromInteger(0))),
+            new("max-append-size", new SfItem(SfBareItem.FromInteger(5))),
+            new("max-age", new SfItem(SfBareItem.FromInteger(-1))),
+        ]);
+        var text = StructuredFieldWriter.Serialize(dictionary);
+        Assert.Equal("min-size=0, max-append-size=5, max-age=-1", text);
+        Assert.True(StructuredFieldParser.TryParseDictionary(text, out var parsed));
+        Assert.True(parsed.TryGetItem("max-append-size", out var item));
         Assert.Equal(5L, item.Value.IntegerValue);
     }
 
@@ -55,12 +57,8 @@ public sealed class StructuredFieldWriterTests
     [InlineData("1a")]
     [InlineData("a b")]
     [InlineData("a=")]
-    public void FormatDictionary_rejects_invalid_keys(string key) =>
-        Assert.Throws<ArgumentException>(() => StructuredFieldWriter.FormatDictionary((key, 1L)));
-
-    [Fact]
-    public void FormatDictionary_rejects_out_of_range_values() =>
-        Assert.Throws<ArgumentOutOfRangeException>(() => StructuredFieldWriter.FormatDictionary(("max-size", long.MaxValue)));
+    public void Dictionaries_reject_invalid_keys(string key) =>
+        Assert.Throws<ArgumentException>(() => SfDictionary.Create([new(key, new SfItem(SfBareItem.FromInteger(1)))]));
 
     [Theory]
     [InlineData(1.0, "1.0")]
@@ -72,22 +70,22 @@ public sealed class StructuredFieldWriterTests
     [InlineData(0.0001, "0.0")]
     [InlineData(123456789012.1, "123456789012.1")]
     [InlineData(999999999999.999, "999999999999.999")]
-    public void FormatDecimal(double value, string expected) =>
-        Assert.Equal(expected, StructuredFieldWriter.FormatDecimal((decimal)value));
+    public void Decimals(double value, string expected) =>
+        Assert.Equal(expected, StructuredFieldWriter.Serialize(SfBareItem.FromDecimal((decimal)value)));
 
     [Fact]
-    public void FormatDecimal_out_of_range_throws() =>
-        Assert.Throws<ArgumentOutOfRangeException>(() => StructuredFieldWriter.FormatDecimal(1_000_000_000_000m));
+    public void Decimals_out_of_range_throw() =>
+        Assert.Throws<ArgumentOutOfRangeException>(() => SfBareItem.FromDecimal(1_000_000_000_000m));
 
     [Fact]
     public void Strings_tokens_and_display_strings()
     {
-        Assert.Equal("\"a \\\"b\\\" \\\\\"", StructuredFieldWriter.FormatString("a \"b\" \\"));
-        Assert.Throws<ArgumentException>(() => StructuredFieldWriter.FormatString("caf\u00e9"));
-        Assert.Throws<ArgumentException>(() => StructuredFieldWriter.FormatString("a\nb"));
-        Assert.Equal("text/html", StructuredFieldWriter.FormatToken("text/html"));
-        Assert.Throws<ArgumentException>(() => StructuredFieldWriter.FormatToken("1abc"));
-        Assert.Throws<ArgumentException>(() => StructuredFieldWriter.FormatToken("a b"));
+        Assert.Equal("\"a \\\"b\\\" \\\\\"", StructuredFieldWriter.Serialize(SfBareItem.FromString("a \"b\" \\")));
+        Assert.Throws<ArgumentException>(() => SfBareItem.FromString("caf\u00e9"));
+        Assert.Throws<ArgumentException>(() => SfBareItem.FromString("a\nb"));
+        Assert.Equal("text/html", StructuredFieldWriter.Serialize(SfBareItem.FromToken("text/html")));
+        Assert.Throws<ArgumentException>(() => SfBareItem.FromToken("1abc"));
+        Assert.Throws<ArgumentException>(() => SfBareItem.FromToken("a b"));
         Assert.Equal("%\"f%c3%bc%c3%bc %25 %22\"", StructuredFieldWriter.Serialize(SfBareItem.FromDisplayString("f\u00fc\u00fc % \"")));
         Assert.Throws<ArgumentException>(() => SfBareItem.FromDisplayString("\ud800"));
         Assert.Equal("@1659578233", StructuredFieldWriter.Serialize(SfBareItem.FromDate(1659578233)));
@@ -100,8 +98,8 @@ public sealed class StructuredFieldWriterTests
         var item = new SfItem(SfBareItem.FromToken("tok"), parameters);
         Assert.Equal("tok;a=?0;b=2", StructuredFieldWriter.Serialize(item));
 
-        var list = new SfList([item, new SfMember(new SfInnerList([new SfItem(SfBareItem.FromInteger(1)), new SfItem(SfBareItem.FromString("x"))]))]);
-        Assert.Equal("tok;a=?0;b=2, (1 \"x\")", StructuredFieldWriter.Serialize(list));
+        var inner = new SfMember(new SfInnerList([new SfItem(SfBareItem.FromInteger(1)), new SfItem(SfBareItem.FromString("x"))]));
+        Assert.Equal("(1 \"x\")", StructuredFieldWriter.Serialize(inner));
 
         var dictionary = SfDictionary.Create([
             new("ok", new SfItem(SfBareItem.FromBoolean(true))),

@@ -519,7 +519,7 @@ internal sealed partial class IetfUploadHandler
 
     private static partial class Log
     {
-        [LoggerMessage(100, LogLevel.Debug, "Upload {UploadId}: 104 not sent (response started or client gone)")]
+        [LoggerMessage(Diagnostics.EventIds.Ietf.InterimNotSent, LogLevel.Debug, "Upload {UploadId}: 104 not sent (response started or client gone)")]
         public static partial void InterimNotSent(ILogger logger, string uploadId);
     }
 }

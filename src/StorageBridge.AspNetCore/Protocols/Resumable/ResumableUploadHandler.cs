@@ -244,7 +244,7 @@ internal sealed partial class ResumableUploadHandler
 
     private static partial class Log
     {
-        [LoggerMessage(500, LogLevel.Debug, "Chunk {Chunk} of upload {UploadId} stored (complete: {Complete})")]
+        [LoggerMessage(Diagnostics.EventIds.Resumable.ChunkStored, LogLevel.Debug, "Chunk {Chunk} of upload {UploadId} stored (complete: {Complete})")]
         public static partial void ChunkStored(ILogger logger, string uploadId, long chunk, bool complete);
     }
 }

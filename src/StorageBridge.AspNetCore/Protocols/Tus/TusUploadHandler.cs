@@ -518,7 +518,7 @@ internal sealed partial class TusUploadHandler
 
     private static partial class Log
     {
-        [LoggerMessage(400, LogLevel.Debug, "tus upload {UploadId} created (length {Length})")]
+        [LoggerMessage(Diagnostics.EventIds.Tus.Created, LogLevel.Debug, "tus upload {UploadId} created (length {Length})")]
         public static partial void Created(ILogger logger, string uploadId, long? length);
     }
 }

@@ -1,0 +1,96 @@
+namespace StorageBridge.Diagnostics;
+
+/// <summary>
+/// Every logging event id of StorageBridge, one per event, grouped by area. Ranges keep areas apart so a log filter
+/// can select an area by range; a test checks that every <c>[LoggerMessage]</c> of the StorageBridge assemblies takes
+/// its id from here and that no id is used twice. Ids already published before the table existed kept their values.
+/// </summary>
+public static class EventIds
+{
+    /// <summary>The upload engine (category <c>UploadCoordinator</c>): 1–99.</summary>
+    public static class Engine
+    {
+        public const int UploadCreated = 1;
+        public const int UploadCompleted = 2;
+        public const int UploadCancelled = 3;
+        public const int UploadExpired = 4;
+        public const int CleanupFailed = 5;
+        public const int WaitingForLease = 6;
+        public const int AppendInterrupted = 7;
+        public const int LeaseLost = 8;
+        public const int ReprDigestMismatch = 9;
+        public const int SessionReconciled = 20;
+        public const int SessionGone = 21;
+        public const int ChunkReplayStopped = 30;
+        public const int ChunkReplayFailed = 31;
+    }
+
+    /// <summary>The IETF resumable upload front-end: 100–199.</summary>
+    public static class Ietf
+    {
+        public const int InterimNotSent = 100;
+    }
+
+    /// <summary>Hosted services (expiry cleanup): 200–299.</summary>
+    public static class Hosting
+    {
+        public const int ExpiryCleaned = 200;
+        public const int ExpiryRoundFailed = 201;
+    }
+
+    /// <summary>The endpoint mapping shared by the front-ends (failures turned into status codes): 300–399.</summary>
+    public static class Endpoint
+    {
+        public const int RequestFailed = 300;
+        public const int StorageUnavailable = 301;
+        public const int StorageRefused = 302;
+    }
+
+    /// <summary>The tus 1.0 front-end: 400–499.</summary>
+    public static class Tus
+    {
+        public const int Created = 400;
+    }
+
+    /// <summary>The Resumable.js / Flow.js front-end: 500–599.</summary>
+    public static class Resumable
+    {
+        public const int ChunkStored = 500;
+    }
+
+    /// <summary>The S3 backend: 4000–4099.</summary>
+    public static class S3
+    {
+        public const int Started = 4001;
+        public const int Completed = 4002;
+        public const int Aborted = 4003;
+        public const int Concatenated = 4004;
+    }
+
+    /// <summary>The Azure Blob backend: 4100–4199.</summary>
+    public static class AzureBlob
+    {
+        public const int FoundCommittedBlob = 4101;
+        public const int RefusedOverwrite = 4102;
+    }
+
+    /// <summary>The Google Cloud Storage backend: 4200–4299.</summary>
+    public static class Gcs
+    {
+        public const int ShortWrite = 4201;
+        public const int Retrying = 4202;
+        public const int SessionAhead = 4203;
+        public const int RequestRetrying = 4204;
+    }
+
+    // 4300–4399: the file-system backend (no events yet).
+    // 5000–5099: the SQLite metadata store (no events yet).
+
+    /// <summary>The Cosmos DB metadata store: 5100–5199.</summary>
+    public static class Cosmos
+    {
+        public const int Ready = 5101;
+        public const int RetryingTransient = 5102;
+        public const int TtlOff = 5103;
+    }
+}

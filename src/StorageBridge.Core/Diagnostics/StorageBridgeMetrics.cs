@@ -1,0 +1,53 @@
+using System.Diagnostics.Metrics;
+
+namespace StorageBridge.Diagnostics;
+
+/// <summary>
+/// The instruments of the upload engine, on the meter <see cref="StorageBridgeTelemetry.Name"/> created by the host's
+/// <see cref="IMeterFactory"/> (so each service provider has its own, and tests can listen to one host alone).
+/// <c>AddStorageBridge</c> registers it; an engine built without dependency injection uses <see cref="Default"/>.
+/// </summary>
+public sealed class StorageBridgeMetrics
+{
+    private static readonly Lazy<StorageBridgeMetrics> Shared = new(() => new StorageBridgeMetrics(new Meter(StorageBridgeTelemetry.Name)));
+
+    public StorageBridgeMetrics(IMeterFactory meterFactory)
+        : this(CreateMeter(meterFactory))
+    {
+    }
+
+    private StorageBridgeMetrics(Meter meter)
+    {
+        Meter = meter;
+        BytesAppended = meter.CreateCounter<long>("storagebridge.bytes_appended", "By", "Bytes made durable by appends");
+        UploadsCreated = meter.CreateCounter<long>("storagebridge.uploads_created", "{upload}");
+        UploadsCompleted = meter.CreateCounter<long>("storagebridge.uploads_completed", "{upload}");
+        UploadsExpired = meter.CreateCounter<long>("storagebridge.uploads_expired", "{upload}");
+        TailCacheReads = meter.CreateCounter<long>("storagebridge.tail_cache.reads", "{object}", "Tail objects joined into a part, by whether memory held them (hit) or the store was read");
+        AppendDuration = meter.CreateHistogram<double>("storagebridge.append_duration", "s");
+    }
+
+    /// <summary>The meter the instruments belong to.</summary>
+    public Meter Meter { get; }
+
+    /// <summary>Metrics of engines built without dependency injection (tests, benchmarks): one process-wide meter.</summary>
+    internal static StorageBridgeMetrics Default => Shared.Value;
+
+    internal Counter<long> BytesAppended { get; }
+
+    internal Counter<long> UploadsCreated { get; }
+
+    internal Counter<long> UploadsCompleted { get; }
+
+    internal Counter<long> UploadsExpired { get; }
+
+    internal Counter<long> TailCacheReads { get; }
+
+    internal Histogram<double> AppendDuration { get; }
+
+    private static Meter CreateMeter(IMeterFactory meterFactory)
+    {
+        ArgumentNullException.ThrowIfNull(meterFactory);
+        return meterFactory.Create(new MeterOptions(StorageBridgeTelemetry.Name));
+    }
+}
