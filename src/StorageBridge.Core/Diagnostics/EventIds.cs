@@ -21,8 +21,6 @@ public static class EventIds
         public const int ReprDigestMismatch = 9;
         public const int SessionReconciled = 20;
         public const int SessionGone = 21;
-        public const int ChunkReplayStopped = 30;
-        public const int ChunkReplayFailed = 31;
     }
 
     /// <summary>The IETF resumable upload front-end: 100–199.</summary>
@@ -56,6 +54,9 @@ public static class EventIds
     public static class Resumable
     {
         public const int ChunkStored = 500;
+        public const int ChunkReplayStopped = 501;
+        public const int ChunkReplayFailed = 502;
+        public const int ChunkCleanupFailed = 503;
     }
 
     /// <summary>The S3 backend: 4000–4099.</summary>

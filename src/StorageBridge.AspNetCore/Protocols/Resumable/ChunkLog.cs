@@ -3,16 +3,16 @@ using StorageBridge.Coordination;
 
 namespace StorageBridge.AspNetCore.Protocols.Resumable;
 
-/// <summary>Log events of the numbered-chunk path (category <see cref="ChunkUploads"/>); ids and messages as when it lived in the engine.</summary>
+/// <summary>Log events of the numbered-chunk path (category <see cref="ChunkUploads"/>); messages as when it lived in the engine.</summary>
 internal static partial class ChunkLog
 {
-    /// <summary>The engine's event 5 (same id and message), for the chunk path's own best-effort cleanups.</summary>
-    [LoggerMessage(5, LogLevel.Warning, "Cleanup of upload {UploadId} failed; it will be retried")]
+    /// <summary>The chunk path's own best-effort cleanups (the engine's cleanup message).</summary>
+    [LoggerMessage(Diagnostics.EventIds.Resumable.ChunkCleanupFailed, LogLevel.Warning, "Cleanup of upload {UploadId} failed; it will be retried")]
     public static partial void CleanupFailed(ILogger logger, string uploadId, Exception exception);
 
-    [LoggerMessage(20, LogLevel.Warning, "Upload {UploadId}: replaying staged chunk {Chunk} stopped ({Outcome}); the next chunk request retries")]
+    [LoggerMessage(Diagnostics.EventIds.Resumable.ChunkReplayStopped, LogLevel.Warning, "Upload {UploadId}: replaying staged chunk {Chunk} stopped ({Outcome}); the next chunk request retries")]
     public static partial void ChunkReplayStopped(ILogger logger, string uploadId, int chunk, UploadOutcome outcome);
 
-    [LoggerMessage(21, LogLevel.Warning, "Upload {UploadId}: replaying staged chunks failed; the next chunk request retries")]
+    [LoggerMessage(Diagnostics.EventIds.Resumable.ChunkReplayFailed, LogLevel.Warning, "Upload {UploadId}: replaying staged chunks failed; the next chunk request retries")]
     public static partial void ChunkReplayFailed(ILogger logger, string uploadId, Exception exception);
 }
