@@ -7,7 +7,7 @@ using StorageBridge.Configuration;
 namespace StorageBridge.Backends.AzureBlob;
 
 /// <summary><c>Backend: AzureBlob</c> (keys: see <see cref="AzureBlobTargetOptions"/>).</summary>
-public sealed class AzureBlobBackendFactory : UploadBackendFactory<AzureBlobTargetOptions>
+internal sealed class AzureBlobBackendFactory : UploadBackendFactory<AzureBlobTargetOptions>
 {
     private readonly ILoggerFactory loggerFactory;
 

@@ -60,7 +60,7 @@ public sealed class AzureBlobTargetOptions : StorageBridgeTargetOptions
 }
 
 /// <summary>Checks an Azure Blob target's keys at start-up; failures name the key.</summary>
-public sealed class AzureBlobTargetOptionsValidator(StorageBridgeConfigurationSource source) : TargetOptionsValidator<AzureBlobTargetOptions>(source)
+internal sealed class AzureBlobTargetOptionsValidator(StorageBridgeConfigurationSource source) : TargetOptionsValidator<AzureBlobTargetOptions>(source)
 {
     protected override void ValidateBackend(string path, AzureBlobTargetOptions options)
     {

@@ -6,7 +6,7 @@ using Microsoft.Extensions.Logging.Abstractions;
 namespace StorageBridge.Backends.Gcs;
 
 /// <summary><c>Backend: Gcs</c> (keys: see <see cref="GcsTargetOptions"/>).</summary>
-public sealed class GcsBackendFactory : UploadBackendFactory<GcsTargetOptions>
+internal sealed class GcsBackendFactory : UploadBackendFactory<GcsTargetOptions>
 {
     /// <summary>GCS forgets a resumable session after about a week, so an upload may not be kept longer.</summary>
     public static readonly TimeSpan MaxSessionLifetime = TimeSpan.FromDays(7);

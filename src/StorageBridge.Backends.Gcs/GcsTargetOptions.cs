@@ -45,7 +45,7 @@ public sealed class GcsTargetOptions : StorageBridgeTargetOptions
 }
 
 /// <summary>Checks a GCS target's keys at start-up; failures name the key.</summary>
-public sealed class GcsTargetOptionsValidator(StorageBridgeConfigurationSource source) : TargetOptionsValidator<GcsTargetOptions>(source)
+internal sealed class GcsTargetOptionsValidator(StorageBridgeConfigurationSource source) : TargetOptionsValidator<GcsTargetOptions>(source)
 {
     protected override void ValidateBackend(string path, GcsTargetOptions options)
     {

@@ -68,7 +68,7 @@ public sealed class S3TargetOptions : StorageBridgeTargetOptions
 }
 
 /// <summary>Checks an S3 target's keys at start-up; failures name the key.</summary>
-public sealed class S3TargetOptionsValidator(StorageBridgeConfigurationSource source) : TargetOptionsValidator<S3TargetOptions>(source)
+internal sealed class S3TargetOptionsValidator(StorageBridgeConfigurationSource source) : TargetOptionsValidator<S3TargetOptions>(source)
 {
     protected override void ValidateBackend(string path, S3TargetOptions options)
     {

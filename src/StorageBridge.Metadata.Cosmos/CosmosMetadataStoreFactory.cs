@@ -11,7 +11,7 @@ namespace StorageBridge.Metadata.Cosmos;
 /// (default uploads), <c>ConnectionMode</c> (Gateway | Direct, default Direct), <c>CreateIfMissing</c> (default true) and
 /// <c>AcceptAnyServerCertificate</c> (emulators only, default false) and <c>TtlGrace</c> (default 1h; 0 or none: no grace).
 /// </summary>
-public sealed class CosmosMetadataStoreFactory : IUploadMetadataStoreFactory
+internal sealed class CosmosMetadataStoreFactory : IUploadMetadataStoreFactory
 {
     public const string ProviderName = "Cosmos";
 
@@ -29,7 +29,7 @@ public sealed class CosmosMetadataStoreFactory : IUploadMetadataStoreFactory
 }
 
 /// <summary>Binds <c>StorageBridge:Metadata</c> onto <see cref="CosmosMetadataOptions"/>; bad values name their key.</summary>
-public sealed class CosmosMetadataSectionBinder(StorageBridgeConfigurationSource source) : IConfigureOptions<CosmosMetadataOptions>
+internal sealed class CosmosMetadataSectionBinder(StorageBridgeConfigurationSource source) : IConfigureOptions<CosmosMetadataOptions>
 {
     public void Configure(CosmosMetadataOptions options)
     {
@@ -57,7 +57,7 @@ public sealed class CosmosMetadataSectionBinder(StorageBridgeConfigurationSource
 }
 
 /// <summary>Checks the Cosmos store's options at start-up; failures name the key.</summary>
-public sealed class CosmosMetadataOptionsValidator(StorageBridgeConfigurationSource source) : IValidateOptions<CosmosMetadataOptions>
+internal sealed class CosmosMetadataOptionsValidator(StorageBridgeConfigurationSource source) : IValidateOptions<CosmosMetadataOptions>
 {
     public ValidateOptionsResult Validate(string? name, CosmosMetadataOptions options)
     {

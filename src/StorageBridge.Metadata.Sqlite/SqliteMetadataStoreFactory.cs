@@ -4,7 +4,7 @@ using Microsoft.Extensions.Options;
 namespace StorageBridge.Metadata.Sqlite;
 
 /// <summary><c>Provider: Sqlite</c> (keys: see <see cref="SqliteMetadataOptions"/>).</summary>
-public sealed class SqliteMetadataStoreFactory : IUploadMetadataStoreFactory
+internal sealed class SqliteMetadataStoreFactory : IUploadMetadataStoreFactory
 {
     public const string ProviderName = "Sqlite";
 

@@ -1,7 +1,7 @@
 namespace StorageBridge.Metadata;
 
 /// <summary><c>Provider: InMemory</c>: for tests and experiments only (nothing survives a restart or is shared).</summary>
-public sealed class InMemoryMetadataStoreFactory : IUploadMetadataStoreFactory
+internal sealed class InMemoryMetadataStoreFactory : IUploadMetadataStoreFactory
 {
     public const string ProviderName = "InMemory";
 

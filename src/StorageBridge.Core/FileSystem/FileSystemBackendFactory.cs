@@ -4,7 +4,7 @@ using StorageBridge.Configuration;
 namespace StorageBridge.FileSystem;
 
 /// <summary><c>Backend: FileSystem</c>.</summary>
-public sealed class FileSystemBackendFactory : UploadBackendFactory<FileSystemTargetOptions>
+internal sealed class FileSystemBackendFactory : UploadBackendFactory<FileSystemTargetOptions>
 {
     public override string Name => "FileSystem";
 
