@@ -1,7 +1,7 @@
 using Google.Cloud.Storage.V1;
-using Microsoft.Extensions.DependencyInjection;
+using StorageBridge.Backends.Gcs;
 
-namespace StorageBridge.Backends.Gcs;
+namespace Microsoft.Extensions.DependencyInjection;
 
 public static class GcsServiceCollectionExtensions
 {

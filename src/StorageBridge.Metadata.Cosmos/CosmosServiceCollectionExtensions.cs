@@ -1,9 +1,10 @@
 using Microsoft.Azure.Cosmos;
-using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Options;
+using StorageBridge.Metadata;
+using StorageBridge.Metadata.Cosmos;
 
-namespace StorageBridge.Metadata.Cosmos;
+namespace Microsoft.Extensions.DependencyInjection;
 
 public static class CosmosServiceCollectionExtensions
 {

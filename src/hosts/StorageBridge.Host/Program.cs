@@ -1,7 +1,5 @@
 using StorageBridge.AspNetCore;
-using StorageBridge.Backends.Gcs;
 using StorageBridge.Host;
-using StorageBridge.Metadata.Cosmos;
 
 // Configuration reload watches the content root recursively; when the bridge writes below it (data under the content
 // root), every file would wake the watcher (measured: ~15% of CPU with many small uploads). Targets are fixed at

@@ -184,6 +184,7 @@ public sealed class TusStatusCodeTests(IetfServerFixture server)
         using var response = await Client.SendAsync(request);
         Assert.Equal(HttpStatusCode.PreconditionFailed, response.StatusCode);
         Assert.Equal("1.0.0", Header(response, "Tus-Version"));
+        Assert.Equal("1.0.0", Header(response, "Tus-Resumable"));
         Assert.Null(Header(response, "Upload-Offset"));
     }
 

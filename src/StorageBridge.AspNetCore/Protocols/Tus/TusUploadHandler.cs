@@ -448,7 +448,10 @@ internal sealed partial class TusUploadHandler
     private static (DigestValue? Digest, string? Error) ReadChecksum(HttpRequest request) =>
         request.Headers.TryGetValue("Upload-Checksum", out var value) ? TusHeaders.ParseChecksum(value.ToString()) : (null, null);
 
-    /// <summary>412 + Tus-Version unless the request speaks tus 1.0.0.</summary>
+    /// <summary>
+    /// 412 + Tus-Version unless the request speaks tus 1.0.0. Like every non-OPTIONS response it carries Tus-Resumable
+    /// (tus 1.0: "MUST be included in every request and response except for OPTIONS requests").
+    /// </summary>
     private static async Task<bool> CheckVersionAsync(HttpContext context)
     {
         if (context.Request.Headers[HeaderName].ToString() == TusHeaders.Version)
@@ -457,6 +460,7 @@ internal sealed partial class TusUploadHandler
         }
 
         context.Response.StatusCode = StatusCodes.Status412PreconditionFailed;
+        WriteCommon(context);
         context.Response.Headers["Tus-Version"] = TusHeaders.Version;
         context.Response.ContentType = "text/plain; charset=utf-8";
         await context.Response.WriteAsync($"Unsupported Tus-Resumable; this server speaks {TusHeaders.Version}.\n", context.RequestAborted);
@@ -490,7 +494,7 @@ internal sealed partial class TusUploadHandler
         };
     }
 
-    /// <summary>tus errors are plain text (as tusd does); every response but 412 carries Tus-Resumable.</summary>
+    /// <summary>tus errors are plain text (as tusd does) and carry Tus-Resumable like every other response.</summary>
     private static Task ErrorAsync(HttpContext context, int status, string message)
     {
         context.Response.StatusCode = status;
