@@ -52,17 +52,9 @@ public sealed partial class AzureBlobBackend
     /// The storage exception for an Azure failure, or null for exceptions that keep their type: the engine's own
     /// outcomes (missing objects, existing objects, cancellation) and bugs.
     /// </summary>
-    internal static StorageBackendException? Classify(Exception exception, string container, CancellationToken cancellationToken)
-    {
-        ArgumentNullException.ThrowIfNull(exception);
-        var backend = $"Azure Blob container {container}";
-        return exception switch
+    internal static StorageBackendException? Classify(Exception exception, string container, CancellationToken cancellationToken) =>
+        StorageFailures.Classify(exception, $"Azure Blob container {container}", cancellationToken, static (failure, backend) => failure switch
         {
-            StorageBackendException or ObjectExistsException or UploadSessionGoneException or FileNotFoundException => null,
-            // Azure.Core's per-try timeout surfaces as a cancellation nobody asked for.
-            OperationCanceledException when !cancellationToken.IsCancellationRequested =>
-                new StorageBackendException(backend, isTransient: true, null, "Timeout", exception),
-            OperationCanceledException => null,
             // Status 0: no answer at all (the connection failed).
             RequestFailedException failed => new StorageBackendException(
                 backend,
@@ -74,33 +66,13 @@ public sealed partial class AzureBlobBackend
             AggregateException aggregate when aggregate.InnerExceptions.All(StorageBackendException.IsNetworkFailure) =>
                 new StorageBackendException(backend, isTransient: true, null, null, aggregate),
             // Credential providers (Azure.Identity) fail the same way until the configuration changes.
-            Azure.Identity.AuthenticationFailedException => new StorageBackendException(backend, isTransient: false, null, "AuthenticationFailed", exception),
-            _ when StorageBackendException.IsNetworkFailure(exception) => new StorageBackendException(backend, isTransient: true, null, null, exception),
+            Azure.Identity.AuthenticationFailedException => new StorageBackendException(backend, isTransient: false, null, "AuthenticationFailed", failure),
             _ => null,
-        };
-    }
+        });
 
-    private async Task<T> Classify<T>(Task<T> call, CancellationToken cancellationToken)
-    {
-        try
-        {
-            return await call.ConfigureAwait(false);
-        }
-        catch (Exception ex) when (Classify(ex, container.Name, cancellationToken) is { } failure)
-        {
-            throw failure;
-        }
-    }
+    private Task<T> Classify<T>(Task<T> call, CancellationToken cancellationToken) =>
+        StorageFailures.Guard(call, container.Name, cancellationToken, Classify);
 
-    private async Task Classify(Task call, CancellationToken cancellationToken)
-    {
-        try
-        {
-            await call.ConfigureAwait(false);
-        }
-        catch (Exception ex) when (Classify(ex, container.Name, cancellationToken) is { } failure)
-        {
-            throw failure;
-        }
-    }
+    private Task Classify(Task call, CancellationToken cancellationToken) =>
+        StorageFailures.Guard(call, container.Name, cancellationToken, Classify);
 }

@@ -58,17 +58,9 @@ public sealed partial class GcsBackend
     /// The storage exception for a GCS failure, or null for exceptions that keep their type: the engine's own outcomes
     /// (missing objects, gone sessions, existing objects, cancellation) and bugs.
     /// </summary>
-    internal static StorageBackendException? Classify(Exception exception, string bucket, CancellationToken cancellationToken)
-    {
-        ArgumentNullException.ThrowIfNull(exception);
-        var backend = $"GCS bucket {bucket}";
-        return exception switch
+    internal static StorageBackendException? Classify(Exception exception, string bucket, CancellationToken cancellationToken) =>
+        StorageFailures.Classify(exception, $"GCS bucket {bucket}", cancellationToken, static (failure, backend) => failure switch
         {
-            StorageBackendException or ObjectExistsException or UploadSessionGoneException or FileNotFoundException => null,
-            // HttpClient's timeout surfaces as a cancellation nobody asked for.
-            OperationCanceledException when !cancellationToken.IsCancellationRequested =>
-                new StorageBackendException(backend, isTransient: true, null, "Timeout", exception),
-            OperationCanceledException => null,
             GoogleApiException api => new StorageBackendException(
                 backend,
                 StorageBackendException.IsTransientStatus((int)api.HttpStatusCode)
@@ -79,32 +71,12 @@ public sealed partial class GcsBackend
             // The session requests: an answer with a status (see FailureAsync), or none at all (the connection failed).
             HttpRequestException { StatusCode: { } status } http => new StorageBackendException(
                 backend, StorageBackendException.IsTransientStatus((int)status), (int)status, null, http),
-            _ when StorageBackendException.IsNetworkFailure(exception) => new StorageBackendException(backend, isTransient: true, null, null, exception),
             _ => null,
-        };
-    }
+        });
 
-    private async Task<T> Classify<T>(Task<T> call, CancellationToken cancellationToken)
-    {
-        try
-        {
-            return await call.ConfigureAwait(false);
-        }
-        catch (Exception ex) when (Classify(ex, options.Bucket, cancellationToken) is { } failure)
-        {
-            throw failure;
-        }
-    }
+    private Task<T> Classify<T>(Task<T> call, CancellationToken cancellationToken) =>
+        StorageFailures.Guard(call, options.Bucket, cancellationToken, Classify);
 
-    private async Task Classify(Task call, CancellationToken cancellationToken)
-    {
-        try
-        {
-            await call.ConfigureAwait(false);
-        }
-        catch (Exception ex) when (Classify(ex, options.Bucket, cancellationToken) is { } failure)
-        {
-            throw failure;
-        }
-    }
+    private Task Classify(Task call, CancellationToken cancellationToken) =>
+        StorageFailures.Guard(call, options.Bucket, cancellationToken, Classify);
 }

@@ -59,17 +59,9 @@ public sealed partial class S3Backend
     /// The storage exception for an S3 failure, or null for exceptions that keep their type: the engine's own outcomes
     /// (missing objects, existing objects, cancellation) and bugs.
     /// </summary>
-    internal static StorageBackendException? Classify(Exception exception, string bucket, CancellationToken cancellationToken)
-    {
-        ArgumentNullException.ThrowIfNull(exception);
-        var backend = $"S3 bucket {bucket}";
-        return exception switch
+    internal static StorageBackendException? Classify(Exception exception, string bucket, CancellationToken cancellationToken) =>
+        StorageFailures.Classify(exception, $"S3 bucket {bucket}", cancellationToken, static (failure, backend) => failure switch
         {
-            StorageBackendException or ObjectExistsException or UploadSessionGoneException or FileNotFoundException => null,
-            // A timeout inside the SDK surfaces as a cancellation nobody asked for.
-            OperationCanceledException when !cancellationToken.IsCancellationRequested =>
-                new StorageBackendException(backend, isTransient: true, null, "Timeout", exception),
-            OperationCanceledException => null,
             AmazonServiceException service => new StorageBackendException(
                 backend,
                 IsTransient(service),
@@ -79,37 +71,17 @@ public sealed partial class S3Backend
             // Not an answer from S3: a connection that failed, or something the SDK could not do (credentials, checksums).
             AmazonClientException client => new StorageBackendException(
                 backend, client.InnerException is { } inner && StorageBackendException.IsNetworkFailure(inner), null, null, client),
-            _ when StorageBackendException.IsNetworkFailure(exception) => new StorageBackendException(backend, isTransient: true, null, null, exception),
             _ => null,
-        };
-    }
+        });
 
     private static bool IsTransient(AmazonServiceException exception) =>
         TransientCodes.Contains(exception.ErrorCode ?? "")
         || StorageBackendException.IsTransientStatus((int)exception.StatusCode)
         || (exception.StatusCode == 0 && exception.InnerException is { } inner && StorageBackendException.IsNetworkFailure(inner));
 
-    private async Task<T> Classify<T>(Task<T> call, CancellationToken cancellationToken)
-    {
-        try
-        {
-            return await call.ConfigureAwait(false);
-        }
-        catch (Exception ex) when (Classify(ex, options.Bucket, cancellationToken) is { } failure)
-        {
-            throw failure;
-        }
-    }
+    private Task<T> Classify<T>(Task<T> call, CancellationToken cancellationToken) =>
+        StorageFailures.Guard(call, options.Bucket, cancellationToken, Classify);
 
-    private async Task Classify(Task call, CancellationToken cancellationToken)
-    {
-        try
-        {
-            await call.ConfigureAwait(false);
-        }
-        catch (Exception ex) when (Classify(ex, options.Bucket, cancellationToken) is { } failure)
-        {
-            throw failure;
-        }
-    }
+    private Task Classify(Task call, CancellationToken cancellationToken) =>
+        StorageFailures.Guard(call, options.Bucket, cancellationToken, Classify);
 }
