@@ -44,18 +44,7 @@ public sealed partial class CosmosUploadMetadataStore
     public async Task<UploadLookup?> GetLookupAsync(string key, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(key);
-        var id = LookupDocumentId(key);
-        using var response = await SendAsync(
-            "read lookup",
-            () => _container.ReadItemStreamAsync(id, new PartitionKey(id), cancellationToken: cancellationToken),
-            cancellationToken).ConfigureAwait(false);
-
-        return response.StatusCode switch
-        {
-            HttpStatusCode.OK => await FromLookupDocumentAsync(response.Content, ETagOf(response), cancellationToken).ConfigureAwait(false),
-            HttpStatusCode.NotFound => null,
-            _ => throw Fail(response),
-        };
+        return await ReadDocumentAsync("read lookup", LookupDocumentId(key), FromLookupDocumentAsync, cancellationToken).ConfigureAwait(false);
     }
 
     public async Task<LookupWriteResult> TryReplaceLookupAsync(UploadLookup lookup, CancellationToken cancellationToken)
@@ -97,20 +86,7 @@ public sealed partial class CosmosUploadMetadataStore
                 : MetadataWriteStatus.Conflict;
         }
 
-        var id = LookupDocumentId(key);
-        var options = new ItemRequestOptions { IfMatchEtag = version };
-        using var response = await SendAsync(
-            "delete lookup",
-            () => _container.DeleteItemStreamAsync(id, new PartitionKey(id), options, cancellationToken),
-            cancellationToken).ConfigureAwait(false);
-
-        return response.StatusCode switch
-        {
-            HttpStatusCode.NoContent or HttpStatusCode.OK => MetadataWriteStatus.Success,
-            HttpStatusCode.PreconditionFailed => MetadataWriteStatus.Conflict,
-            HttpStatusCode.NotFound => MetadataWriteStatus.NotFound,
-            _ => throw Fail(response),
-        };
+        return await DeleteDocumentAsync("delete lookup", LookupDocumentId(key), version, cancellationToken).ConfigureAwait(false);
     }
 
     public async Task<int> DeleteExpiredLookupsAsync(DateTimeOffset now, int limit, CancellationToken cancellationToken)

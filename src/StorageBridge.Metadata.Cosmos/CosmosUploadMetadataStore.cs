@@ -135,17 +135,7 @@ public sealed partial class CosmosUploadMetadataStore : IUploadMetadataStore, ID
     public async Task<UploadRecord?> GetAsync(string id, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(id);
-        using var response = await SendAsync(
-            "read",
-            () => _container.ReadItemStreamAsync(id, new PartitionKey(id), cancellationToken: cancellationToken),
-            cancellationToken).ConfigureAwait(false);
-
-        return response.StatusCode switch
-        {
-            HttpStatusCode.OK => await FromDocumentAsync(response.Content, ETagOf(response), cancellationToken).ConfigureAwait(false),
-            HttpStatusCode.NotFound => null,
-            _ => throw Fail(response),
-        };
+        return await ReadDocumentAsync<UploadRecord>("read", id, FromDocumentAsync, cancellationToken).ConfigureAwait(false);
     }
 
     public async Task<MetadataWriteResult> TryReplaceAsync(UploadRecord record, CancellationToken cancellationToken)
@@ -187,10 +177,34 @@ public sealed partial class CosmosUploadMetadataStore : IUploadMetadataStore, ID
                 : MetadataWriteStatus.Conflict;
         }
 
+        return await DeleteDocumentAsync("delete", id, version, cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <summary>Reads one document (upload record or lookup) by id: parsed when it exists, null when it does not.</summary>
+    private async Task<T?> ReadDocumentAsync<T>(
+        string operation, string documentId, Func<Stream, string, CancellationToken, Task<T>> parse, CancellationToken cancellationToken)
+        where T : class?
+    {
+        using var response = await SendAsync(
+            operation,
+            () => _container.ReadItemStreamAsync(documentId, new PartitionKey(documentId), cancellationToken: cancellationToken),
+            cancellationToken).ConfigureAwait(false);
+
+        return response.StatusCode switch
+        {
+            HttpStatusCode.OK => await parse(response.Content, ETagOf(response), cancellationToken).ConfigureAwait(false),
+            HttpStatusCode.NotFound => null,
+            _ => throw Fail(response),
+        };
+    }
+
+    /// <summary>Deletes one document (upload record or lookup) if its stored version still equals <paramref name="version"/>.</summary>
+    private async Task<MetadataWriteStatus> DeleteDocumentAsync(string operation, string documentId, string version, CancellationToken cancellationToken)
+    {
         var options = new ItemRequestOptions { IfMatchEtag = version };
         using var response = await SendAsync(
-            "delete",
-            () => _container.DeleteItemStreamAsync(id, new PartitionKey(id), options, cancellationToken),
+            operation,
+            () => _container.DeleteItemStreamAsync(documentId, new PartitionKey(documentId), options, cancellationToken),
             cancellationToken).ConfigureAwait(false);
 
         return response.StatusCode switch
