@@ -39,6 +39,12 @@ internal static class EngineActivities
     /// <summary>A call into the target's backend or tail store: <c>StorageBridge.Backend.{operation}</c>.</summary>
     public static Activity? StartBackendCall(string operation, UploadTarget target, string uploadId, int? partNumber = null, long? bytes = null, int? tailSequence = null)
     {
+        // Checked first so a backend call without listeners does not even build the activity's name.
+        if (!StorageBridgeTelemetry.ActivitySource.HasListeners())
+        {
+            return null;
+        }
+
         var activity = Start(BackendPrefix + operation, uploadId, target, ActivityKind.Client);
         if (activity is { IsAllDataRequested: true })
         {
