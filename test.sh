@@ -6,8 +6,7 @@ cd "$(dirname "$0")"
 export DOTNET_CLI_TELEMETRY_OPTOUT=1 DOTNET_NOLOGO=1 DOTNET_SKIP_FIRST_TIME_EXPERIENCE=1
 
 # Real protocol clients (tests/clients), the upload page bundler (web), emulators (emulators/*) and the AWS CDK app
-# (infra/aws) come from npm,
-# pinned by package-lock.json.
+# (infra/aws) come from npm, pinned by package-lock.json.
 for dir in tests/clients web emulators/*/ infra/aws; do
   if [ -f "$dir/package-lock.json" ]; then
     echo "== npm ci ($dir)"
