@@ -37,7 +37,7 @@ for (var i = 0; i < args.Length; i++)
 }
 
 var size = (long)sizeMiB * MiB;
-using var emulator = StartFauxqs(out var serviceUrl);
+using var emulator = Fauxqs.Start(out var serviceUrl);
 var options = new S3BackendOptions
 {
     Bucket = "bench",
@@ -175,25 +175,4 @@ static double StatusMiB(int pid, string field)
 {
     var line = File.ReadLines($"/proc/{pid}/status").First(l => l.StartsWith(field, StringComparison.Ordinal));
     return long.Parse(Regex.Match(line, @"\d+").Value, CultureInfo.InvariantCulture) / 1024.0;
-}
-
-static Process StartFauxqs(out string serviceUrl)
-{
-    var root = AppContext.BaseDirectory;
-    while (!File.Exists(Path.Combine(root, "StorageBridge.sln")))
-    {
-        root = Path.GetDirectoryName(root.TrimEnd('/')) ?? throw new InvalidOperationException("StorageBridge.sln not found");
-    }
-
-    var start = new ProcessStartInfo("node", ["start.mjs", "0"])
-    {
-        WorkingDirectory = Path.Combine(root, "emulators", "fauxqs"),
-        RedirectStandardOutput = true,
-        RedirectStandardInput = true,
-        UseShellExecute = false,
-    };
-    var process = Process.Start(start)!;
-    var line = process.StandardOutput.ReadLine() ?? throw new InvalidOperationException("fauxqs did not start (npm ci in emulators/fauxqs?)");
-    serviceUrl = Regex.Match(line, @"http://127\.0\.0\.1:\d+").Value;
-    return process;
 }
