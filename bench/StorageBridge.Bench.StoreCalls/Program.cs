@@ -58,6 +58,7 @@ try
     // (name, target, upload size, append size, uploads)
     (string Name, string Target, long Size, int Append, int Uploads)[] shapes =
     [
+        ("S3, 1 GiB in one append (8 MiB parts)", "s3", 1024 * MiB, (int)(1024 * MiB), 1),
         ("S3, 1 GiB in 8 MiB appends (one part each)", "s3", 1024 * MiB, (int)(8 * MiB), 1),
         ("S3, 256 MiB in 4 MiB appends (Lambda-sized, tails)", "s3", 256 * MiB, (int)(4 * MiB), 1),
         ("S3, 256 MiB in 1 MiB appends (tails)", "s3", 256 * MiB, (int)MiB, 1),
