@@ -99,6 +99,7 @@ public sealed partial class CosmosUploadMetadataStore : IUploadMetadataStore, ID
 
         // DefaultTimeToLive = -1: TTL is on, but only items carrying a ttl field expire.
         var properties = new ContainerProperties(_options.Container, "/id") { DefaultTimeToLive = -1 };
+        IndexOnlyExpiry(properties.IndexingPolicy);
         var container = await RetryTransientAsync(
             "create container",
             () => database.Database.CreateContainerIfNotExistsAsync(properties, cancellationToken: cancellationToken),
@@ -428,5 +429,19 @@ public sealed partial class CosmosUploadMetadataStore : IUploadMetadataStore, ID
 
         [LoggerMessage(Diagnostics.EventIds.Cosmos.RetryingTransient, LogLevel.Warning, "Cosmos DB answered {Status} to {Operation}; retry {Attempt} of {MaxAttempts} in {DelayMs} ms")]
         public static partial void RetryingTransient(ILogger logger, int status, string operation, int attempt, int maxAttempts, long delayMs);
+    }
+
+    /// <summary>
+    /// Only the two expiry queries filter on a field; every other read is a point read by id. Indexing just those
+    /// fields (instead of Cosmos DB's default: every property, including each entry of a record's part list) keeps
+    /// the RU cost of a replace from growing with the number of parts.
+    /// </summary>
+    internal static void IndexOnlyExpiry(IndexingPolicy policy)
+    {
+        policy.IncludedPaths.Clear();
+        policy.ExcludedPaths.Clear();
+        policy.IncludedPaths.Add(new IncludedPath { Path = $"/{ExpiresAtField}/?" });
+        policy.IncludedPaths.Add(new IncludedPath { Path = $"/{LookupExpiresAtField}/?" });
+        policy.ExcludedPaths.Add(new ExcludedPath { Path = "/*" });
     }
 }

@@ -64,6 +64,12 @@ public sealed class CosmosStoreBehaviourTests(CosmosEmulatorFixture emulator) : 
         var properties = (await Raw.ReadContainerAsync(cancellationToken: Ct)).Resource;
         Assert.Equal("/id", properties.PartitionKeyPath);
         Assert.Equal(-1, properties.DefaultTimeToLive);
+
+        // Only the expiry fields are indexed: a replace costs the same whatever the length of the part list.
+        Assert.Equal(
+            ["/expiresAtMs/?", "/lookupExpiresAtMs/?"],
+            properties.IndexingPolicy.IncludedPaths.Select(p => p.Path).Order(StringComparer.Ordinal));
+        Assert.Single(properties.IndexingPolicy.ExcludedPaths, p => p.Path == "/*");
     }
 
     [Fact]
