@@ -37,7 +37,7 @@ public sealed partial class PostgresUploadMetadataStore : IUploadMetadataStore, 
 
     /// <summary>A store on its own data source built from <see cref="PostgresMetadataOptions.ConnectionString"/> (or on <see cref="PostgresMetadataOptions.DataSource"/> when set).</summary>
     public PostgresUploadMetadataStore(PostgresMetadataOptions options, ILogger<PostgresUploadMetadataStore>? logger = null)
-        : this(options.DataSource ?? BuildDataSource(options), options, options.DataSource is null, logger)
+        : this(options?.DataSource ?? BuildDataSource(options), options!, options?.DataSource is null, logger)
     {
     }
 
@@ -266,7 +266,7 @@ public sealed partial class PostgresUploadMetadataStore : IUploadMetadataStore, 
     private static bool TryParseVersion(string? version, out long value) =>
         long.TryParse(version, NumberStyles.None, CultureInfo.InvariantCulture, out value) && value > 0;
 
-    private static NpgsqlDataSource BuildDataSource(PostgresMetadataOptions options)
+    private static NpgsqlDataSource BuildDataSource(PostgresMetadataOptions? options)
     {
         ArgumentNullException.ThrowIfNull(options);
         if (string.IsNullOrWhiteSpace(options.ConnectionString))
