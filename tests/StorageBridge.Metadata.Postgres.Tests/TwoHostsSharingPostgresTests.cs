@@ -144,6 +144,78 @@ public sealed class TwoHostsSharingPostgresTests(ITestOutputHelper output) : IAs
         Assert.Equal(SHA256.HashData(source), SHA256.HashData(await File.ReadAllBytesAsync(Path.Combine(SharedRoot, id), Ct)));
     }
 
+    [Fact]
+    public async Task Appends_racing_at_the_same_offset_on_both_hosts_never_corrupt_the_upload()
+    {
+        var hosts = await Task.WhenAll(StartHostAsync("A"), StartHostAsync("B"));
+        const int Chunk = 16 * 1024;
+        const int Rounds = 6;
+        const int Length = Chunk * Rounds;
+        using var create = new HttpRequestMessage(HttpMethod.Post, "uploads/default") { Content = new ByteArrayContent([]) };
+        create.Headers.Add("Upload-Draft-Interop-Version", "8");
+        create.Headers.Add("Upload-Complete", "?0");
+        create.Headers.Add("Upload-Length", Length.ToString(CultureInfo.InvariantCulture));
+        using var created = await hosts[0].SendAsync(create, Ct);
+        Assert.Equal(HttpStatusCode.Created, created.StatusCode);
+        var path = created.Headers.Location!.OriginalString;
+        var id = path[(path.LastIndexOf('/') + 1)..];
+
+        // Each host gets its own bytes (A: 0xA?, B: 0xB?), so the object shows whose append was kept where.
+        static byte[] Bytes(byte tag, long offset, int count) => [.. Enumerable.Range(0, count).Select(i => (byte)(tag | (int)((offset + i) % 16)))];
+        var expected = new byte[Length];
+        var accepted = new List<string>();
+        long offset = 0;
+        while (offset < Length)
+        {
+            var size = (int)Math.Min(Chunk, Length - offset);
+            var last = offset + size == Length;
+            var bodies = new[] { Bytes(0xA0, offset, size), Bytes(0xB0, offset, size) };
+            var round = (int)(offset / Chunk);
+            var at = offset;
+            var results = await Task.WhenAll(Enumerable.Range(0, 2).Select(i => Task.Run(async () =>
+            {
+                // The second request starts while the first is still sending; who goes first alternates.
+                await Task.Delay(i == round % 2 ? 0 : 50, Ct);
+                using var request = Append(path, at, new SlowContent(bodies[i]), last);
+                using var response = await hosts[i].SendAsync(request, Ct);
+                var stored = response.Headers.TryGetValues("Upload-Offset", out var values) ? long.Parse(values.Single(), CultureInfo.InvariantCulture) : -1;
+                return (Who: i == 0 ? "A" : "B", response.StatusCode, Offset: stored);
+            })));
+            output.WriteLine($"round at {offset}: {string.Join(", ", results)}");
+
+            // A losing append answers 2xx for what it stored (possibly nothing) or 409: at most one stores bytes here.
+            var storing = 0;
+            foreach (var (who, status, stored) in results)
+            {
+                if (status is HttpStatusCode.NoContent or HttpStatusCode.OK)
+                {
+                    Assert.True(stored >= offset, $"{who} at {offset} answered offset {stored}");
+                    if (stored > offset)
+                    {
+                        storing++;
+                        Array.Copy(bodies[who == "A" ? 0 : 1], 0, expected, offset, stored - offset);
+                        accepted.Add($"{who}@{offset}+{stored - offset}");
+                    }
+                }
+                else
+                {
+                    Assert.Equal(HttpStatusCode.Conflict, status);
+                }
+            }
+
+            Assert.True(storing <= 1, $"round at {offset}: {string.Join(", ", results)}");
+            var next = await HeadOffsetAsync(hosts[1], path);
+            Assert.True(next >= offset, $"offset went back from {offset} to {next}");
+            Assert.Equal(next, await HeadOffsetAsync(hosts[0], path));
+            offset = next;
+        }
+
+        output.WriteLine($"accepted: {string.Join(" ", accepted)}");
+        var hash = SHA256.HashData(expected);
+        Assert.Equal(hash, SHA256.HashData(await File.ReadAllBytesAsync(Path.Combine(SharedRoot, id), Ct)));
+        Assert.Equal(hash, SHA256.HashData(await hosts[1].GetByteArrayAsync(path + "/content", Ct)));
+    }
+
     private async Task<HttpClient> StartHostAsync(string name)
     {
         var environment = new Dictionary<string, string?>
@@ -177,9 +249,12 @@ public sealed class TwoHostsSharingPostgresTests(ITestOutputHelper output) : IAs
         return long.Parse(response.Headers.GetValues("Upload-Offset").Single(), NumberStyles.None, CultureInfo.InvariantCulture);
     }
 
-    private static HttpRequestMessage Append(string path, long offset, byte[] body, bool last)
+    private static HttpRequestMessage Append(string path, long offset, byte[] body, bool last) =>
+        Append(path, offset, new ByteArrayContent(body), last);
+
+    private static HttpRequestMessage Append(string path, long offset, HttpContent content, bool last)
     {
-        var request = new HttpRequestMessage(HttpMethod.Patch, path) { Content = new ByteArrayContent(body) };
+        var request = new HttpRequestMessage(HttpMethod.Patch, path) { Content = content };
         request.Headers.Add("Upload-Draft-Interop-Version", "8");
         request.Headers.Add("Upload-Offset", offset.ToString(CultureInfo.InvariantCulture));
         request.Headers.Add("Upload-Complete", last ? "?1" : "?0");
@@ -198,4 +273,25 @@ public sealed class TwoHostsSharingPostgresTests(ITestOutputHelper output) : IAs
             // The test already finished.
         }
     };
+
+    /// <summary>Sends the first half of the body, pauses, then the rest (with a Content-Length), like a slow client.</summary>
+    private sealed class SlowContent(byte[] body) : HttpContent
+    {
+        protected override async Task SerializeToStreamAsync(Stream stream, TransportContext? context, CancellationToken cancellationToken)
+        {
+            await stream.WriteAsync(body.AsMemory(0, body.Length / 2), cancellationToken);
+            await stream.FlushAsync(cancellationToken);
+            await Task.Delay(150, cancellationToken);
+            await stream.WriteAsync(body.AsMemory(body.Length / 2), cancellationToken);
+        }
+
+        protected override Task SerializeToStreamAsync(Stream stream, TransportContext? context) =>
+            SerializeToStreamAsync(stream, context, CancellationToken.None);
+
+        protected override bool TryComputeLength(out long length)
+        {
+            length = body.Length;
+            return true;
+        }
+    }
 }
