@@ -94,4 +94,12 @@ public static class EventIds
         public const int RetryingTransient = 5102;
         public const int TtlOff = 5103;
     }
+
+    /// <summary>The PostgreSQL metadata store: 5200–5299.</summary>
+    public static class Postgres
+    {
+        public const int Ready = 5201;
+        public const int SchemaMigrated = 5202;
+        public const int RetryingTransient = 5203;
+    }
 }
