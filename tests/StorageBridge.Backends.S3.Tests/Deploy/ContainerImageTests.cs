@@ -67,8 +67,82 @@ public sealed partial class ContainerImageTests(PublishedImage image, S3Endpoint
     [Fact]
     public async Task A_compose_replica_uploads_into_both_buckets_byte_exact()
     {
+        using var s3 = endpoint.CreateClient();
+        var (composeEnvironment, buckets, prefixes) = await ComposeReplicaAsync(BridgeService, s3);
+        var environment = ImageEnvironment(composeEnvironment, out var port);
+        Assert.Equal("Sqlite", environment["StorageBridge__Metadata__Provider"]);
+        await using var host = await StartAsync(environment, port);
+        var client = host.Client;
+
+        // default: key {id}; 10 MiB + 4321 B in 4 MiB appends (one 8 MiB part, then the rest at completion).
+        const ulong seedDefault = 0xC0FFEE;
+        const long lengthDefault = (10 * MiB) + 4321;
+        var idDefault = await UploadAsync(client, "uploads/default", seedDefault, lengthDefault);
+        await AssertObjectAsync(s3, buckets["default"], prefixes["default"] + idDefault, seedDefault, lengthDefault);
+
+        // media: the compose file's KeyTemplate {yyyy}/{MM}/{id}/{filename} (no file name given: the id).
+        const ulong seedMedia = 0xFACADE;
+        const long lengthMedia = (5 * MiB) + 99;
+        var idMedia = await UploadAsync(client, "uploads/media", seedMedia, lengthMedia);
+        var listed = await s3.ListObjectsV2Async(new ListObjectsV2Request { BucketName = buckets["media"], Prefix = prefixes["media"] }, Ct);
+        var mediaKey = Assert.Single((listed.S3Objects ?? []).Select(o => o.Key), k => k.Contains(idMedia, StringComparison.Ordinal));
+        Assert.Matches("^" + Regex.Escape(prefixes["media"]) + @"\d{4}/\d{2}/" + idMedia + "/" + idMedia + "$", mediaKey);
+        await AssertObjectAsync(s3, buckets["media"], mediaKey, seedMedia, lengthMedia);
+
+        Assert.True(File.Exists(Path.Combine(volume, "storagebridge.db")), "The substituted SQLite metadata is not on the volume.");
+    }
+
+    [Fact]
+    public async Task Two_compose_replicas_behind_the_deploy_nginx_conf_serve_one_upload_together()
+    {
+        // bridge-1 and bridge-2 as compose starts them; their shared PostgreSQL is one SQLite file on the shared
+        // (mapped) volume here, which two processes on one machine may share.
+        using var s3 = endpoint.CreateClient();
+        var (firstEnvironment, buckets, prefixes) = await ComposeReplicaAsync("bridge-1", s3);
+        var (secondEnvironment, _, _) = await ComposeReplicaAsync("bridge-2", s3);
+        var first = ImageEnvironment(firstEnvironment, out var firstPort);
+        var second = ImageEnvironment(secondEnvironment, out var secondPort);
+        Assert.Equal(first["StorageBridge__Metadata__Path"], second["StorageBridge__Metadata__Path"]);
+        await using var replica1 = await StartAsync(first, firstPort);
+        await using var replica2 = await StartAsync(second, secondPort);
+
+        var upstreams = new Dictionary<string, string>
+        {
+            ["bridge-1:8080"] = replica1.Client.BaseAddress!.Authority,
+            ["bridge-2:8080"] = replica2.Client.BaseAddress!.Authority,
+        };
+        await using var nginx = await NginxProcess.StartAsync(Path.Combine(RepositoryLayout.Root, "deploy", "nginx.conf"), upstreams, Ct);
+        using var client = new HttpClient { BaseAddress = nginx.BaseAddress, Timeout = TimeSpan.FromSeconds(60) };
+
+        // One keep-alive connection through nginx for every request: a creation answered with 104 would leave it stuck.
+        const ulong seedDefault = 0xBA1A;
+        const long lengthDefault = (13 * MiB) + 5;
+        var idDefault = await UploadAsync(client, "uploads/default", seedDefault, lengthDefault);
+        await AssertObjectAsync(s3, buckets["default"], prefixes["default"] + idDefault, seedDefault, lengthDefault);
+        const ulong seedMedia = 0xBA1B;
+        const long lengthMedia = (6 * MiB) + 1;
+        var idMedia = await UploadAsync(client, "uploads/media", seedMedia, lengthMedia);
+        var listed = await s3.ListObjectsV2Async(new ListObjectsV2Request { BucketName = buckets["media"], Prefix = prefixes["media"] }, Ct);
+        var mediaKey = Assert.Single((listed.S3Objects ?? []).Select(o => o.Key), k => k.Contains(idMedia, StringComparison.Ordinal));
+        await AssertObjectAsync(s3, buckets["media"], mediaKey, seedMedia, lengthMedia);
+
+        // Round-robin without affinity: the appends of these uploads were served by both replicas, never as 104.
+        var log = nginx.AccessLog;
+        var patches = log.Where(l => l.StartsWith("PATCH ", StringComparison.Ordinal)).ToList();
+        Assert.Equal(6, patches.Count); // 4 + 2 appends of 4 MiB
+        Assert.All(log, l => Assert.DoesNotContain(" 104 ", l, StringComparison.Ordinal));
+        Assert.Contains(patches, l => l.EndsWith(" " + upstreams["bridge-1:8080"], StringComparison.Ordinal));
+        Assert.Contains(patches, l => l.EndsWith(" " + upstreams["bridge-2:8080"], StringComparison.Ordinal));
+    }
+
+    /// <summary>
+    /// A compose service's environment with MinIO replaced by the S3 endpoint and PostgreSQL left out (the image's
+    /// SQLite defaults apply); creates the buckets as the compose file's minio-setup does.
+    /// </summary>
+    private async Task<(Dictionary<string, string> Environment, Dictionary<string, string> Buckets, Dictionary<string, string> Prefixes)> ComposeReplicaAsync(string service, AmazonS3Client s3)
+    {
         var compose = await ComposeFile.ResolveAsync(Ct);
-        var composeEnvironment = new Dictionary<string, string>(compose.Environment(BridgeService));
+        var composeEnvironment = new Dictionary<string, string>(compose.Environment(service));
 
         // Metadata: PostgreSQL in compose; SQLite on the (mapped) volume here, from the image's own ENV defaults.
         Assert.Equal("Postgres", composeEnvironment["StorageBridge__Metadata__Provider"]);
@@ -105,7 +179,6 @@ public sealed partial class ContainerImageTests(PublishedImage image, S3Endpoint
             Assert.Equal(["media", "uploads"], buckets.Values.Order()); // two targets, two buckets
         }
 
-        using var s3 = endpoint.CreateClient();
         foreach (var bucket in buckets.Values.Distinct())
         {
             // What the compose file's minio-setup does with `mc mb --ignore-existing`.
@@ -118,27 +191,7 @@ public sealed partial class ContainerImageTests(PublishedImage image, S3Endpoint
             }
         }
 
-        var environment = ImageEnvironment(composeEnvironment, out var port);
-        Assert.Equal("Sqlite", environment["StorageBridge__Metadata__Provider"]);
-        await using var host = await StartAsync(environment, port);
-        var client = host.Client;
-
-        // default: key {id}; 10 MiB + 4321 B in 4 MiB appends (one 8 MiB part, then the rest at completion).
-        const ulong seedDefault = 0xC0FFEE;
-        const long lengthDefault = (10 * MiB) + 4321;
-        var idDefault = await UploadAsync(client, "uploads/default", seedDefault, lengthDefault);
-        await AssertObjectAsync(s3, buckets["default"], prefixes["default"] + idDefault, seedDefault, lengthDefault);
-
-        // media: the compose file's KeyTemplate {yyyy}/{MM}/{id}/{filename} (no file name given: the id).
-        const ulong seedMedia = 0xFACADE;
-        const long lengthMedia = (5 * MiB) + 99;
-        var idMedia = await UploadAsync(client, "uploads/media", seedMedia, lengthMedia);
-        var listed = await s3.ListObjectsV2Async(new ListObjectsV2Request { BucketName = buckets["media"], Prefix = prefixes["media"] }, Ct);
-        var mediaKey = Assert.Single((listed.S3Objects ?? []).Select(o => o.Key), k => k.Contains(idMedia, StringComparison.Ordinal));
-        Assert.Matches("^" + Regex.Escape(prefixes["media"]) + @"\d{4}/\d{2}/" + idMedia + "/" + idMedia + "$", mediaKey);
-        await AssertObjectAsync(s3, buckets["media"], mediaKey, seedMedia, lengthMedia);
-
-        Assert.True(File.Exists(Path.Combine(volume, "storagebridge.db")), "The substituted SQLite metadata is not on the volume.");
+        return (composeEnvironment, buckets, prefixes);
     }
 
     /// <summary>The Dockerfile's ENV, then the compose service's environment over it, container paths and the port mapped.</summary>
