@@ -19,8 +19,11 @@ var builder = WebApplication.CreateSlimBuilder(new WebApplicationOptions
     ContentRootPath = args.Any(a => a.Contains("contentRoot", StringComparison.OrdinalIgnoreCase)) ? null : AppContext.BaseDirectory,
 });
 
-// The embedded default listens on loopback:8080; --urls / ASPNETCORE_URLS override it.
-if (string.IsNullOrEmpty(builder.Configuration["urls"]) && string.IsNullOrEmpty(builder.Configuration["ASPNETCORE_URLS"]))
+// The embedded default listens on loopback:8080. Any of --urls, ASPNETCORE_URLS, ASPNETCORE_HTTP_PORTS or
+// ASPNETCORE_HTTPS_PORTS (the official container images set ASPNETCORE_HTTP_PORTS=8080: all interfaces) replaces it;
+// WebApplicationBuilder reads the ASPNETCORE_ variables without their prefix, the plain environment keeps it.
+string[] listenKeys = ["urls", "http_ports", "https_ports"];
+if (listenKeys.All(key => string.IsNullOrEmpty(builder.Configuration[key]) && string.IsNullOrEmpty(builder.Configuration["ASPNETCORE_" + key])))
 {
     builder.WebHost.UseUrls("http://127.0.0.1:8080");
 }
