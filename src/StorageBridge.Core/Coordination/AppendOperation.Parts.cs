@@ -91,7 +91,7 @@ internal sealed partial class AppendOperation
         var upload = BackendUpload.From(_record);
         var offset = _partsEnd;
         var content = buffer.AsMemory(0, count);
-        var partActivity = EngineActivities.StartBackendCall("WritePart", _target, _record.Id, number, count);
+        var partActivity = EngineActivities.StartBackendCall(_engine.Metrics, "WritePart", _target, _record.Id, number, count);
         var write = _concurrency == 0
             ? _shape.WritePartAsync(upload, number, offset, content, SalvageToken)
             // Off the reading loop: a backend may hash the part synchronously before its first await.

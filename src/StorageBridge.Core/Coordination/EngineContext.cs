@@ -79,10 +79,9 @@ internal sealed class EngineContext
     public async Task AbortAsync(UploadTarget target, UploadRecord record, CancellationToken cancellationToken)
     {
         TailCache.RemoveUpload(record.Id);
-        using (EngineActivities.StartBackendCall("Abort", target, record.Id))
-        {
-            await target.Backend.AbortAsync(BackendUpload.From(record), cancellationToken).ConfigureAwait(false);
-        }
+        await EngineActivities.Track(
+            EngineActivities.StartBackendCall(Metrics, "Abort", target, record.Id),
+            target.Backend.AbortAsync(BackendUpload.From(record), cancellationToken)).ConfigureAwait(false);
 
         await target.Tails.DeleteAllAsync(record.Id, cancellationToken).ConfigureAwait(false);
     }

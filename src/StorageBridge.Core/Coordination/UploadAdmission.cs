@@ -69,7 +69,10 @@ internal sealed class UploadAdmission(EngineContext engine)
         };
         try
         {
-            record = record with { Session = await target.Backend.StartAsync(BackendUpload.From(record), cancellationToken).ConfigureAwait(false) };
+            var session = await EngineActivities.Track(
+                EngineActivities.StartBackendCall(engine.Metrics, "Start", target, id),
+                target.Backend.StartAsync(BackendUpload.From(record), cancellationToken)).ConfigureAwait(false);
+            record = record with { Session = session };
         }
         catch (ObjectExistsException)
         {

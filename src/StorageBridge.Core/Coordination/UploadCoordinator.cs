@@ -33,9 +33,10 @@ public sealed class UploadCoordinator
         StorageBridgeMetrics? metrics = null)
     {
         _targets = targets;
-        _store = store;
+        // Every store call of the engine is traced and measured (and costs nothing more when nobody listens).
+        _store = new InstrumentedMetadataStore(store, metrics ?? StorageBridgeMetrics.Default);
         _logger = logger;
-        _engine = new EngineContext(targets, store, options, time, logger, metrics);
+        _engine = new EngineContext(targets, _store, options, time, logger, metrics);
         _admission = new UploadAdmission(_engine);
         _leases = new UploadLeases(_engine);
         _completion = new UploadCompletion(_engine);
@@ -121,6 +122,7 @@ public sealed class UploadCoordinator
             if (written.Status == MetadataWriteStatus.Success)
             {
                 await _engine.AbortAsync(uploadTarget, written.Record!, cancellationToken).ConfigureAwait(false);
+                _engine.Metrics.UploadsCancelled.Add(1, new KeyValuePair<string, object?>("target", uploadTarget.Name));
                 EngineLog.UploadCancelled(_logger, id);
                 return new UploadQueryResult(UploadOutcome.Success, written.Record);
             }

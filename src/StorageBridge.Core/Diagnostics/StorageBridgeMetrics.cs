@@ -23,6 +23,12 @@ public sealed class StorageBridgeMetrics
         UploadsCreated = meter.CreateCounter<long>("storagebridge.uploads_created", "{upload}");
         UploadsCompleted = meter.CreateCounter<long>("storagebridge.uploads_completed", "{upload}");
         UploadsExpired = meter.CreateCounter<long>("storagebridge.uploads_expired", "{upload}");
+        UploadsCancelled = meter.CreateCounter<long>("storagebridge.uploads_cancelled", "{upload}");
+        UploadsActive = meter.CreateUpDownCounter<long>("storagebridge.uploads_active", "{upload}", "Uploads with an append running in this instance");
+        BackendCallDuration = meter.CreateHistogram<double>("storagebridge.backend.call_duration", "s", "Calls into a target's backend or tail store, failed ones included");
+        BackendCallErrors = meter.CreateCounter<long>("storagebridge.backend.call_errors", "{call}", "Backend calls that failed, by error.type");
+        MetadataCallDuration = meter.CreateHistogram<double>("storagebridge.metadata.call_duration", "s", "Calls of the engine into the metadata store, failed ones included");
+        MetadataCallErrors = meter.CreateCounter<long>("storagebridge.metadata.call_errors", "{call}", "Metadata store calls that failed, by error.type");
         TailCacheReads = meter.CreateCounter<long>("storagebridge.tail_cache.reads", "{object}", "Tail objects joined into a part, by whether memory held them (hit) or the store was read");
         AppendDuration = meter.CreateHistogram<double>("storagebridge.append_duration", "s");
     }
@@ -40,6 +46,18 @@ public sealed class StorageBridgeMetrics
     internal Counter<long> UploadsCompleted { get; }
 
     internal Counter<long> UploadsExpired { get; }
+
+    internal Counter<long> UploadsCancelled { get; }
+
+    internal UpDownCounter<long> UploadsActive { get; }
+
+    internal Histogram<double> BackendCallDuration { get; }
+
+    internal Counter<long> BackendCallErrors { get; }
+
+    internal Histogram<double> MetadataCallDuration { get; }
+
+    internal Counter<long> MetadataCallErrors { get; }
 
     internal Counter<long> TailCacheReads { get; }
 
