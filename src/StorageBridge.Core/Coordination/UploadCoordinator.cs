@@ -159,6 +159,14 @@ public sealed class UploadCoordinator
     /// a remainder short of the backend's minimum becomes the durable tail. If the body ends early the received
     /// prefix is kept. With <see cref="AppendRequest.ContentDigest"/> nothing is recorded until the digest matched.
     /// </summary>
+    /// <summary>
+    /// For a graceful shutdown: every append running in this process stops reading its body, stores what it received
+    /// (parts and tail, recorded by compare-and-swap) and answers with that offset, as when a newer request takes the
+    /// upload over; appends that start later end the same way at once. Completes when all have let go, or throws when
+    /// <paramref name="cancellationToken"/> (the host's shutdown timeout) fires first.
+    /// </summary>
+    public Task InterruptAppendsAsync(CancellationToken cancellationToken) => _leases.EndAllActiveAsync(cancellationToken);
+
     public Task<AppendResult> AppendAsync(AppendRequest request, Stream body, CancellationToken cancellationToken) =>
         _append.AppendAsync(request, body, default, cancellationToken);
 

@@ -59,6 +59,12 @@ public static class EventIds
         public const int ChunkCleanupFailed = 503;
     }
 
+    /// <summary>The Kestrel host (src/hosts/StorageBridge.Host): 600–699.</summary>
+    public static class Host
+    {
+        public const int Started = 600;
+    }
+
     /// <summary>The S3 backend: 4000–4099.</summary>
     public static class S3
     {
