@@ -46,7 +46,7 @@ internal sealed class UploadAdmission(EngineContext engine)
             }
         }
 
-        using var activity = StorageBridgeTelemetry.ActivitySource.StartActivity("StorageBridge.Create");
+        using var activity = EngineActivities.Start("StorageBridge.Create", id, target);
         var now = engine.Now;
         var record = new UploadRecord
         {
