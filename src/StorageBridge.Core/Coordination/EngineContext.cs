@@ -79,9 +79,10 @@ internal sealed class EngineContext
     public async Task AbortAsync(UploadTarget target, UploadRecord record, CancellationToken cancellationToken)
     {
         TailCache.RemoveUpload(record.Id);
-        await EngineActivities.Track(
-            EngineActivities.StartBackendCall(Metrics, "Abort", target, record.Id),
-            target.Backend.AbortAsync(BackendUpload.From(record), cancellationToken)).ConfigureAwait(false);
+        using (var call = EngineActivities.StartBackendCall(Metrics, "Abort", target, record.Id))
+        {
+            await EngineActivities.Track(call, target.Backend.AbortAsync(BackendUpload.From(record), cancellationToken)).ConfigureAwait(false);
+        }
 
         await target.Tails.DeleteAllAsync(record.Id, cancellationToken).ConfigureAwait(false);
     }

@@ -69,10 +69,8 @@ internal sealed class UploadAdmission(EngineContext engine)
         };
         try
         {
-            var session = await EngineActivities.Track(
-                EngineActivities.StartBackendCall(engine.Metrics, "Start", target, id),
-                target.Backend.StartAsync(BackendUpload.From(record), cancellationToken)).ConfigureAwait(false);
-            record = record with { Session = session };
+            using var call = EngineActivities.StartBackendCall(engine.Metrics, "Start", target, id);
+            record = record with { Session = await EngineActivities.Track(call, target.Backend.StartAsync(BackendUpload.From(record), cancellationToken)).ConfigureAwait(false) };
         }
         catch (ObjectExistsException)
         {

@@ -31,9 +31,8 @@ internal sealed class UploadCompletion(EngineContext engine)
         StoredObject stored;
         try
         {
-            stored = await EngineActivities.Track(
-                EngineActivities.StartBackendCall(engine.Metrics, "Complete", target, completing.Id, bytes: completing.Offset),
-                target.Backend.CompleteAsync(BackendUpload.From(completing), cancellationToken)).ConfigureAwait(false);
+            using var call = EngineActivities.StartBackendCall(engine.Metrics, "Complete", target, completing.Id, bytes: completing.Offset);
+            stored = await EngineActivities.Track(call, target.Backend.CompleteAsync(BackendUpload.From(completing), cancellationToken)).ConfigureAwait(false);
         }
         catch (ObjectExistsException)
         {
@@ -64,9 +63,8 @@ internal sealed class UploadCompletion(EngineContext engine)
         StoredObject stored;
         try
         {
-            stored = await EngineActivities.Track(
-                EngineActivities.StartBackendCall(engine.Metrics, "Complete", target, record.Id, bytes: record.Offset),
-                target.Backend.CompleteAsync(BackendUpload.From(record), cancellationToken)).ConfigureAwait(false);
+            using var call = EngineActivities.StartBackendCall(engine.Metrics, "Complete", target, record.Id, bytes: record.Offset);
+            stored = await EngineActivities.Track(call, target.Backend.CompleteAsync(BackendUpload.From(record), cancellationToken)).ConfigureAwait(false);
         }
         catch (ObjectExistsException)
         {

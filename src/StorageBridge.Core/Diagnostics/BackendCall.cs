@@ -9,9 +9,25 @@ namespace StorageBridge.Diagnostics;
 /// <c>storagebridge.backend.call_duration</c>; failures count in <c>storagebridge.backend.call_errors</c>. Built
 /// only when something listens (<see cref="EngineActivities.StartBackendCall"/>).
 /// </summary>
-internal sealed class BackendCall(StorageBridgeMetrics metrics, string operation, UploadTarget target, Activity? activity)
+internal sealed class BackendCall(StorageBridgeMetrics metrics, string operation, UploadTarget target, Activity? activity) : IDisposable
 {
+    /// <summary>OpenTelemetry's error type for a failure whose exception is not known here.</summary>
+    private const string UnknownError = "_OTHER";
+
     private readonly long _started = Stopwatch.GetTimestamp();
+    private int _ended;
+
+    /// <summary>
+    /// For <c>using</c>: a call that threw before it returned a task never reached <see cref="EngineActivities.Track(BackendCall?, Task)"/>;
+    /// it ends here, as a failure, and the caller's activity is restored. A call that was tracked ended already.
+    /// </summary>
+    public void Dispose()
+    {
+        if (Volatile.Read(ref _ended) == 0)
+        {
+            EndAs(UnknownError);
+        }
+    }
 
     /// <summary>The caller goes on without this activity as its current one (see <see cref="EngineActivities.Track(BackendCall?, Task)"/>).</summary>
     public void Detach()
@@ -54,17 +70,23 @@ internal sealed class BackendCall(StorageBridgeMetrics metrics, string operation
         return result;
     }
 
-    public void End(Exception? failure)
+    public void End(Exception? failure) => EndAs(failure is null ? null : ErrorType(failure));
+
+    private void EndAs(string? errorType)
     {
+        if (Interlocked.Exchange(ref _ended, 1) != 0)
+        {
+            return;
+        }
+
         var tags = new TagList
         {
             { "target", target.Name },
             { "backend", target.Options.Backend },
             { "operation", operation },
         };
-        if (failure is not null)
+        if (errorType is not null)
         {
-            var errorType = ErrorType(failure);
             tags.Add("error.type", errorType);
             metrics.BackendCallErrors.Add(1, tags);
             activity?.SetStatus(ActivityStatusCode.Error, errorType);

@@ -34,6 +34,7 @@ public static class EventIds
     {
         public const int ExpiryCleaned = 200;
         public const int ExpiryRoundFailed = 201;
+        public const int Started = 202;
     }
 
     /// <summary>The endpoint mapping shared by the front-ends (failures turned into status codes): 300–399.</summary>
@@ -57,12 +58,6 @@ public static class EventIds
         public const int ChunkReplayStopped = 501;
         public const int ChunkReplayFailed = 502;
         public const int ChunkCleanupFailed = 503;
-    }
-
-    /// <summary>The Kestrel host (src/hosts/StorageBridge.Host): 600–699.</summary>
-    public static class Host
-    {
-        public const int Started = 600;
     }
 
     /// <summary>The S3 backend: 4000–4099.</summary>

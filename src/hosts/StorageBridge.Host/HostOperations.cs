@@ -1,7 +1,3 @@
-using System.Globalization;
-using System.Text;
-using Microsoft.AspNetCore.Hosting.Server;
-using Microsoft.AspNetCore.Hosting.Server.Features;
 using Microsoft.Extensions.Logging.Console;
 using OpenTelemetry.Exporter;
 using OpenTelemetry.Metrics;
@@ -10,17 +6,16 @@ using OpenTelemetry.Trace;
 using StorageBridge.AspNetCore;
 using StorageBridge.Configuration;
 using StorageBridge.Diagnostics;
-using StorageBridge.Metadata;
-using StorageBridge.Targets;
 
 namespace StorageBridge.Host;
 
 /// <summary>
 /// What the Host adds for operating it (docs/operations.md): JSON console logs on request, the shutdown timeout,
-/// OpenTelemetry (OTLP exporter, Prometheus scrape endpoint), the health endpoints and the start-up summary. Program.cs
-/// calls <see cref="AddStorageBridgeOperations"/> and <see cref="MapStorageBridgeOperations"/> once each.
+/// OpenTelemetry (OTLP exporter, Prometheus scrape endpoint) and the health endpoints; the start-up summary comes with
+/// AddStorageBridge. Program.cs calls <see cref="AddStorageBridgeOperations"/> and
+/// <see cref="MapStorageBridgeOperations"/> once each.
 /// </summary>
-internal static partial class HostOperations
+internal static class HostOperations
 {
     private const string TelemetrySection = "StorageBridge:Telemetry";
 
@@ -67,7 +62,6 @@ internal static partial class HostOperations
         }
 
         AddTelemetry(builder);
-        builder.Services.AddHostedService<StartupSummary>();
         return builder;
     }
 
@@ -145,39 +139,5 @@ internal static partial class HostOperations
                 .AddAspNetCoreInstrumentation()
                 .AddOtlpExporter(options => ConfigureOtlp(options, "traces")));
         }
-    }
-
-    /// <summary>One log block once the server listens: addresses, targets and where data and metadata go.</summary>
-    private sealed partial class StartupSummary(
-        IHostApplicationLifetime lifetime, IServer server, UploadTargetRegistry targets, IUploadMetadataStore store, ILoggerFactory loggers)
-        : IHostedService
-    {
-        public Task StartAsync(CancellationToken cancellationToken)
-        {
-            lifetime.ApplicationStarted.Register(() => LogStarted(loggers.CreateLogger("StorageBridge.Host"), Describe()));
-            return Task.CompletedTask;
-        }
-
-        public Task StopAsync(CancellationToken cancellationToken) => Task.CompletedTask;
-
-        private string Describe()
-        {
-            var text = new StringBuilder();
-            var addresses = server.Features.Get<IServerAddressesFeature>()?.Addresses ?? [];
-            text.Append(CultureInfo.InvariantCulture, $"listening on {string.Join(", ", addresses)}");
-            text.Append(CultureInfo.InvariantCulture, $"\n  metadata: {Where(store)}");
-            foreach (var target in targets.All.OrderBy(t => t.Name, StringComparer.Ordinal))
-            {
-                text.Append(CultureInfo.InvariantCulture, $"\n  target {target.Name}: {target.Options.Backend}, {Where(target.Backend)}");
-            }
-
-            return text.ToString();
-        }
-
-        private static string Where(object dependency) =>
-            dependency is IStorageReadinessProbe probe ? probe.Location : dependency.GetType().Name;
-
-        [LoggerMessage(EventIds.Host.Started, LogLevel.Information, "StorageBridge started: {Summary}")]
-        private static partial void LogStarted(ILogger logger, string summary);
     }
 }

@@ -33,7 +33,7 @@ builder.Services.AddStorageBridge(builder.Configuration)
 builder.Services.AddStorageBridgeS3();
 builder.Services.AddStorageBridgeAzureBlob();
 builder.Services.AddGcsBackend();
-builder.AddStorageBridgeOperations(); // JSON logs, shutdown timeout, OpenTelemetry, start-up summary (HostOperations.cs)
+builder.AddStorageBridgeOperations(); // JSON logs, shutdown timeout, OpenTelemetry (HostOperations.cs)
 
 var app = builder.Build();
 app.MapGet("/healthz", () => Results.Text("ok"));

@@ -46,7 +46,7 @@ public sealed class JsonConsoleLogTests(ITestOutputHelper output)
         }
 
         var lines = Lines(host).ToList();
-        var summary = Assert.Single(lines, line => EventId(line) == 600);
+        var summary = Assert.Single(lines, line => EventId(line) == 202);
         var message = summary.GetProperty("Message").GetString()!;
         Assert.Contains($"listening on http://127.0.0.1:{host.Port}", message, StringComparison.Ordinal);
         Assert.Contains($"target default: FileSystem, {host.TargetRoot}", message, StringComparison.Ordinal);
