@@ -106,6 +106,9 @@ public static partial class ResumableUploadEndpoints
             return;
         }
 
+        // Everything logged while this request runs (engine, backend, store) carries the target and the upload id.
+        using var scope = context.RequestServices.GetRequiredService<ILogger<UploadCoordinator>>()
+            .BeginScope(new UploadLogScope(target.Name, context.GetRouteValue("id") as string));
         try
         {
             await handler(context, target);

@@ -60,6 +60,23 @@ public static class StorageBridgeServiceCollectionExtensions
         // Registered before the expiry service: the store is ready before the first sweep and the first request.
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IHostedService, StorageBridgeInitializer>());
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IHostedService, ExpiryCleanupService>());
+        services.TryAddEnumerable(ServiceDescriptor.Singleton<IHostedService, StartupSummary>());
+        AddReadinessCheck(services);
         return builder;
+    }
+
+    /// <summary>Readiness (see <see cref="StorageBridgeHealthEndpoints"/>): registered once however often AddStorageBridge runs.</summary>
+    private static void AddReadinessCheck(IServiceCollection services)
+    {
+        if (services.Any(d => d.ServiceType == typeof(StorageReadinessCheck)))
+        {
+            return;
+        }
+
+        services.AddSingleton<StorageReadinessCheck>();
+        services.AddHealthChecks().AddCheck<StorageReadinessCheck>(
+            StorageBridgeHealthEndpoints.ReadinessCheckName,
+            tags: [StorageBridgeHealthEndpoints.ReadyTag],
+            timeout: StorageReadinessCheck.ProbeTimeout * 2);
     }
 }

@@ -157,6 +157,30 @@ public sealed class HostProcess : IAsyncDisposable
         }
     }
 
+    /// <summary>
+    /// Sends SIGTERM (a graceful shutdown, as an orchestrator stops a container) and waits up to <paramref name="wait"/>
+    /// for the process to exit. Returns its exit code, or null when it is still running then.
+    /// </summary>
+    public int? Terminate(TimeSpan wait)
+    {
+        var process = _process ?? throw new InvalidOperationException("The host is not running.");
+        if (SendSignal(process.Id, 15) != 0)
+        {
+            throw new InvalidOperationException($"kill(SIGTERM) of {process.Id} failed: errno {System.Runtime.InteropServices.Marshal.GetLastPInvokeError()}.");
+        }
+
+        if (!process.WaitForExit(wait))
+        {
+            return null;
+        }
+
+        process.WaitForExit(); // drains the redirected output
+        return process.ExitCode;
+    }
+
+    [System.Runtime.InteropServices.DllImport("libc", EntryPoint = "kill", SetLastError = true)]
+    private static extern int SendSignal(int pid, int signal);
+
     /// <summary>Kills the host if it runs, then starts it again on the same port and data directory.</summary>
     public async Task RestartAsync(CancellationToken cancellationToken = default)
     {

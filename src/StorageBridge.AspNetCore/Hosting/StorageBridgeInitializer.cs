@@ -22,7 +22,22 @@ internal sealed class StorageBridgeInitializer(IServiceProvider services) : IHos
 
     public Task StartedAsync(CancellationToken cancellationToken) => Task.CompletedTask;
 
-    public Task StoppingAsync(CancellationToken cancellationToken) => Task.CompletedTask;
+    /// <summary>
+    /// Before the server stops (every StoppingAsync runs before any StopAsync): running appends end at a durable point
+    /// and answer, so the server's wait for open requests ends early and HEAD after a restart reports every byte
+    /// acknowledged. The token fires at the host's ShutdownTimeout.
+    /// </summary>
+    public async Task StoppingAsync(CancellationToken cancellationToken)
+    {
+        try
+        {
+            await services.GetRequiredService<UploadCoordinator>().InterruptAppendsAsync(cancellationToken).ConfigureAwait(false);
+        }
+        catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
+        {
+            // The shutdown timeout passed: the server aborts what is left (each append still stores what it received).
+        }
+    }
 
     public Task StopAsync(CancellationToken cancellationToken) => Task.CompletedTask;
 

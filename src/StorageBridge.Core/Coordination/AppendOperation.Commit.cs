@@ -50,8 +50,8 @@ internal sealed partial class AppendOperation
         {
             // Only the new bytes are written, as one more segment; the tail's earlier segments stay as they are.
             await EnsureLeaseAsync().ConfigureAwait(false);
-            using var tailActivity = EngineActivities.StartBackendCall("WriteTail", _target, _record.Id, bytes: _filled, tailSequence: sequence);
-            await Tails.WriteAsync(_record.Id, sequence, _buffer.AsMemory(0, _filled), SalvageToken).ConfigureAwait(false);
+            using var tailCall = EngineActivities.StartBackendCall(_engine.Metrics, "WriteTail", _target, _record.Id, bytes: _filled, tailSequence: sequence);
+            await EngineActivities.Track(tailCall, Tails.WriteAsync(_record.Id, sequence, _buffer.AsMemory(0, _filled), SalvageToken)).ConfigureAwait(false);
             newTail = segmented.Append(sequence, _filled);
         }
         else
@@ -61,8 +61,8 @@ internal sealed partial class AppendOperation
             if (_filled > 0 && !keepTail)
             {
                 await EnsureLeaseAsync().ConfigureAwait(false);
-                using var tailActivity = EngineActivities.StartBackendCall("WriteTail", _target, _record.Id, bytes: _filled, tailSequence: sequence);
-                await Tails.WriteAsync(_record.Id, sequence, _buffer.AsMemory(0, _filled), SalvageToken).ConfigureAwait(false);
+                using var tailCall = EngineActivities.StartBackendCall(_engine.Metrics, "WriteTail", _target, _record.Id, bytes: _filled, tailSequence: sequence);
+                await EngineActivities.Track(tailCall, Tails.WriteAsync(_record.Id, sequence, _buffer.AsMemory(0, _filled), SalvageToken)).ConfigureAwait(false);
                 newTail = new TailRecord(sequence, _filled);
             }
         }

@@ -91,11 +91,21 @@ internal sealed partial class AppendOperation
         var upload = BackendUpload.From(_record);
         var offset = _partsEnd;
         var content = buffer.AsMemory(0, count);
-        var partActivity = EngineActivities.StartBackendCall("WritePart", _target, _record.Id, number, count);
-        var write = _concurrency == 0
-            ? _shape.WritePartAsync(upload, number, offset, content, SalvageToken)
-            // Off the reading loop: a backend may hash the part synchronously before its first await.
-            : Task.Run(() => _shape.WritePartAsync(upload, number, offset, content, SalvageToken), SalvageToken);
+        var partActivity = EngineActivities.StartBackendCall(_engine.Metrics, "WritePart", _target, _record.Id, number, count);
+        Task<PartRecord> write;
+        try
+        {
+            write = _concurrency == 0
+                ? _shape.WritePartAsync(upload, number, offset, content, SalvageToken)
+                // Off the reading loop: a backend may hash the part synchronously before its first await.
+                : Task.Run(() => _shape.WritePartAsync(upload, number, offset, content, SalvageToken), SalvageToken);
+        }
+        catch
+        {
+            partActivity?.Dispose(); // thrown before a task existed: ends the call as failed
+            throw;
+        }
+
         EngineActivities.EndWith(partActivity, write);
         _inflight.Enqueue(new InflightPart(offset, count, buffer, write));
         _partsEnd += count;

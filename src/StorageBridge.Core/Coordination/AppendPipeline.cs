@@ -71,6 +71,8 @@ internal sealed class AppendPipeline(EngineContext engine, UploadAdmission admis
         using var activity = EngineActivities.Start("StorageBridge.Append", record.Id, target);
         var started = engine.Time.GetTimestamp();
         var append = new AppendOperation(engine, leases, completion, target, leased.Record, request);
+        var active = new KeyValuePair<string, object?>("target", target.Name);
+        engine.Metrics.UploadsActive.Add(1, active);
         try
         {
             var result = await append.RunAsync(body, operation.Token).ConfigureAwait(false);
@@ -88,6 +90,7 @@ internal sealed class AppendPipeline(EngineContext engine, UploadAdmission admis
         }
         finally
         {
+            engine.Metrics.UploadsActive.Add(-1, active);
             append.Dispose();
         }
     }

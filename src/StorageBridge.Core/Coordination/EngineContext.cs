@@ -79,9 +79,9 @@ internal sealed class EngineContext
     public async Task AbortAsync(UploadTarget target, UploadRecord record, CancellationToken cancellationToken)
     {
         TailCache.RemoveUpload(record.Id);
-        using (EngineActivities.StartBackendCall("Abort", target, record.Id))
+        using (var call = EngineActivities.StartBackendCall(Metrics, "Abort", target, record.Id))
         {
-            await target.Backend.AbortAsync(BackendUpload.From(record), cancellationToken).ConfigureAwait(false);
+            await EngineActivities.Track(call, target.Backend.AbortAsync(BackendUpload.From(record), cancellationToken)).ConfigureAwait(false);
         }
 
         await target.Tails.DeleteAllAsync(record.Id, cancellationToken).ConfigureAwait(false);

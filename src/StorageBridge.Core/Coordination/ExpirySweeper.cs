@@ -47,7 +47,7 @@ internal sealed class ExpirySweeper(EngineContext engine, UploadLeases leases, U
                         await engine.AbortAsync(target, written.Record!, cancellationToken).ConfigureAwait(false);
                     }
 
-                    engine.Metrics.UploadsExpired.Add(1);
+                    engine.Metrics.UploadsExpired.Add(1, new KeyValuePair<string, object?>("target", record.Target));
                     EngineLog.UploadExpired(engine.Logger, record.Id);
                 }
                 else if (record.State is UploadState.Cancelled or UploadState.Expired)

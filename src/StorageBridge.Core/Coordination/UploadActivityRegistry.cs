@@ -9,6 +9,23 @@ namespace StorageBridge.Coordination;
 internal sealed class UploadActivityRegistry
 {
     private readonly ConcurrentDictionary<string, ActiveOperation> _active = new(StringComparer.Ordinal);
+    private volatile bool _stopping;
+
+    /// <summary>
+    /// Shutdown: ends every operation in flight (each stores what it received, as on a takeover) and every one that
+    /// starts from now on, and waits until all have let go or <paramref name="cancellationToken"/> fires.
+    /// </summary>
+    public async Task EndAllAsync(CancellationToken cancellationToken)
+    {
+        _stopping = true;
+        var running = _active.Values.ToList();
+        foreach (var operation in running)
+        {
+            await operation.CancelAsync().ConfigureAwait(false);
+        }
+
+        await Task.WhenAll(running.Select(o => o.Released)).WaitAsync(cancellationToken).ConfigureAwait(false);
+    }
 
     /// <summary>Ends any operation in flight for <paramref name="uploadId"/>; waits at most <paramref name="wait"/> for it to let go.</summary>
     public async Task<bool> EndActiveAsync(string uploadId, TimeSpan wait, CancellationToken cancellationToken)
@@ -43,6 +60,12 @@ internal sealed class UploadActivityRegistry
             var operation = new ActiveOperation(this, uploadId, cancellationToken);
             if (_active.TryAdd(uploadId, operation))
             {
+                if (_stopping)
+                {
+                    // Shutting down: the operation ends at its first durable point, like one in flight.
+                    await operation.CancelAsync().ConfigureAwait(false);
+                }
+
                 return operation;
             }
 

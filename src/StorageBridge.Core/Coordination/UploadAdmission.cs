@@ -46,7 +46,7 @@ internal sealed class UploadAdmission(EngineContext engine)
             }
         }
 
-        using var activity = StorageBridgeTelemetry.ActivitySource.StartActivity("StorageBridge.Create");
+        using var activity = EngineActivities.Start("StorageBridge.Create", id, target);
         var now = engine.Now;
         var record = new UploadRecord
         {
@@ -69,7 +69,8 @@ internal sealed class UploadAdmission(EngineContext engine)
         };
         try
         {
-            record = record with { Session = await target.Backend.StartAsync(BackendUpload.From(record), cancellationToken).ConfigureAwait(false) };
+            using var call = EngineActivities.StartBackendCall(engine.Metrics, "Start", target, id);
+            record = record with { Session = await EngineActivities.Track(call, target.Backend.StartAsync(BackendUpload.From(record), cancellationToken)).ConfigureAwait(false) };
         }
         catch (ObjectExistsException)
         {

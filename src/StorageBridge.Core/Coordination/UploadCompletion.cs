@@ -31,8 +31,8 @@ internal sealed class UploadCompletion(EngineContext engine)
         StoredObject stored;
         try
         {
-            using var call = EngineActivities.StartBackendCall("Complete", target, completing.Id, bytes: completing.Offset);
-            stored = await target.Backend.CompleteAsync(BackendUpload.From(completing), cancellationToken).ConfigureAwait(false);
+            using var call = EngineActivities.StartBackendCall(engine.Metrics, "Complete", target, completing.Id, bytes: completing.Offset);
+            stored = await EngineActivities.Track(call, target.Backend.CompleteAsync(BackendUpload.From(completing), cancellationToken)).ConfigureAwait(false);
         }
         catch (ObjectExistsException)
         {
@@ -63,8 +63,8 @@ internal sealed class UploadCompletion(EngineContext engine)
         StoredObject stored;
         try
         {
-            using var call = EngineActivities.StartBackendCall("Complete", target, record.Id, bytes: record.Offset);
-            stored = await target.Backend.CompleteAsync(BackendUpload.From(record), cancellationToken).ConfigureAwait(false);
+            using var call = EngineActivities.StartBackendCall(engine.Metrics, "Complete", target, record.Id, bytes: record.Offset);
+            stored = await EngineActivities.Track(call, target.Backend.CompleteAsync(BackendUpload.From(record), cancellationToken)).ConfigureAwait(false);
         }
         catch (ObjectExistsException)
         {
@@ -126,6 +126,7 @@ internal sealed class UploadCompletion(EngineContext engine)
         }
 
         await engine.AbortAsync(target, written.Record!, cancellationToken).ConfigureAwait(false);
+        engine.Metrics.UploadsCancelled.Add(1, new KeyValuePair<string, object?>("target", target.Name));
         return written.Record!;
     }
 
@@ -167,6 +168,7 @@ internal sealed class UploadCompletion(EngineContext engine)
             {
                 EngineLog.SessionGone(engine.Logger, id);
                 await engine.AbortAsync(target, written.Record!, cancellationToken).ConfigureAwait(false);
+                engine.Metrics.UploadsExpired.Add(1, new KeyValuePair<string, object?>("target", target.Name));
                 return new AppendResult(UploadOutcome.Gone, written.Record);
             }
         }

@@ -33,9 +33,10 @@ public sealed class UploadCoordinator
         StorageBridgeMetrics? metrics = null)
     {
         _targets = targets;
-        _store = store;
+        // Every store call of the engine is traced and measured (and costs nothing more when nobody listens).
+        _store = new InstrumentedMetadataStore(store, metrics ?? StorageBridgeMetrics.Default);
         _logger = logger;
-        _engine = new EngineContext(targets, store, options, time, logger, metrics);
+        _engine = new EngineContext(targets, _store, options, time, logger, metrics);
         _admission = new UploadAdmission(_engine);
         _leases = new UploadLeases(_engine);
         _completion = new UploadCompletion(_engine);
@@ -121,6 +122,7 @@ public sealed class UploadCoordinator
             if (written.Status == MetadataWriteStatus.Success)
             {
                 await _engine.AbortAsync(uploadTarget, written.Record!, cancellationToken).ConfigureAwait(false);
+                _engine.Metrics.UploadsCancelled.Add(1, new KeyValuePair<string, object?>("target", uploadTarget.Name));
                 EngineLog.UploadCancelled(_logger, id);
                 return new UploadQueryResult(UploadOutcome.Success, written.Record);
             }
@@ -157,6 +159,14 @@ public sealed class UploadCoordinator
     /// a remainder short of the backend's minimum becomes the durable tail. If the body ends early the received
     /// prefix is kept. With <see cref="AppendRequest.ContentDigest"/> nothing is recorded until the digest matched.
     /// </summary>
+    /// <summary>
+    /// For a graceful shutdown: every append running in this process stops reading its body, stores what it received
+    /// (parts and tail, recorded by compare-and-swap) and answers with that offset, as when a newer request takes the
+    /// upload over; appends that start later end the same way at once. Completes when all have let go, or throws when
+    /// <paramref name="cancellationToken"/> (the host's shutdown timeout) fires first.
+    /// </summary>
+    public Task InterruptAppendsAsync(CancellationToken cancellationToken) => _leases.EndAllActiveAsync(cancellationToken);
+
     public Task<AppendResult> AppendAsync(AppendRequest request, Stream body, CancellationToken cancellationToken) =>
         _append.AppendAsync(request, body, default, cancellationToken);
 

@@ -18,6 +18,8 @@ internal sealed class UploadLeases(EngineContext engine)
         _activity.BeginAsync(uploadId, engine.Options.TakeoverWait, cancellationToken);
 
     /// <summary>Ends this process's operation in flight on the upload, if any, waiting for it to store what it received.</summary>
+    public Task EndAllActiveAsync(CancellationToken cancellationToken) => _activity.EndAllAsync(cancellationToken);
+
     public Task<bool> EndActiveAsync(string uploadId, CancellationToken cancellationToken) =>
         _activity.EndActiveAsync(uploadId, engine.Options.TakeoverWait, cancellationToken);
 

@@ -36,16 +36,20 @@ internal static class EngineActivities
         return activity;
     }
 
-    /// <summary>A call into the target's backend or tail store: <c>StorageBridge.Backend.{operation}</c>.</summary>
-    public static Activity? StartBackendCall(string operation, UploadTarget target, string uploadId, int? partNumber = null, long? bytes = null, int? tailSequence = null)
+    /// <summary>
+    /// A call into the target's backend or tail store: the activity <c>StorageBridge.Backend.{operation}</c> and the
+    /// backend-call instruments. Null (nothing built, not even the name) when neither has a listener; end it with
+    /// <see cref="Track(BackendCall?, Task)"/> or <see cref="EndWith"/>.
+    /// </summary>
+    public static BackendCall? StartBackendCall(StorageBridgeMetrics metrics, string operation, UploadTarget target, string uploadId, int? partNumber = null, long? bytes = null, int? tailSequence = null)
     {
-        // Checked first so a backend call without listeners does not even build the activity's name.
-        if (!StorageBridgeTelemetry.ActivitySource.HasListeners())
+        var traced = StorageBridgeTelemetry.ActivitySource.HasListeners();
+        if (!traced && !metrics.BackendCallDuration.Enabled && !metrics.BackendCallErrors.Enabled)
         {
             return null;
         }
 
-        var activity = Start(BackendPrefix + operation, uploadId, target, ActivityKind.Client);
+        var activity = traced ? Start(BackendPrefix + operation, uploadId, target, ActivityKind.Client) : null;
         if (activity is { IsAllDataRequested: true })
         {
             if (partNumber is { } part)
@@ -64,33 +68,52 @@ internal static class EngineActivities
             }
         }
 
-        return activity;
+        return new BackendCall(metrics, operation, target, activity);
+    }
+
+    /// <summary>
+    /// Ends <paramref name="call"/> when <paramref name="task"/> ends. The caller's current activity is restored at
+    /// once (this runs synchronously in the caller, so the restore reaches it), and the task is returned as it is when
+    /// nothing listens.
+    /// </summary>
+    public static Task Track(BackendCall? call, Task task)
+    {
+        if (call is null)
+        {
+            return task;
+        }
+
+        call.Detach();
+        return call.EndAsync(task);
+    }
+
+    /// <inheritdoc cref="Track(BackendCall?, Task)"/>
+    public static Task<T> Track<T>(BackendCall? call, Task<T> task)
+    {
+        if (call is null)
+        {
+            return task;
+        }
+
+        call.Detach();
+        return call.EndAsync(task);
     }
 
     /// <summary>
     /// For a call that runs on while the caller goes on (parts in flight): the caller's current activity is restored
-    /// now, and <paramref name="activity"/> stops when <paramref name="call"/> ends (marked as an error if it failed).
+    /// now, and <paramref name="call"/> ends when <paramref name="task"/> ends (marked as an error if it failed).
     /// </summary>
-    public static void EndWith(Activity? activity, Task call)
+    public static void EndWith(BackendCall? call, Task task)
     {
-        if (activity is null)
+        if (call is null)
         {
             return;
         }
 
-        Activity.Current = activity.Parent;
-        call.ContinueWith(
-            static (task, state) =>
-            {
-                var ended = (Activity)state!;
-                if (task.IsFaulted)
-                {
-                    ended.SetStatus(ActivityStatusCode.Error, task.Exception?.InnerException?.GetType().Name);
-                }
-
-                ended.Stop();
-            },
-            activity,
+        call.Detach();
+        task.ContinueWith(
+            static (ended, state) => ((BackendCall)state!).End(ended.Exception?.InnerException),
+            call,
             CancellationToken.None,
             TaskContinuationOptions.ExecuteSynchronously,
             TaskScheduler.Default);

@@ -34,6 +34,7 @@ public static class EventIds
     {
         public const int ExpiryCleaned = 200;
         public const int ExpiryRoundFailed = 201;
+        public const int Started = 202;
     }
 
     /// <summary>The endpoint mapping shared by the front-ends (failures turned into status codes): 300–399.</summary>

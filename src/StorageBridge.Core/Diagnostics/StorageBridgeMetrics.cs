@@ -9,6 +9,12 @@ namespace StorageBridge.Diagnostics;
 /// </summary>
 public sealed class StorageBridgeMetrics
 {
+    // Bucket bounds in seconds (an exporter's defaults are meant for milliseconds): 5 ms to 5 min.
+    private static readonly InstrumentAdvice<double> Seconds = new()
+    {
+        HistogramBucketBoundaries = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300],
+    };
+
     private static readonly Lazy<StorageBridgeMetrics> Shared = new(() => new StorageBridgeMetrics(new Meter(StorageBridgeTelemetry.Name)));
 
     public StorageBridgeMetrics(IMeterFactory meterFactory)
@@ -23,8 +29,14 @@ public sealed class StorageBridgeMetrics
         UploadsCreated = meter.CreateCounter<long>("storagebridge.uploads_created", "{upload}");
         UploadsCompleted = meter.CreateCounter<long>("storagebridge.uploads_completed", "{upload}");
         UploadsExpired = meter.CreateCounter<long>("storagebridge.uploads_expired", "{upload}");
+        UploadsCancelled = meter.CreateCounter<long>("storagebridge.uploads_cancelled", "{upload}");
+        UploadsActive = meter.CreateUpDownCounter<long>("storagebridge.uploads_active", "{upload}", "Uploads with an append running in this instance");
+        BackendCallDuration = meter.CreateHistogram<double>("storagebridge.backend.call_duration", "s", "Calls into a target's backend or tail store, failed ones included", advice: Seconds);
+        BackendCallErrors = meter.CreateCounter<long>("storagebridge.backend.call_errors", "{call}", "Backend calls that failed, by error.type");
+        MetadataCallDuration = meter.CreateHistogram<double>("storagebridge.metadata.call_duration", "s", "Calls of the engine into the metadata store, failed ones included", advice: Seconds);
+        MetadataCallErrors = meter.CreateCounter<long>("storagebridge.metadata.call_errors", "{call}", "Metadata store calls that failed, by error.type");
         TailCacheReads = meter.CreateCounter<long>("storagebridge.tail_cache.reads", "{object}", "Tail objects joined into a part, by whether memory held them (hit) or the store was read");
-        AppendDuration = meter.CreateHistogram<double>("storagebridge.append_duration", "s");
+        AppendDuration = meter.CreateHistogram<double>("storagebridge.append_duration", "s", advice: Seconds);
     }
 
     /// <summary>The meter the instruments belong to.</summary>
@@ -40,6 +52,18 @@ public sealed class StorageBridgeMetrics
     internal Counter<long> UploadsCompleted { get; }
 
     internal Counter<long> UploadsExpired { get; }
+
+    internal Counter<long> UploadsCancelled { get; }
+
+    internal UpDownCounter<long> UploadsActive { get; }
+
+    internal Histogram<double> BackendCallDuration { get; }
+
+    internal Counter<long> BackendCallErrors { get; }
+
+    internal Histogram<double> MetadataCallDuration { get; }
+
+    internal Counter<long> MetadataCallErrors { get; }
 
     internal Counter<long> TailCacheReads { get; }
 

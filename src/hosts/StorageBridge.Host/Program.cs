@@ -37,9 +37,11 @@ builder.Services.AddStorageBridge(builder.Configuration)
 builder.Services.AddStorageBridgeS3();
 builder.Services.AddStorageBridgeAzureBlob();
 builder.Services.AddGcsBackend();
+builder.AddStorageBridgeOperations(); // JSON logs, shutdown timeout, OpenTelemetry (HostOperations.cs)
 
 var app = builder.Build();
 app.MapGet("/healthz", () => Results.Text("ok"));
+app.MapStorageBridgeOperations(); // /healthz/live, /healthz/ready, /metrics when enabled
 app.MapResumableUploads("/uploads");
 app.UseUploadPage();
 app.Run();

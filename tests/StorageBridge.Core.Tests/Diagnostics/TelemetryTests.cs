@@ -29,6 +29,8 @@ public sealed class TelemetryTests : IDisposable
     private readonly UploadCoordinator engine;
     private readonly ConcurrentQueue<Activity> activities = new();
     private readonly ConcurrentQueue<(string Instrument, double Value, string? Target)> measurements = new();
+    private readonly ConcurrentQueue<(string Operation, string ErrorType)> errors = new();
+    private readonly ConcurrentQueue<string> storeCalls = new();
     private readonly ActivityListener activityListener;
     private readonly MeterListener meterListener = new();
 
@@ -58,8 +60,22 @@ public sealed class TelemetryTests : IDisposable
                 listener.EnableMeasurementEvents(instrument);
             }
         };
-        meterListener.SetMeasurementEventCallback<long>((instrument, value, tags, _) => measurements.Enqueue((instrument.Name, value, TargetOf(tags))));
-        meterListener.SetMeasurementEventCallback<double>((instrument, value, tags, _) => measurements.Enqueue((instrument.Name, value, TargetOf(tags))));
+        meterListener.SetMeasurementEventCallback<long>((instrument, value, tags, _) =>
+        {
+            measurements.Enqueue((instrument.Name, value, TargetOf(tags)));
+            if (instrument.Name == "storagebridge.backend.call_errors")
+            {
+                errors.Enqueue((TagOf(tags, "operation")!, TagOf(tags, "error.type")!));
+            }
+        });
+        meterListener.SetMeasurementEventCallback<double>((instrument, value, tags, _) =>
+        {
+            measurements.Enqueue((instrument.Name, value, TargetOf(tags)));
+            if (instrument.Name == "storagebridge.metadata.call_duration")
+            {
+                storeCalls.Enqueue(TagOf(tags, "operation")!);
+            }
+        });
         meterListener.Start();
     }
 
@@ -101,8 +117,8 @@ public sealed class TelemetryTests : IDisposable
         Assert.Equal(2, measurements.Count(m => m.Instrument == "storagebridge.append_duration"));
         Assert.All(measurements.Where(m => m.Instrument is "storagebridge.bytes_appended" or "storagebridge.uploads_completed"), m => Assert.Equal(TargetName, m.Target));
 
-        // Activities of this upload.
-        var mine = activities.Where(a => (string?)a.GetTagItem(EngineActivities.UploadIdTag) == upload.Id).ToList();
+        // Activities of this upload (the store's carry the upload id only: one store serves every target).
+        var mine = activities.Where(a => (string?)a.GetTagItem(EngineActivities.UploadIdTag) == upload.Id && !a.OperationName.StartsWith(InstrumentedMetadataStore.Prefix, StringComparison.Ordinal)).ToList();
         var appends = mine.Where(a => a.OperationName == "StorageBridge.Append").ToList();
         Assert.Equal(2, appends.Count);
         Assert.All(mine, a =>
@@ -127,6 +143,38 @@ public sealed class TelemetryTests : IDisposable
         Assert.Equal(appends[1].SpanId, completion.ParentSpanId);
 
         Assert.Contains(activities, a => a.OperationName == "StorageBridge.Cleanup" && a.GetTagItem(EngineActivities.HandledTag) is int);
+
+        // The creation: the backend's Start and the store's Create below it.
+        var create = Assert.Single(mine, a => a.OperationName == "StorageBridge.Create");
+        Assert.Equal(create.SpanId, Assert.Single(mine, a => a.OperationName == "StorageBridge.Backend.Start").ParentSpanId);
+        var stored = Assert.Single(activities, a => a.OperationName == "StorageBridge.Metadata.Create" && (string?)a.GetTagItem(EngineActivities.UploadIdTag) == upload.Id);
+        Assert.Equal(ActivityKind.Client, stored.Kind);
+        Assert.Equal(create.SpanId, stored.ParentSpanId);
+
+        // One duration per backend call and per store call, none failed; the store calls of each append are its children.
+        Assert.Equal(mine.Count(a => a.OperationName.StartsWith(EngineActivities.BackendPrefix, StringComparison.Ordinal)), measurements.Count(m => m.Instrument == "storagebridge.backend.call_duration"));
+        // The listener sees every test's activities; the meter only this engine's calls.
+        Assert.Equal(1, storeCalls.Count(op => op == "Create"));
+        Assert.Equal(
+            activities.Count(a => a.OperationName == "StorageBridge.Metadata.Replace" && (string?)a.GetTagItem(EngineActivities.UploadIdTag) == upload.Id),
+            storeCalls.Count(op => op == "Replace"));
+        Assert.DoesNotContain(measurements, m => m.Instrument is "storagebridge.backend.call_errors" or "storagebridge.metadata.call_errors");
+        Assert.Contains(activities, a => a.OperationName == "StorageBridge.Metadata.Replace" && a.ParentSpanId == appends[0].SpanId);
+        Assert.Equal(0, Sum("storagebridge.uploads_active"));
+    }
+
+    [Fact]
+    public async Task A_failed_backend_call_counts_as_an_error_of_its_operation()
+    {
+        var upload = await h.CreateAsync(length: 1000, via: engine);
+        h.Backend.FailNextCompletes = 1;
+        await Assert.ThrowsAnyAsync<Exception>(() => h.AppendAsync(upload.Id, 0, Bytes(1000, seed: 5), complete: true, via: engine));
+
+        // The injected failure is thrown before a task exists, so the call ends through its using: type unknown.
+        var error = Assert.Single(errors);
+        Assert.Equal(("Complete", "_OTHER"), error);
+        var complete = Assert.Single(activities, a => a.OperationName == "StorageBridge.Backend.Complete" && (string?)a.GetTagItem(EngineActivities.UploadIdTag) == upload.Id);
+        Assert.Equal(ActivityStatusCode.Error, complete.Status);
     }
 
     [Fact]
@@ -137,15 +185,18 @@ public sealed class TelemetryTests : IDisposable
 
         var abort = Assert.Single(activities, a => a.OperationName == "StorageBridge.Backend.Abort" && (string?)a.GetTagItem(EngineActivities.UploadIdTag) == upload.Id);
         Assert.Equal(TargetName, abort.GetTagItem(EngineActivities.TargetTag));
+        Assert.Equal(1, Sum("storagebridge.uploads_cancelled"));
     }
 
     private double Sum(string instrument) => measurements.Where(m => m.Instrument == instrument).Sum(m => m.Value);
 
-    private static string? TargetOf(ReadOnlySpan<KeyValuePair<string, object?>> tags)
+    private static string? TargetOf(ReadOnlySpan<KeyValuePair<string, object?>> tags) => TagOf(tags, "target");
+
+    private static string? TagOf(ReadOnlySpan<KeyValuePair<string, object?>> tags, string key)
     {
         foreach (var tag in tags)
         {
-            if (tag.Key == "target")
+            if (tag.Key == key)
             {
                 return tag.Value as string;
             }

@@ -1,0 +1,113 @@
+using System.Diagnostics;
+using StorageBridge.Metadata;
+using StorageBridge.Uploads;
+
+namespace StorageBridge.Diagnostics;
+
+/// <summary>
+/// The engine's view of the metadata store: each call is the activity <c>StorageBridge.Metadata.{operation}</c>
+/// (kind Client, tagged with the upload id where there is one) and a measurement of
+/// <c>storagebridge.metadata.call_duration</c> (failures also in <c>storagebridge.metadata.call_errors</c>). When
+/// nothing listens a call goes straight to the store: no activity, no timestamp, no extra state machine.
+/// </summary>
+internal sealed class InstrumentedMetadataStore(IUploadMetadataStore inner, StorageBridgeMetrics metrics) : IUploadMetadataStore
+{
+    public const string Prefix = "StorageBridge.Metadata.";
+
+    public IUploadMetadataStore Inner => inner;
+
+    public Task InitializeAsync(CancellationToken cancellationToken) => inner.InitializeAsync(cancellationToken);
+
+    public Task<MetadataWriteResult> CreateAsync(UploadRecord record, CancellationToken cancellationToken) =>
+        Listened ? Track(Begin("Create", record.Id), inner.CreateAsync(record, cancellationToken)) : inner.CreateAsync(record, cancellationToken);
+
+    public Task<UploadRecord?> GetAsync(string id, CancellationToken cancellationToken) =>
+        Listened ? Track(Begin("Get", id), inner.GetAsync(id, cancellationToken)) : inner.GetAsync(id, cancellationToken);
+
+    public Task<MetadataWriteResult> TryReplaceAsync(UploadRecord record, CancellationToken cancellationToken) =>
+        Listened ? Track(Begin("Replace", record.Id), inner.TryReplaceAsync(record, cancellationToken)) : inner.TryReplaceAsync(record, cancellationToken);
+
+    public Task<MetadataWriteStatus> TryDeleteAsync(string id, string version, CancellationToken cancellationToken) =>
+        Listened ? Track(Begin("Delete", id), inner.TryDeleteAsync(id, version, cancellationToken)) : inner.TryDeleteAsync(id, version, cancellationToken);
+
+    // An enumeration spans the caller's work between items: it is not timed as one call.
+    public IAsyncEnumerable<UploadRecord> ListExpiredAsync(DateTimeOffset now, int limit, CancellationToken cancellationToken) =>
+        inner.ListExpiredAsync(now, limit, cancellationToken);
+
+    public Task<LookupWriteResult> TryAddLookupAsync(UploadLookup lookup, CancellationToken cancellationToken) =>
+        Listened ? Track(Begin("AddLookup", lookup.UploadId), inner.TryAddLookupAsync(lookup, cancellationToken)) : inner.TryAddLookupAsync(lookup, cancellationToken);
+
+    public Task<UploadLookup?> GetLookupAsync(string key, CancellationToken cancellationToken) =>
+        Listened ? Track(Begin("GetLookup", null), inner.GetLookupAsync(key, cancellationToken)) : inner.GetLookupAsync(key, cancellationToken);
+
+    public Task<LookupWriteResult> TryReplaceLookupAsync(UploadLookup lookup, CancellationToken cancellationToken) =>
+        Listened ? Track(Begin("ReplaceLookup", lookup.UploadId), inner.TryReplaceLookupAsync(lookup, cancellationToken)) : inner.TryReplaceLookupAsync(lookup, cancellationToken);
+
+    public Task<MetadataWriteStatus> TryDeleteLookupAsync(string key, string version, CancellationToken cancellationToken) =>
+        Listened ? Track(Begin("DeleteLookup", null), inner.TryDeleteLookupAsync(key, version, cancellationToken)) : inner.TryDeleteLookupAsync(key, version, cancellationToken);
+
+    public Task<int> DeleteExpiredLookupsAsync(DateTimeOffset now, int limit, CancellationToken cancellationToken) =>
+        Listened ? Track(Begin("DeleteExpiredLookups", null), inner.DeleteExpiredLookupsAsync(now, limit, cancellationToken)) : inner.DeleteExpiredLookupsAsync(now, limit, cancellationToken);
+
+    private bool Listened =>
+        StorageBridgeTelemetry.ActivitySource.HasListeners() || metrics.MetadataCallDuration.Enabled || metrics.MetadataCallErrors.Enabled;
+
+    private Call Begin(string operation, string? uploadId)
+    {
+        var activity = StorageBridgeTelemetry.ActivitySource.HasListeners()
+            ? StorageBridgeTelemetry.ActivitySource.StartActivity(Prefix + operation, ActivityKind.Client)
+            : null;
+        if (uploadId is not null && activity is { IsAllDataRequested: true })
+        {
+            activity.SetTag(EngineActivities.UploadIdTag, uploadId);
+        }
+
+        return new Call(operation, activity, Stopwatch.GetTimestamp());
+    }
+
+    // The activity is current while the store's call starts (spans of the store's own client become its children):
+    // Begin runs before the call is made, and this non-async method restores the caller's activity right after.
+    private Task<T> Track<T>(Call call, Task<T> task)
+    {
+        if (call.Activity is { } activity)
+        {
+            Activity.Current = activity.Parent;
+        }
+
+        return EndAsync(call, task);
+    }
+
+    private async Task<T> EndAsync<T>(Call call, Task<T> task)
+    {
+        T result;
+        try
+        {
+            result = await task.ConfigureAwait(false);
+        }
+        catch (Exception failure)
+        {
+            End(call, failure);
+            throw;
+        }
+
+        End(call, null);
+        return result;
+    }
+
+    private void End(Call call, Exception? failure)
+    {
+        var tags = new TagList { { "operation", call.Operation } };
+        if (failure is not null)
+        {
+            var errorType = BackendCall.ErrorType(failure);
+            tags.Add("error.type", errorType);
+            metrics.MetadataCallErrors.Add(1, tags);
+            call.Activity?.SetStatus(ActivityStatusCode.Error, errorType);
+        }
+
+        metrics.MetadataCallDuration.Record(Stopwatch.GetElapsedTime(call.Started).TotalSeconds, tags);
+        call.Activity?.Stop();
+    }
+
+    private readonly record struct Call(string Operation, Activity? Activity, long Started);
+}
