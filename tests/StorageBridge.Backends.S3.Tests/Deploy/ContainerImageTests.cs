@@ -14,23 +14,19 @@ namespace StorageBridge.Backends.S3.Tests.Deploy;
 /// it, started with exactly the environment the Dockerfile's ENV lines (and, for the compose variant, bridge-1's
 /// environment in deploy/compose.yml) set, read from those files. The only substitutions: the listening port (the
 /// image's 8080 may be taken here), the volume path (/data: a temporary folder), the S3 endpoint and its credentials
-/// (MinIO: the fauxqs emulator), and for compose the metadata store (PostgreSQL: SQLite on the mapped volume, because
-/// this branch's Host has no PostgreSQL store). The Host must listen on all interfaces and is reached through a
+/// (MinIO: the fauxqs emulator), and for compose PostgreSQL's address (a real PostgreSQL on loopback with the compose
+/// file's role and database). The Host must listen on all interfaces and is reached through a
 /// non-loopback address of this machine when there is one.
 /// </summary>
 [Collection(S3Collection.Name)]
-public sealed partial class ContainerImageTests(PublishedImage image, S3Endpoint endpoint, ITestOutputHelper output)
-    : IClassFixture<PublishedImage>, IDisposable
+public sealed partial class ContainerImageTests(PublishedImage image, S3Endpoint endpoint, ComposePostgres postgres, ITestOutputHelper output)
+    : IClassFixture<PublishedImage>, IClassFixture<ComposePostgres>, IDisposable
 {
     private const int MiB = 1024 * 1024;
     private const string BridgeService = "bridge-1";
 
-    /// <summary>
-    /// The probe paths the Dockerfile and docs/deploy/container.md name for orchestrators. <c>/healthz</c> answers on
-    /// this branch; <c>/healthz/live</c> and <c>/healthz/ready</c> come with the operations work (issue 12 section 4)
-    /// and belong in this list once it is merged.
-    /// </summary>
-    private static readonly string[] ProbePaths = ["/healthz"];
+    /// <summary>The probe paths the Dockerfile and docs/deploy/container.md name for orchestrators.</summary>
+    private static readonly string[] ProbePaths = ["/healthz", "/healthz/live", "/healthz/ready"];
 
     private readonly CancellationTokenSource timeout = new(TimeSpan.FromMinutes(5));
     private readonly string volume = Path.Combine(Path.GetTempPath(), "storagebridge-volume-" + Guid.NewGuid().ToString("N")[..12]);
@@ -70,7 +66,7 @@ public sealed partial class ContainerImageTests(PublishedImage image, S3Endpoint
         using var s3 = endpoint.CreateClient();
         var (composeEnvironment, buckets, prefixes) = await ComposeReplicaAsync(BridgeService, s3);
         var environment = ImageEnvironment(composeEnvironment, out var port);
-        Assert.Equal("Sqlite", environment["StorageBridge__Metadata__Provider"]);
+        Assert.Equal("Postgres", environment["StorageBridge__Metadata__Provider"]);
         await using var host = await StartAsync(environment, port);
         var client = host.Client;
 
@@ -89,20 +85,19 @@ public sealed partial class ContainerImageTests(PublishedImage image, S3Endpoint
         Assert.Matches("^" + Regex.Escape(prefixes["media"]) + @"\d{4}/\d{2}/" + idMedia + "/" + idMedia + "$", mediaKey);
         await AssertObjectAsync(s3, buckets["media"], mediaKey, seedMedia, lengthMedia);
 
-        Assert.True(File.Exists(Path.Combine(volume, "storagebridge.db")), "The substituted SQLite metadata is not on the volume.");
+        Assert.False(File.Exists(Path.Combine(volume, "storagebridge.db")), "Metadata went to SQLite instead of PostgreSQL.");
     }
 
     [Fact]
     public async Task Two_compose_replicas_behind_the_deploy_nginx_conf_serve_one_upload_together()
     {
-        // bridge-1 and bridge-2 as compose starts them; their shared PostgreSQL is one SQLite file on the shared
-        // (mapped) volume here, which two processes on one machine may share.
+        // bridge-1 and bridge-2 as compose starts them, sharing one PostgreSQL.
         using var s3 = endpoint.CreateClient();
         var (firstEnvironment, buckets, prefixes) = await ComposeReplicaAsync("bridge-1", s3);
         var (secondEnvironment, _, _) = await ComposeReplicaAsync("bridge-2", s3);
         var first = ImageEnvironment(firstEnvironment, out var firstPort);
         var second = ImageEnvironment(secondEnvironment, out var secondPort);
-        Assert.Equal(first["StorageBridge__Metadata__Path"], second["StorageBridge__Metadata__Path"]);
+        Assert.Equal(first["StorageBridge__Metadata__ConnectionString"], second["StorageBridge__Metadata__ConnectionString"]);
         await using var replica1 = await StartAsync(first, firstPort);
         await using var replica2 = await StartAsync(second, secondPort);
 
@@ -136,19 +131,20 @@ public sealed partial class ContainerImageTests(PublishedImage image, S3Endpoint
     }
 
     /// <summary>
-    /// A compose service's environment with MinIO replaced by the S3 endpoint and PostgreSQL left out (the image's
-    /// SQLite defaults apply); creates the buckets as the compose file's minio-setup does.
+    /// A compose service's environment with MinIO replaced by the S3 endpoint and the `postgres` host by the local
+    /// PostgreSQL; creates the buckets as the compose file's minio-setup does.
     /// </summary>
     private async Task<(Dictionary<string, string> Environment, Dictionary<string, string> Buckets, Dictionary<string, string> Prefixes)> ComposeReplicaAsync(string service, AmazonS3Client s3)
     {
         var compose = await ComposeFile.ResolveAsync(Ct);
         var composeEnvironment = new Dictionary<string, string>(compose.Environment(service));
 
-        // Metadata: PostgreSQL in compose; SQLite on the (mapped) volume here, from the image's own ENV defaults.
+        // Metadata: the compose file's PostgreSQL connection string, pointed at the local server.
         Assert.Equal("Postgres", composeEnvironment["StorageBridge__Metadata__Provider"]);
-        Assert.StartsWith("Host=postgres;", composeEnvironment["StorageBridge__Metadata__ConnectionString"], StringComparison.Ordinal);
-        composeEnvironment.Remove("StorageBridge__Metadata__Provider");
-        composeEnvironment.Remove("StorageBridge__Metadata__ConnectionString");
+        const string ComposeAddress = "Host=postgres;Port=5432;";
+        Assert.StartsWith(ComposeAddress, composeEnvironment["StorageBridge__Metadata__ConnectionString"], StringComparison.Ordinal);
+        composeEnvironment["StorageBridge__Metadata__ConnectionString"] = string.Create(CultureInfo.InvariantCulture, $"Host=127.0.0.1;Port={postgres.Port};")
+            + composeEnvironment["StorageBridge__Metadata__ConnectionString"][ComposeAddress.Length..];
 
         // S3: every S3 target points at MinIO in compose; here at the emulator, same buckets (or, against an external
         // store, the run's bucket and a run prefix so a shared bucket is never polluted).

@@ -13,7 +13,7 @@ using Xunit.Abstractions;
 namespace StorageBridge.Backends.S3.Tests.Topology;
 
 /// <summary>
-/// Three Host processes sharing one metadata store and one S3 emulator behind a real HAProxy (round-robin, no
+/// Three Host processes sharing one PostgreSQL metadata store and one S3 emulator behind a real HAProxy (round-robin, no
 /// affinity). Real tus-js-client uploads and IETF uploads run at once while a chaos loop SIGKILLs and restarts a random
 /// instance every few seconds. Every upload must complete byte-exact in the bucket, no server-reported offset may go
 /// backwards, and no multipart upload or staging tail of a completed upload may be left behind.
@@ -30,6 +30,7 @@ public sealed class LoadBalancedChaosTests(S3Endpoint s3, ITestOutputHelper outp
     private readonly TempDirectory _work = new("sb-topology");
     private readonly List<HostProcess> _hosts = [];
     private LoadBalancerProcess? _balancer;
+    private PostgresServer? _postgres;
     private string _prefix = "";
 
     private CancellationToken Ct => _timeout.Token;
@@ -37,7 +38,12 @@ public sealed class LoadBalancedChaosTests(S3Endpoint s3, ITestOutputHelper outp
     public async Task InitializeAsync()
     {
         _prefix = s3.RunPrefix + "topology/";
-        var environment = SharedMetadataEnvironment();
+        _postgres = await PostgresServer.StartNewAsync(Ct);
+        var environment = new Dictionary<string, string?>
+        {
+            ["StorageBridge__Metadata__Provider"] = "Postgres",
+            ["StorageBridge__Metadata__ConnectionString"] = _postgres.ConnectionString(),
+        };
         foreach (var (key, value) in s3.TargetSettings("default", "topology/"))
         {
             environment[key.Replace(":", "__", StringComparison.Ordinal)] = value;
@@ -66,6 +72,11 @@ public sealed class LoadBalancedChaosTests(S3Endpoint s3, ITestOutputHelper outp
         foreach (var host in _hosts)
         {
             await host.DisposeAsync();
+        }
+
+        if (_postgres is not null)
+        {
+            await _postgres.DisposeAsync();
         }
 
         _work.Dispose();
@@ -152,13 +163,6 @@ public sealed class LoadBalancedChaosTests(S3Endpoint s3, ITestOutputHelper outp
         var staging = await s3Client.ListObjectsV2Async(new ListObjectsV2Request { BucketName = s3.Bucket, Prefix = _prefix + ".storagebridge-staging/" }, Ct);
         Assert.DoesNotContain(staging.S3Objects ?? [], o => completedIds.Any(id => o.Key.Contains(id, StringComparison.Ordinal)));
     }
-
-    /// <summary>Metadata every instance shares (the store under test).</summary>
-    private Dictionary<string, string?> SharedMetadataEnvironment() => new()
-    {
-        ["StorageBridge__Metadata__Provider"] = "Sqlite",
-        ["StorageBridge__Metadata__Path"] = Path.Combine(_work.Path, "shared.db"),
-    };
 
     private async Task<IReadOnlyList<UploadResult>> RunTusAsync(IReadOnlyList<TusJob> jobs)
     {
