@@ -1,6 +1,4 @@
-using System.Reflection;
 using System.Text.Json;
-using StorageBridge.Tests;
 
 namespace StorageBridge.Functions.Tests;
 
@@ -11,16 +9,14 @@ namespace StorageBridge.Functions.Tests;
 /// </summary>
 public sealed class BicepTemplateTests
 {
-    private static readonly string InfraDirectory = Path.Combine(RepositoryLayout.Root, "infra", "azure");
-
     [Fact]
     public async Task The_template_builds_and_lints_without_a_diagnostic()
     {
-        var build = await RunBicepAsync("build", "main.bicep", "--stdout");
+        var build = await BicepCli.RunAsync("build", "main.bicep", "--stdout");
         Assert.True(build.ExitCode == 0, build.ToString());
         Assert.Equal("", build.StandardError.Trim());
 
-        var lint = await RunBicepAsync("lint", "main.bicep");
+        var lint = await BicepCli.RunAsync("lint", "main.bicep");
         Assert.True(lint.ExitCode == 0, lint.ToString());
         Assert.Equal("", lint.StandardError.Trim());
     }
@@ -28,7 +24,7 @@ public sealed class BicepTemplateTests
     [Fact]
     public async Task The_compiled_template_has_no_keys_ttl_on_the_records_and_container_scoped_roles()
     {
-        using var template = await CompileAsync();
+        using var template = await BicepCli.CompileAsync();
         var resources = template.RootElement.GetProperty("resources");
         var byType = resources.EnumerateArray()
             .GroupBy(r => r.GetProperty("type").GetString()!)
@@ -65,7 +61,7 @@ public sealed class BicepTemplateTests
     [Fact]
     public async Task The_app_settings_name_the_bridge_keys_and_carry_no_secret()
     {
-        using var template = await CompileAsync();
+        using var template = await BicepCli.CompileAsync();
         var site = template.RootElement.GetProperty("resources").EnumerateArray()
             .Single(r => r.GetProperty("type").GetString() == "Microsoft.Web/sites");
         var settings = site.GetProperty("properties").GetProperty("siteConfig").GetProperty("appSettings").EnumerateArray()
@@ -84,22 +80,5 @@ public sealed class BicepTemplateTests
         // Identity-based everything: no key, connection string or account key anywhere in the settings.
         Assert.DoesNotContain(settings.Keys, k => k.EndsWith("__Key", StringComparison.Ordinal) || k.EndsWith("ConnectionString", StringComparison.Ordinal) || k == "AzureWebJobsStorage");
         Assert.DoesNotContain(settings.Values, v => v.Contains("listKeys", StringComparison.OrdinalIgnoreCase) || v.Contains("AccountKey", StringComparison.Ordinal));
-    }
-
-    private static async Task<JsonDocument> CompileAsync()
-    {
-        var build = await RunBicepAsync("build", "main.bicep", "--stdout");
-        Assert.True(build.ExitCode == 0, build.ToString());
-        return JsonDocument.Parse(build.StandardOutput);
-    }
-
-    private static Task<ChildProcessResult> RunBicepAsync(params string[] arguments)
-    {
-        var package = typeof(BicepTemplateTests).Assembly.GetCustomAttributes<AssemblyMetadataAttribute>()
-            .Single(a => a.Key == "BicepPackageDirectory").Value;
-        Assert.False(string.IsNullOrEmpty(package), "the Azure.Bicep.CommandLine.linux-x64 package path was not recorded at build time");
-        var bicep = Path.Combine(package, "tools", "bicep");
-        Assert.True(File.Exists(bicep), $"no Bicep CLI at {bicep}");
-        return ChildProcess.RunAsync(bicep, arguments, InfraDirectory, TimeSpan.FromMinutes(3), CancellationToken.None);
     }
 }
