@@ -23,14 +23,13 @@ param cosmosContainerName string = 'uploads'
 @description('Lifetime of an unfinished upload before the expiry pass drops it (StorageBridge duration syntax).')
 param uploadExpiration string = '1d'
 
-@description('Largest instance count the plan scales out to.')
-@minValue(1)
+@description('Largest instance count the plan scales out to (Flex Consumption: 40 to 1000).')
+@minValue(40)
 @maxValue(1000)
-param maximumInstanceCount int = 40
+param maximumInstanceCount int = 100
 
-@description('Memory of each instance in MB (Flex Consumption: 512, 2048 or 4096).')
+@description('Memory of each instance in MB (Flex Consumption: 2048 or 4096).')
 @allowed([
-  512
   2048
   4096
 ])
