@@ -1,5 +1,3 @@
-using Microsoft.AspNetCore.Builder;
-using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Routing;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
@@ -38,11 +36,13 @@ public static class FunctionsApp
         services.AddSingleton<UploadPipeline>();
     }
 
-    /// <summary>The same endpoints the Host maps; the HTTP trigger runs them through <see cref="UploadPipeline"/>.</summary>
+    /// <summary>
+    /// The Host's upload endpoints; the HTTP trigger runs them through <see cref="UploadPipeline"/>. No /healthz: only
+    /// the trigger's route (uploads/...) reaches the worker, and the platform watches the host process itself.
+    /// </summary>
     public static void MapEndpoints(IEndpointRouteBuilder endpoints)
     {
         ArgumentNullException.ThrowIfNull(endpoints);
-        endpoints.MapGet("/healthz", () => Results.Text("ok"));
         endpoints.MapResumableUploads(UploadsPrefix);
     }
 
