@@ -1,3 +1,4 @@
+using Azure.Core;
 using Microsoft.Azure.Cosmos;
 
 namespace StorageBridge.Metadata.Cosmos;
@@ -11,8 +12,15 @@ public sealed record CosmosMetadataOptions
     /// <summary>Account endpoint, e.g. https://myaccount.documents.azure.com:443/.</summary>
     public required Uri Endpoint { get; set; }
 
-    /// <summary>Account key (primary or secondary).</summary>
-    public required string Key { get; set; }
+    /// <summary>
+    /// Account key (primary or secondary). Empty: Microsoft Entra ID instead of a key, with <see cref="Credential"/>
+    /// or else DefaultAzureCredential (a managed identity on Azure; AZURE_CLIENT_ID picks a user-assigned one). The
+    /// identity needs a Cosmos DB data-plane role (Built-in Data Contributor) on the database or account.
+    /// </summary>
+    public string? Key { get; set; }
+
+    /// <summary>The Entra ID credential used when <see cref="Key"/> is empty (default: DefaultAzureCredential). Code only.</summary>
+    public TokenCredential? Credential { get; set; }
 
     public string Database { get; set; } = DefaultDatabase;
 

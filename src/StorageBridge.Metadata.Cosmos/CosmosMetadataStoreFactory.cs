@@ -7,7 +7,7 @@ using StorageBridge.Configuration;
 namespace StorageBridge.Metadata.Cosmos;
 
 /// <summary>
-/// <c>Provider: Cosmos</c> with <c>Endpoint</c>, <c>Key</c>, <c>Database</c> (default storagebridge), <c>Container</c>
+/// <c>Provider: Cosmos</c> with <c>Endpoint</c>, <c>Key</c> (empty: Entra ID through DefaultAzureCredential), <c>Database</c> (default storagebridge), <c>Container</c>
 /// (default uploads), <c>ConnectionMode</c> (Gateway | Direct, default Direct), <c>CreateIfMissing</c> (default true) and
 /// <c>AcceptAnyServerCertificate</c> (emulators only, default false) and <c>TtlGrace</c> (default 1h; 0 or none: no grace).
 /// </summary>
@@ -80,11 +80,7 @@ internal sealed class CosmosMetadataOptionsValidator(StorageBridgeConfigurationS
             Fail(path, "Endpoint", $"'{options.Endpoint.OriginalString}' is not an http(s) URL.");
         }
 
-        if (string.IsNullOrWhiteSpace(options.Key))
-        {
-            Fail(path, "Key", "a value is required for Provider Cosmos.");
-        }
-
+        // No Key: Entra ID (Credential or DefaultAzureCredential), so a managed identity needs no secret in settings.
         if (!Enum.IsDefined(options.ConnectionMode))
         {
             Fail(path, "ConnectionMode", $"'{options.ConnectionMode}' is not Gateway or Direct.");

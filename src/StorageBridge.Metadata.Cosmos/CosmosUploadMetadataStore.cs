@@ -2,6 +2,7 @@ using System.Net;
 using System.Runtime.CompilerServices;
 using System.Text.Json;
 using System.Text.Json.Nodes;
+using Azure.Identity;
 using Microsoft.Azure.Cosmos;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
@@ -75,7 +76,9 @@ public sealed partial class CosmosUploadMetadataStore : IUploadMetadataStore, ID
         }
 
         options.ConfigureClient?.Invoke(clientOptions);
-        _client = new CosmosClient(options.Endpoint.AbsoluteUri, options.Key, clientOptions);
+        _client = string.IsNullOrWhiteSpace(options.Key)
+            ? new CosmosClient(options.Endpoint.AbsoluteUri, options.Credential ?? new DefaultAzureCredential(), clientOptions)
+            : new CosmosClient(options.Endpoint.AbsoluteUri, options.Key, clientOptions);
         _container = _client.GetContainer(options.Database, options.Container);
     }
 

@@ -43,10 +43,21 @@ public sealed class CosmosMetadataStoreFactoryTests
     }
 
     [Theory]
+    [InlineData(null)]
+    [InlineData("")]
+    public void Without_a_key_the_options_are_valid_for_entra_id(string? key)
+    {
+        // No Key: the store signs in with Entra ID (DefaultAzureCredential), as a managed identity on Azure does.
+        var options = ReadOptions(Section(("Endpoint", "https://acct.documents.azure.com:443/"), ("Key", key)));
+
+        Assert.True(string.IsNullOrEmpty(options.Key));
+        Assert.Null(options.Credential);
+    }
+
+    [Theory]
     [InlineData("Endpoint", null)]
     [InlineData("Endpoint", "not a url")]
     [InlineData("Endpoint", "ftp://acct/")]
-    [InlineData("Key", "")]
     [InlineData("ConnectionMode", "Tcp")]
     [InlineData("ConnectionMode", "1")]
     [InlineData("CreateIfMissing", "maybe")]
