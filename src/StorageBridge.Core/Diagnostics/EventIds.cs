@@ -57,6 +57,7 @@ public static class EventIds
         public const int ChunkReplayStopped = 501;
         public const int ChunkReplayFailed = 502;
         public const int ChunkCleanupFailed = 503;
+        public const int ChunkDiffers = 504;
     }
 
     /// <summary>The S3 backend: 4000–4099.</summary>
