@@ -83,6 +83,7 @@ public static class EventIds
         public const int Retrying = 4202;
         public const int SessionAhead = 4203;
         public const int RequestRetrying = 4204;
+        public const int ForeignObject = 4205;
     }
 
     // 4300–4399: the file-system backend (no events yet).
