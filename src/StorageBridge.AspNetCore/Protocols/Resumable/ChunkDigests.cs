@@ -2,6 +2,7 @@ using System.Globalization;
 using Microsoft.Extensions.Logging;
 using StorageBridge.Coordination;
 using StorageBridge.Metadata;
+using StorageBridge.Uploads;
 
 namespace StorageBridge.AspNetCore.Protocols.Resumable;
 
@@ -12,7 +13,7 @@ namespace StorageBridge.AspNetCore.Protocols.Resumable;
 /// handled, while the chunk's gate is held, so within one process the copy that stored a chunk records its digest
 /// before any other copy of that number is looked at.
 /// </summary>
-internal sealed class ChunkDigests(UploadAssembler assembler, IUploadMetadataStore store, ILogger logger)
+internal sealed class ChunkDigests(UploadAssembler assembler, IUploadMetadataStore store, ChunkAnswers answers, ILogger logger)
 {
     /// <summary>
     /// Records <paramref name="sha256"/> for chunk <paramref name="number"/> when the chunk is stored and has no digest
@@ -42,7 +43,8 @@ internal sealed class ChunkDigests(UploadAssembler assembler, IUploadMetadataSto
                     $"Chunk {number} differs from the chunk already stored under that number; nothing of it was kept."));
             }
 
-            if (!state.IsStored(current, number))
+            // A completion in progress is left alone: its own compare-and-swap writes must not be disturbed.
+            if (!state.IsStored(current, number) || current.State == UploadState.Completing)
             {
                 return result;
             }
@@ -51,7 +53,8 @@ internal sealed class ChunkDigests(UploadAssembler assembler, IUploadMetadataSto
                 .ConfigureAwait(false);
             if (written is not null)
             {
-                return result;
+                // A direct-parts commit that lost its compare-and-swap to this write is done here instead.
+                return written.State == UploadState.Open ? await answers.EnsureCompletedAsync(written).ConfigureAwait(false) : result;
             }
         }
 

@@ -42,7 +42,7 @@ internal sealed class ChunkUploads
         _lookups = new ChunkLookups(_assembler, store, logger);
         _answers = new ChunkAnswers(_assembler, store);
         _ordered = new OrderedChunkWriter(_assembler, _answers, logger);
-        _digests = new ChunkDigests(_assembler, store, logger);
+        _digests = new ChunkDigests(_assembler, store, _answers, logger);
     }
 
     /// <summary>Whether chunk <see cref="ChunkRequest.ChunkNumber"/> is stored (a chunk test). Never creates anything.</summary>
