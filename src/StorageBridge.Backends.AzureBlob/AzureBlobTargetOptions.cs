@@ -7,7 +7,8 @@ namespace StorageBridge.Backends.AzureBlob;
 /// A <c>Backend: AzureBlob</c> target (section <c>StorageBridge:Targets:{name}</c>, or <c>AddAzureBlobTarget(name, o =&gt; ...)</c>).
 /// The container client comes from <see cref="ContainerClient"/>, else <see cref="ServiceClient"/> or
 /// <see cref="ServiceClientFactory"/> with <see cref="Container"/>, else <see cref="ConnectionString"/> or
-/// <see cref="ServiceUri"/> (then DefaultAzureCredential). The block size is the target's <c>PartSize</c>.
+/// <see cref="ServiceUri"/> (then DefaultAzureCredential). The block size is the target's <c>PartSize</c>; <c>Expiration</c>
+/// at most 7d (Azure discards uncommitted blocks a week after the last Put Block).
 /// </summary>
 public sealed class AzureBlobTargetOptions : StorageBridgeTargetOptions
 {
@@ -62,9 +63,17 @@ public sealed class AzureBlobTargetOptions : StorageBridgeTargetOptions
 /// <summary>Checks an Azure Blob target's keys at start-up; failures name the key.</summary>
 internal sealed class AzureBlobTargetOptionsValidator(StorageBridgeConfigurationSource source) : TargetOptionsValidator<AzureBlobTargetOptions>(source)
 {
+    /// <summary>Azure discards a blob's uncommitted blocks a week after the last Put Block, so no upload may stay open longer.</summary>
+    internal static readonly TimeSpan MaxUncommittedLifetime = TimeSpan.FromDays(7);
+
     protected override void ValidateBackend(string path, AzureBlobTargetOptions options)
     {
         ArgumentNullException.ThrowIfNull(options);
+        if (options.Expiration is { } expiration && (expiration.IsNone || expiration.Value > MaxUncommittedLifetime))
+        {
+            Fail(path, "Expiration", "Azure discards uncommitted blocks one week after the last Put Block: Expiration must be at most 7d");
+        }
+
         if (options.MinBlockSize is { Bytes: var minBlockSize } && minBlockSize > AzureBlobBackendOptions.DefaultBlockSize * 64L)
         {
             Fail(path, "MinBlockSize", $"{minBlockSize} bytes is more than the 512 MiB the engine buffers per append.");

@@ -29,6 +29,9 @@ public sealed partial class GcsBackend : IAppendBackend, ISessionReconciliation,
     // Bounded: short confirmations and transient failures are rare; a session that keeps failing is broken.
     private const int MaxAttempts = 6;
 
+    /// <summary>Custom metadata every object the bridge writes carries: the id of the upload whose session wrote it.</summary>
+    internal const string UploadIdMetadataKey = "storagebridge-upload";
+
     private readonly StorageClient client;
     private readonly bool ownsClient;
     private readonly GcsBackendOptions options;
@@ -83,7 +86,8 @@ public sealed partial class GcsBackend : IAppendBackend, ISessionReconciliation,
             Bucket = options.Bucket,
             Name = upload.ObjectKey,
             ContentType = upload.ContentType,
-            Metadata = upload.Metadata.Count > 0 ? new Dictionary<string, string>(upload.Metadata) : null,
+            // The upload's id marks the object as this session's: an answer about any other object is never taken for it.
+            Metadata = new Dictionary<string, string>(upload.Metadata) { [UploadIdMetadataKey] = upload.Id },
         };
         var uploadOptions = new UploadObjectOptions { IfGenerationMatch = options.AllowOverwrite ? null : 0 };
 
@@ -276,15 +280,53 @@ public sealed partial class GcsBackend : IAppendBackend, ISessionReconciliation,
         return request;
     }
 
-    /// <summary>A 200 on a chunk carries the object: it must hold exactly (final chunk) or at least the bytes up to <paramref name="end"/>.</summary>
+    /// <summary>
+    /// A 200 on a chunk carries the object: it must be this upload's (<see cref="CheckOwnObject"/>) and hold exactly
+    /// (final chunk) or at least the bytes up to <paramref name="end"/>.
+    /// </summary>
     private async Task CheckCompletedAsync(HttpResponseMessage response, BackendUpload upload, long end, bool exact, CancellationToken cancellationToken)
     {
         string json = await response.Content.ReadAsStringAsync(cancellationToken).ConfigureAwait(false);
-        long size = (long)(client.Service.Serializer.Deserialize<GcsObject>(json)?.Size ?? 0);
-        if (exact ? size != end : size < end)
+        GcsObject? answered = client.Service.Serializer.Deserialize<GcsObject>(json);
+        CheckOwnObject(answered, upload, exact ? end : null, "final chunk");
+        long size = (long)(answered?.Size ?? 0);
+        if (!exact && size < end)
         {
             throw new IOException($"GCS completed the object of upload {upload.Id} with {size} bytes; the chunk ends at {end}.");
         }
+    }
+
+    /// <summary>
+    /// An object GCS answered with is recorded as this upload's only when it is: the upload's key in this bucket, a
+    /// generation, the upload's id in its metadata (set when the session started), and <paramref name="length"/> bytes
+    /// when known. Anything else (a foreign object under the key, an answer about another object) fails the call, so the
+    /// upload is not recorded complete.
+    /// </summary>
+    private GcsObject CheckOwnObject(GcsObject? answered, BackendUpload upload, long? length, string what)
+    {
+        string? problem = answered switch
+        {
+            null => "no object",
+            { Name: var name } when !string.Equals(name, upload.ObjectKey, StringComparison.Ordinal) => $"object '{name}'",
+            { Bucket: { } bucket } when !string.Equals(bucket, options.Bucket, StringComparison.Ordinal) => $"an object in bucket '{bucket}'",
+            { Generation: null } => "an object without a generation",
+            _ when UploadIdOf(answered) != upload.Id =>
+                $"generation {answered.Generation}, which another writer stored (its {UploadIdMetadataKey} is '{UploadIdOf(answered)}')",
+            _ when length is long expected && (long)(answered.Size ?? 0) != expected => $"generation {answered.Generation} of {answered.Size} bytes, not {expected}",
+            _ => null,
+        };
+        if (problem is not null)
+        {
+            Log.ForeignObject(logger, upload.Id, what, problem);
+            throw new StorageBackendException(
+                $"GCS bucket {options.Bucket}",
+                isTransient: false,
+                statusCode: null,
+                errorCode: "foreignObject",
+                new IOException($"GCS answered the {what} of upload {upload.Id} (key '{upload.ObjectKey}') with {problem}; it is not recorded as this upload's object."));
+        }
+
+        return answered!;
     }
 
     /// <summary>Bytes the session holds (<c>bytes */*</c>); long.MaxValue once it completed.</summary>
@@ -360,7 +402,7 @@ public sealed partial class GcsBackend : IAppendBackend, ISessionReconciliation,
         if (response.IsSuccessStatusCode)
         {
             string json = await response.Content.ReadAsStringAsync(cancellationToken).ConfigureAwait(false);
-            return ToStored(client.Service.Serializer.Deserialize<GcsObject>(json));
+            return ToStored(CheckOwnObject(client.Service.Serializer.Deserialize<GcsObject>(json), upload, total, "finalize"));
         }
 
         if ((int)response.StatusCode == 308)
@@ -377,10 +419,11 @@ public sealed partial class GcsBackend : IAppendBackend, ISessionReconciliation,
         if (response.StatusCode is HttpStatusCode.NotFound or HttpStatusCode.Gone)
         {
             // The session is gone (expired or forgotten after completion): the object itself is the answer.
+            // Only an object this upload's session wrote is adopted, never another writer's of the same size.
             GcsObject? existing = await TryGetObjectAsync(upload.ObjectKey, cancellationToken).ConfigureAwait(false);
-            if (existing is not null && (long)(existing.Size ?? 0) == total)
+            if (existing is not null)
             {
-                return ToStored(existing);
+                return ToStored(CheckOwnObject(existing, upload, total, "finalize (session gone)"));
             }
         }
 
@@ -527,6 +570,9 @@ public sealed partial class GcsBackend : IAppendBackend, ISessionReconciliation,
         }
     }
 
+    private static string? UploadIdOf(GcsObject stored) =>
+        stored.Metadata is { } metadata && metadata.TryGetValue(UploadIdMetadataKey, out string? id) ? id : null;
+
     private string TailName(string uploadId, int sequence) =>
         $"{options.StagingPrefix}{uploadId}/tail-{sequence.ToString(CultureInfo.InvariantCulture)}";
 
@@ -543,6 +589,9 @@ public sealed partial class GcsBackend : IAppendBackend, ISessionReconciliation,
 
         [LoggerMessage(Diagnostics.EventIds.Gcs.SessionAhead, LogLevel.Information, "Upload {UploadId}: GCS holds {Persisted} bytes, the record {Recorded}; the client re-sends the rest and GCS ignores what it has")]
         public static partial void SessionAhead(ILogger logger, string uploadId, long persisted, long recorded);
+
+        [LoggerMessage(Diagnostics.EventIds.Gcs.ForeignObject, LogLevel.Error, "Upload {UploadId}: GCS answered the {Request} with {Problem}; the upload is not recorded complete")]
+        public static partial void ForeignObject(ILogger logger, string uploadId, string request, string problem);
 
         [LoggerMessage(Diagnostics.EventIds.Gcs.RequestRetrying, LogLevel.Warning, "GCS {Request} lost its connection ({Reason}); asking again")]
         public static partial void RequestRetrying(ILogger logger, string request, string reason);

@@ -8,7 +8,7 @@ namespace Microsoft.Extensions.DependencyInjection;
 public static class SqliteMetadataBuilderExtensions
 {
     /// <summary>
-    /// Keeps upload records in a SQLite file (default data/storagebridge.db under the working directory). Selected unless
+    /// Keeps upload records in a SQLite file (default data/metadata/storagebridge.db under the working directory). Selected unless
     /// the configuration's <c>Metadata:Provider</c> or an earlier <c>Use...Metadata</c> call chose another store;
     /// <c>Metadata:Path</c>/<c>ConnectionString</c> from configuration are bound first, then <paramref name="configure"/>.
     /// </summary>

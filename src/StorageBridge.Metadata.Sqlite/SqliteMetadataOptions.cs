@@ -6,8 +6,11 @@ namespace StorageBridge.Metadata.Sqlite;
 /// </summary>
 public sealed record SqliteMetadataOptions
 {
-    /// <summary>Default database file, relative to the working directory.</summary>
-    public const string DefaultPath = "data/storagebridge.db";
+    /// <summary>
+    /// Default database file, relative to the working directory: beside the default FileSystem target's data/objects,
+    /// never inside it (an object key could name the database otherwise; the factory refuses that layout at start-up).
+    /// </summary>
+    public const string DefaultPath = "data/metadata/storagebridge.db";
 
     /// <summary>
     /// <c>ConnectionString</c>: full Microsoft.Data.Sqlite connection string. When set it wins over <see cref="Path"/>;

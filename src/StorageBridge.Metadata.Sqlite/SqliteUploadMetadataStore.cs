@@ -57,14 +57,16 @@ public sealed partial class SqliteUploadMetadataStore : IUploadMetadataStore
         }
 
         _connectionString = builder.ToString();
-        _directory = IsFileDatabase(builder)
-            ? System.IO.Path.GetDirectoryName(System.IO.Path.GetFullPath(builder.DataSource))
-            : null;
+        DatabaseFile = IsFileDatabase(builder) ? System.IO.Path.GetFullPath(builder.DataSource) : null;
+        _directory = DatabaseFile is null ? null : System.IO.Path.GetDirectoryName(DatabaseFile);
 
         var busyMs = (long)Math.Clamp(options.BusyTimeout.TotalMilliseconds, 0, int.MaxValue);
         _configureConnection = string.Create(
             CultureInfo.InvariantCulture, $"PRAGMA busy_timeout = {busyMs}; PRAGMA synchronous = NORMAL;");
     }
+
+    /// <summary>Full path of the database file; null for an in-memory or <c>file:</c> URI database.</summary>
+    internal string? DatabaseFile { get; }
 
     public async Task InitializeAsync(CancellationToken cancellationToken)
     {

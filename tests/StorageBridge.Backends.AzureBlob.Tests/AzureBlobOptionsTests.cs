@@ -26,4 +26,23 @@ public sealed class AzureBlobOptionsTests
         Assert.Equal("StorageBridge:Targets:az:MaxTailSegments", error.Key);
         Assert.Throws<StorageBridgeConfigurationException>(() => ReadOptions(Target(("Container", "c"), ("ConnectionString", "UseDevelopmentStorage=true"), ("MaxTailSegments", "many"))));
     }
+
+    [Theory]
+    [InlineData("8d")]
+    [InlineData("169h")]
+    [InlineData("none")]
+    public void Expiration_over_seven_days_is_refused_at_start_up(string expiration)
+    {
+        // Azure discards uncommitted blocks a week after the last Put Block: a longer-lived upload would lose its parts.
+        var error = Assert.Throws<StorageBridgeConfigurationException>(() => ReadOptions(Target(
+            ("Container", "c"), ("ConnectionString", "UseDevelopmentStorage=true"), ("Expiration", expiration))));
+        Assert.Equal("StorageBridge:Targets:az:Expiration", error.Key);
+        Assert.Contains("7d", error.Message, StringComparison.Ordinal);
+    }
+
+    [Theory]
+    [InlineData("7d")]
+    [InlineData("1h")]
+    public void Expiration_of_at_most_seven_days_is_accepted(string expiration) =>
+        ReadOptions(Target(("Container", "c"), ("ConnectionString", "UseDevelopmentStorage=true"), ("Expiration", expiration)));
 }

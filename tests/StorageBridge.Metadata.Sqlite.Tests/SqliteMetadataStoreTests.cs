@@ -170,7 +170,7 @@ public sealed class SqliteMetadataStoreTests : MetadataStoreConformanceTests
     {
         var options = new SqliteMetadataOptions();
 
-        Assert.Equal("data/storagebridge.db", options.Path);
+        Assert.Equal("data/metadata/storagebridge.db", options.Path);
         Assert.Null(options.ConnectionString);
         Assert.Equal(TimeSpan.FromSeconds(5), options.BusyTimeout);
     }

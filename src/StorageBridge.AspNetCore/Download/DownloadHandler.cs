@@ -40,7 +40,7 @@ internal sealed class DownloadHandler
         var etag = upload.StoredObject?.ETag is { Length: > 0 } stored ? $"\"{stored.Trim('"')}\"" : $"\"{upload.Id}-{total}\"";
         response.Headers.AcceptRanges = "bytes";
         response.Headers.ETag = etag;
-        response.ContentType = upload.ContentType ?? "application/octet-stream";
+        response.ContentType = StoredContentType.ForResponse(upload.ContentType);
         if (upload.FileName is { } name)
         {
             var disposition = new ContentDispositionHeaderValue("attachment");
@@ -50,7 +50,7 @@ internal sealed class DownloadHandler
 
         long offset = 0;
         var length = total;
-        var range = ParseRange(context.Request, total);
+        var range = IfRangeHolds(context.Request, etag) ? ParseRange(context.Request, total) : null;
         if (range is { Satisfiable: false })
         {
             response.Headers.ContentRange = $"bytes */{total.ToString(CultureInfo.InvariantCulture)}";
@@ -104,6 +104,21 @@ internal sealed class DownloadHandler
         {
             System.Buffers.ArrayPool<byte>.Shared.Return(buffer);
         }
+    }
+
+    /// <summary>
+    /// RFC 9110 13.1.5: a Range is honoured only while If-Range (when sent) still names this representation. An entity
+    /// tag matches by strong comparison (a weak one never does); a date would have to equal Last-Modified, which this
+    /// resource does not send, so it never matches. When it does not hold, the whole object is sent (200).
+    /// </summary>
+    private static bool IfRangeHolds(HttpRequest request, string etag)
+    {
+        if (!request.Headers.TryGetValue(HeaderNames.IfRange, out var values))
+        {
+            return true;
+        }
+
+        return values.Count == 1 && string.Equals(values.ToString().Trim(), etag, StringComparison.Ordinal);
     }
 
     private readonly record struct ByteRange(long Start, long Length, bool Satisfiable);

@@ -9,7 +9,8 @@ namespace StorageBridge.AspNetCore.Http;
 /// algorithm) and <c>Want-Content-Digest</c> / <c>Want-Repr-Digest</c> (Dictionary of Integer preferences 0..10).
 /// <para>
 /// Supported algorithms: <c>sha-256</c> and <c>sha-512</c> (the two "Active" entries of the IANA registry).
-/// Everything else (md5, sha, unixsum, unixcksum, adler, crc32c, unknown names) is ignored whatever its value.
+/// Everything else (md5, sha, unixsum, unixcksum, adler, crc32c, unknown names) is skipped by the parsers whatever its
+/// value; a field that carries nothing else is refused by the callers (<see cref="AlgorithmsIn"/>).
 /// A supported algorithm with the wrong value type, an Inner List, or the wrong digest length voids the whole field,
 /// as does any RFC 9651 syntax error (for example an upper-case key).
 /// </para>
@@ -88,6 +89,16 @@ internal static class DigestFields
         };
         return true;
     }
+
+    /// <summary>
+    /// The algorithms named in a valid <c>Content-Digest</c> / <c>Repr-Digest</c> field, supported or not (empty for an
+    /// absent, empty or invalid field). A field whose members are all algorithms the server cannot check is refused by
+    /// the callers rather than ignored, so a client never believes a digest was verified when it was not.
+    /// </summary>
+    public static IReadOnlyList<string> AlgorithmsIn(string? field) =>
+        field is not null && StructuredFieldParser.TryParseDictionary(field, out var dictionary)
+            ? [.. dictionary.Select(member => member.Key)]
+            : [];
 
     /// <summary>
     /// Parses <c>Content-Digest</c> or <c>Repr-Digest</c> and returns the strongest supported digest

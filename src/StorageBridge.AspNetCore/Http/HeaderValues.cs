@@ -17,7 +17,10 @@ internal static class HeaderValues
     public static long? GetInteger(HttpRequest request, string name) =>
         request.Headers.TryGetValue(name, out var values) && StructuredFieldParser.TryParseInteger(values, out var value) ? value : null;
 
-    /// <summary>The strongest supported digest in a Content-Digest / Repr-Digest field; Invalid when a supported one is malformed.</summary>
+    /// <summary>
+    /// The strongest supported digest in a Content-Digest / Repr-Digest field; Invalid when a supported one is malformed,
+    /// or when the field names only algorithms the server does not check (it would otherwise pass unverified).
+    /// </summary>
     public static (DigestValue? Digest, bool Invalid) GetDigest(HttpRequest request, string name)
     {
         if (!request.Headers.TryGetValue(name, out var values))
@@ -25,10 +28,18 @@ internal static class HeaderValues
             return (null, false);
         }
 
-        return DigestFields.TryParseStrongest(values, out var digest) ? (digest, false) : (null, true);
+        if (!DigestFields.TryParseStrongest(values, out var digest))
+        {
+            return (null, true);
+        }
+
+        return (digest, digest is null && DigestFields.AlgorithmsIn(values).Count > 0);
     }
 
-    /// <summary>The member for <paramref name="algorithm"/> of a digest field; Invalid when the field is malformed.</summary>
+    /// <summary>
+    /// The member for <paramref name="algorithm"/> of a digest field; Invalid when the field is malformed, or when it
+    /// names algorithms but not <paramref name="algorithm"/>, the only one checked (nothing of it would be verified).
+    /// </summary>
     public static (DigestValue? Digest, bool Invalid) GetDigest(HttpRequest request, string name, string algorithm)
     {
         if (!request.Headers.TryGetValue(name, out var values))
@@ -36,9 +47,13 @@ internal static class HeaderValues
             return (null, false);
         }
 
-        return DigestFields.TryParse(values, out var digests)
-            ? (digests?.FirstOrDefault(d => d.Algorithm == algorithm), false)
-            : (null, true);
+        if (!DigestFields.TryParse(values, out var digests))
+        {
+            return (null, true);
+        }
+
+        var digest = digests.FirstOrDefault(d => d.Algorithm == algorithm);
+        return (digest, digest is null && DigestFields.AlgorithmsIn(values).Count > 0);
     }
 
     /// <summary>Whether a Want-*-Digest field asks for sha-256, the one algorithm whose running state we keep.</summary>

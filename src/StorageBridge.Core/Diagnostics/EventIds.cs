@@ -58,6 +58,7 @@ public static class EventIds
         public const int ChunkReplayStopped = 501;
         public const int ChunkReplayFailed = 502;
         public const int ChunkCleanupFailed = 503;
+        public const int ChunkDiffers = 504;
     }
 
     /// <summary>The S3 backend: 4000–4099.</summary>
@@ -83,6 +84,7 @@ public static class EventIds
         public const int Retrying = 4202;
         public const int SessionAhead = 4203;
         public const int RequestRetrying = 4204;
+        public const int ForeignObject = 4205;
     }
 
     // 4300–4399: the file-system backend (no events yet).

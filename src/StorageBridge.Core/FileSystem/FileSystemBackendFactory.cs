@@ -18,8 +18,11 @@ internal sealed class FileSystemBackendFactory : UploadBackendFactory<FileSystem
 /// <summary>A <c>Backend: FileSystem</c> target: <c>Root</c> plus the common target keys.</summary>
 public sealed class FileSystemTargetOptions : StorageBridgeTargetOptions
 {
-    /// <summary>The embedded default's folder, relative to the current working directory.</summary>
-    public const string DefaultRoot = "data";
+    /// <summary>
+    /// The embedded default's folder, relative to the current working directory: a folder of its own, so no object key
+    /// can name a file that is not an object (the SQLite store's default database lives in data/metadata).
+    /// </summary>
+    public const string DefaultRoot = "data/objects";
 
     /// <summary><c>Root</c>: folder of the completed objects; relative paths resolve against the current working directory.</summary>
     public string Root { get; set; } = DefaultRoot;

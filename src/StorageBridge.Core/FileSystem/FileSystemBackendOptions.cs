@@ -7,5 +7,5 @@ public sealed record FileSystemBackendOptions
     /// Directory that holds completed objects at <c>{Root}/{ObjectKey}</c> and staging data under <c>{Root}/.staging/</c>.
     /// Relative paths are resolved against the current directory when the backend is created.
     /// </summary>
-    public string Root { get; init; } = "data";
+    public string Root { get; init; } = FileSystemTargetOptions.DefaultRoot;
 }

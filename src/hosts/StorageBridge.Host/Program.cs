@@ -10,7 +10,7 @@ if (!args.Any(a => a.Contains("reloadConfigOnChange", StringComparison.OrdinalIg
 }
 
 // Where things are: appsettings.json is read next to the binary (the content root), while data paths (the default
-// target's data/, data/storagebridge.db) resolve against the current working directory, so
+// target's data/objects, data/metadata/storagebridge.db) resolve against the current working directory, so
 // `dotnet run --project src/hosts/StorageBridge.Host` from the repository root writes ./data there (the project sets
 // RunWorkingDirectory to the directory dotnet was started from). --contentRoot still overrides the first.
 var builder = WebApplication.CreateSlimBuilder(new WebApplicationOptions

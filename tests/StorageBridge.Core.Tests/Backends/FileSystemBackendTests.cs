@@ -45,8 +45,8 @@ public sealed class FileSystemBackendTests : BackendConformanceTests
     public void Declares_in_place_capabilities_and_defaults()
     {
         Assert.Equal(new BackendCapabilities(0, 1, int.MaxValue, long.MaxValue, 1024 * 1024), Backend.Capabilities);
-        Assert.Equal("data", new FileSystemBackendOptions().Root);
-        Assert.Equal(Path.GetFullPath("data"), new FileSystemBackend(new FileSystemBackendOptions()).Root);
+        Assert.Equal("data/objects", new FileSystemBackendOptions().Root);
+        Assert.Equal(Path.GetFullPath("data/objects"), new FileSystemBackend(new FileSystemBackendOptions()).Root);
     }
 
     [Fact]

@@ -43,7 +43,7 @@ public sealed class TargetConfigurationTests
         var target = Assert.Single(registry.All);
         Assert.Equal("default", target.Name);
         var files = Assert.IsType<FileSystemBackend>(target.Backend);
-        Assert.Equal(Path.GetFullPath("data"), files.Root);
+        Assert.Equal(Path.GetFullPath("data/objects"), files.Root);
         Assert.Equal("FileSystem", target.Options.Backend);
         Assert.Equal(TimeSpan.FromDays(1), target.Expiration);
         Assert.Equal("{id}", target.Options.KeyTemplate);

@@ -31,6 +31,9 @@ public sealed class IetfServerFixture : IAsyncLifetime
 
     public int Port => BaseAddress.Port;
 
+    /// <summary>The running server's services (the metadata store, to plant records older versions wrote).</summary>
+    public IServiceProvider Services => _app?.Services ?? throw new InvalidOperationException("Server not started.");
+
     /// <summary>Folder of a target's backend root.</summary>
     public string TargetRoot(string target) => Root.Combine(target);
 

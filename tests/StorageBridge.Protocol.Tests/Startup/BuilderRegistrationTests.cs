@@ -52,10 +52,10 @@ public sealed class BuilderRegistrationTests : IDisposable
         await using var app = Build(bridge => bridge
             .AddFileSystemTarget("small", o =>
             {
-                o.Root = _root;
+                o.Root = Path.Combine(_root, "files");
                 o.KeyTemplate = "{filename}";
             })
-            .UseSqliteMetadata(o => o.Path = Path.Combine(_root, "meta.db")));
+            .UseSqliteMetadata(o => o.Path = Path.Combine(_root, "meta", "meta.db")));
 
         var error = await Assert.ThrowsAsync<StorageBridgeConfigurationException>(() => app.StartAsync());
         Assert.Equal("StorageBridge:Targets:small:KeyTemplate", error.Key);
@@ -65,7 +65,7 @@ public sealed class BuilderRegistrationTests : IDisposable
     [Fact]
     public async Task Without_a_metadata_store_start_up_names_the_provider_key()
     {
-        await using var app = Build(bridge => bridge.AddFileSystemTarget("files", o => o.Root = _root));
+        await using var app = Build(bridge => bridge.AddFileSystemTarget("files", o => o.Root = Path.Combine(_root, "files")));
 
         var error = await Assert.ThrowsAsync<StorageBridgeConfigurationException>(() => app.StartAsync());
         Assert.Equal("StorageBridge:Metadata:Provider", error.Key);
@@ -77,12 +77,12 @@ public sealed class BuilderRegistrationTests : IDisposable
         await using var app = Build(
             bridge => bridge
                 .AddFileSystemTarget("small", o => o.MaxAppendSize = ByteSize.FromKibibytes(1))
-                .UseSqliteMetadata(o => o.Path = Path.Combine(_root, "meta.db")),
+                .UseSqliteMetadata(o => o.Path = Path.Combine(_root, "meta", "meta.db")),
             settings: new Dictionary<string, string?>
             {
-                ["StorageBridge:Targets:small:Root"] = _root,
+                ["StorageBridge:Targets:small:Root"] = Path.Combine(_root, "files"),
                 ["StorageBridge:Targets:small:MaxUploadSize"] = "4KiB",
-                ["StorageBridge:Targets:default:Root"] = _root,
+                ["StorageBridge:Targets:default:Root"] = Path.Combine(_root, "files"),
             });
 
         await app.StartAsync();

@@ -66,8 +66,8 @@ public sealed class StartupConfigurationTests : IDisposable
         var builder = WebApplication.CreateSlimBuilder();
         builder.Configuration.AddInMemoryCollection(new Dictionary<string, string?>
         {
-            ["StorageBridge:Metadata:Path"] = Path.Combine(_root, "meta.db"),
-            ["StorageBridge:Targets:default:Root"] = _root,
+            ["StorageBridge:Metadata:Path"] = Path.Combine(_root, "meta", "meta.db"),
+            ["StorageBridge:Targets:default:Root"] = Path.Combine(_root, "files"),
         });
         builder.Configuration.AddInMemoryCollection(settings.Select(s => new KeyValuePair<string, string?>(s.Key, s.Value)));
         builder.Services.AddStorageBridge(builder.Configuration).UseSqliteMetadata();

@@ -66,7 +66,7 @@ internal sealed partial class IetfUploadHandler
         var (contentDigest, contentInvalid) = HeaderValues.GetDigest(request, "Content-Digest");
         if (reprInvalid || contentInvalid)
         {
-            await BadRequestAsync(context, version, "Repr-Digest / Content-Digest must be a dictionary of byte sequences of the algorithm's length.");
+            await BadRequestAsync(context, version, "Repr-Digest / Content-Digest must be a dictionary of byte sequences of the algorithm's length, with a member this server checks (Content-Digest: sha-256 or sha-512; Repr-Digest: sha-256).");
             return;
         }
 
@@ -77,6 +77,12 @@ internal sealed partial class IetfUploadHandler
         }
 
         var (fileName, contentType, metadata) = ReadRepresentationMetadata(request);
+        if (!StoredContentType.IsStorable(contentType))
+        {
+            await BadRequestAsync(context, version, StoredContentType.RefusalMessage);
+            return;
+        }
+
         var created = await _coordinator.CreateAsync(
             new CreateUploadRequest
             {
@@ -194,7 +200,7 @@ internal sealed partial class IetfUploadHandler
         var (contentDigest, invalidDigest) = HeaderValues.GetDigest(request, "Content-Digest");
         if (invalidDigest)
         {
-            await BadRequestAsync(context, version, "Content-Digest must be a dictionary of byte sequences of the algorithm's length.");
+            await BadRequestAsync(context, version, "Content-Digest must be a dictionary of byte sequences of the algorithm's length, with a member this server checks (sha-256 or sha-512).");
             return;
         }
 

@@ -1,6 +1,7 @@
 using System.Globalization;
 using Microsoft.AspNetCore.Http;
 using Microsoft.Net.Http.Headers;
+using StorageBridge.AspNetCore.Http;
 using StorageBridge.Coordination;
 
 namespace StorageBridge.AspNetCore.Protocols.Resumable;
@@ -103,6 +104,11 @@ internal sealed record ChunkFields
 
         // The content type becomes the object's: only a well-formed media type is kept.
         var type = values.GetValueOrDefault("Type");
+        if (!StoredContentType.IsStorable(type))
+        {
+            return (null, $"{prefix}Type: {StoredContentType.RefusalMessage}");
+        }
+
         var contentType = type is not null && MediaTypeHeaderValue.TryParse(type, out var parsed) && parsed.MediaType.HasValue && parsed.MediaType.Value!.Contains('/', StringComparison.Ordinal)
             ? type
             : null;

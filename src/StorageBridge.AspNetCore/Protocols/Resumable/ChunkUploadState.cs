@@ -25,6 +25,17 @@ internal sealed record ChunkUploadState
     /// <summary>Chunks kept ahead of the offset (ordered mode), oldest reservation first.</summary>
     public IReadOnlyList<StagedChunk> Staged { get; init; } = [];
 
+    /// <summary>
+    /// SHA-256 (base64) of each stored chunk, by chunk number, written by the request that stored it: a later copy
+    /// with other bytes is refused (<see cref="ChunkDigest"/>). A chunk stored by an older version has none and is
+    /// answered as a duplicate, as it was then.
+    /// </summary>
+    public IReadOnlyDictionary<int, string> Digests { get; init; } = new Dictionary<int, string>();
+
+    /// <summary>This state with <paramref name="digest"/> recorded for chunk <paramref name="number"/>.</summary>
+    public ChunkUploadState WithDigest(int number, string digest) =>
+        this with { Digests = new Dictionary<int, string>(Digests) { [number] = digest } };
+
     /// <summary>The state in <paramref name="upload"/>, or null when it has none (not a chunk upload, or one of an older version).</summary>
     public static ChunkUploadState? Read(UploadRecord upload)
     {

@@ -19,7 +19,8 @@ namespace StorageBridge.AspNetCore.Protocols.Resumable;
 /// <item><b>Ordered</b> (everything else, <see cref="OrderedChunkWriter"/>): the chunk at the upload's offset is
 /// appended; a chunk ahead of it is staged durably and replayed once the chunks before it are in.</item>
 /// </list>
-/// What is stored where is typed state in the record (<see cref="ChunkUploadState"/>).
+/// What is stored where is typed state in the record (<see cref="ChunkUploadState"/>), with the SHA-256 of every stored
+/// chunk: a copy of a chunk number with other bytes is refused (<see cref="ChunkDigests"/>).
 /// </summary>
 internal sealed class ChunkUploads
 {
@@ -30,6 +31,7 @@ internal sealed class ChunkUploads
     private readonly ChunkAnswers _answers;
     private readonly ChunkGates _gates = new();
     private readonly OrderedChunkWriter _ordered;
+    private readonly ChunkDigests _digests;
 
     public ChunkUploads(UploadCoordinator coordinator, IUploadMetadataStore store, ILogger<ChunkUploads> logger)
     {
@@ -40,6 +42,7 @@ internal sealed class ChunkUploads
         _lookups = new ChunkLookups(_assembler, store, logger);
         _answers = new ChunkAnswers(_assembler, store);
         _ordered = new OrderedChunkWriter(_assembler, _answers, logger);
+        _digests = new ChunkDigests(_assembler, store, _answers, logger);
     }
 
     /// <summary>Whether chunk <see cref="ChunkRequest.ChunkNumber"/> is stored (a chunk test). Never creates anything.</summary>
@@ -103,10 +106,16 @@ internal sealed class ChunkUploads
             }
 
             upload = await _store.GetAsync(upload.Id, cancellationToken).ConfigureAwait(false) ?? upload;
-            var exact = new ExactLengthStream(body, layout.SizeOf(number));
+            using var exact = new ExactLengthStream(body, layout.SizeOf(number));
             var result = ChunkUploadState.Of(upload).Direct
                 ? await WriteDirectChunkAsync(upload, layout, number, exact, cancellationToken).ConfigureAwait(false)
                 : await _ordered.WriteAsync(upload, layout, number, exact, gate, cancellationToken).ConfigureAwait(false);
+            if (exact.Sha256 is { } sha256)
+            {
+                // Still under this chunk number's gate: the copy that stored it records its digest before another is checked.
+                result = await _digests.CheckAsync(result, number, sha256).ConfigureAwait(false);
+            }
+
             if (result.IsComplete)
             {
                 using var salvage = new CancellationTokenSource(ChunkAnswers.SalvageTimeout);

@@ -1,3 +1,5 @@
+using System.Security.Cryptography;
+
 namespace StorageBridge.AspNetCore.Protocols.Resumable;
 
 /// <summary>
@@ -5,9 +7,11 @@ namespace StorageBridge.AspNetCore.Protocols.Resumable;
 /// <see cref="InvalidDataException"/>; the check for "runs on" happens before the read that delivers the last byte
 /// returns, so a reader that stores bytes as they arrive never gets the end of a body that turns out too long.
 /// I/O errors of the underlying body (a dropped connection) pass through unchanged. Forward-only, async reads.
+/// The bytes read are hashed (SHA-256): once all are read, <see cref="Sha256"/> identifies the chunk's content.
 /// </summary>
 internal sealed class ExactLengthStream : Stream
 {
+    private readonly IncrementalHash _hash = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
     private readonly byte[] _probe = new byte[1];
     private readonly Stream _inner;
     private readonly long _expected;
@@ -25,6 +29,9 @@ internal sealed class ExactLengthStream : Stream
     public override bool CanWrite => false;
     public override long Length => _expected;
     public override long Position { get => _expected - _remaining; set => throw new NotSupportedException(); }
+
+    /// <summary>SHA-256 of the whole chunk (base64) once every byte was read; null before.</summary>
+    public string? Sha256 => _remaining == 0 ? Convert.ToBase64String(_hash.GetCurrentHash()) : null;
 
     public override async ValueTask<int> ReadAsync(Memory<byte> buffer, CancellationToken cancellationToken = default)
     {
@@ -44,6 +51,7 @@ internal sealed class ExactLengthStream : Stream
             throw new InvalidDataException($"The chunk body is longer than its {_expected} bytes.");
         }
 
+        _hash.AppendData(buffer.Span[..read]);
         _remaining -= read;
         return read;
     }
@@ -55,6 +63,16 @@ internal sealed class ExactLengthStream : Stream
 
     public override void Flush()
     {
+    }
+
+    protected override void Dispose(bool disposing)
+    {
+        if (disposing)
+        {
+            _hash.Dispose();
+        }
+
+        base.Dispose(disposing);
     }
 
     public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();

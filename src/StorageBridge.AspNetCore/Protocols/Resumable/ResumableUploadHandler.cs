@@ -208,8 +208,11 @@ internal sealed partial class ResumableUploadHandler
     }
 
     /// <summary>
-    /// Refusals use codes Resumable.js treats as permanent (400, 404, 409, 415; Flow.js: 404, 413, 415), so a client never
-    /// retries a request that cannot succeed; a race worth retrying is 503, which both retry.
+    /// Refusals that cannot succeed on a retry use 400, 404 or 415, which Resumable.js 1.1.0 never retries (its
+    /// permanentErrors: 400, 404, 415, 500, 501; it retries 409 and 413 up to maxChunkRetries, 100 by default). Flow.js
+    /// 2.14.1 retries nothing by default (maxChunkRetries: 0), and with retries configured it stops at once on 404, 413,
+    /// 415, 500, 501. A race worth retrying is 503 + Retry-After, which Resumable.js retries and Flow.js retries when
+    /// maxChunkRetries is set.
     /// </summary>
     private static Task WriteFailureAsync(HttpContext context, ChunkResult result)
     {
@@ -222,7 +225,10 @@ internal sealed partial class ResumableUploadHandler
             case UploadOutcome.TooLarge:
                 return ErrorAsync(context, StatusCodes.Status413PayloadTooLarge, result.Error ?? "The file or chunk exceeds this target's limits.");
             case UploadOutcome.ObjectExists:
-                return ErrorAsync(context, StatusCodes.Status409Conflict, "Another object already exists under this upload's key and the target does not allow overwriting it.");
+                // Not 409: Resumable.js retries 409, and the object will not go away.
+                return ErrorAsync(context, StatusCodes.Status400BadRequest, "Another object already exists under this upload's key and the target does not allow overwriting it.");
+            case UploadOutcome.DigestMismatch:
+                return ErrorAsync(context, StatusCodes.Status400BadRequest, result.Error ?? "The chunk differs from the chunk already stored under its number.");
             case UploadOutcome.Conflict:
                 context.Response.Headers.RetryAfter = "1";
                 return ErrorAsync(context, StatusCodes.Status503ServiceUnavailable, result.Error ?? "Another request changed this upload; retry the chunk.");

@@ -90,6 +90,11 @@ internal sealed partial class TusUploadHandler
 
         var fileName = metadata.GetValueOrDefault("filename") is { Length: > 0 } name ? name : null;
         var contentType = metadata.GetValueOrDefault("filetype") is { Length: > 0 } type ? type : null;
+        if (!StoredContentType.IsStorable(contentType))
+        {
+            await ErrorAsync(context, StatusCodes.Status400BadRequest, "filetype: " + StoredContentType.RefusalMessage);
+            return;
+        }
 
         if (request.Headers.TryGetValue("Upload-Concat", out var concatValue))
         {
