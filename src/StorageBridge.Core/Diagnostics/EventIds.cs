@@ -94,4 +94,13 @@ public static class EventIds
         public const int RetryingTransient = 5102;
         public const int TtlOff = 5103;
     }
+
+    /// <summary>The DynamoDB metadata store: 5300–5399.</summary>
+    public static class DynamoDb
+    {
+        public const int Ready = 5301;
+        public const int TableCreated = 5302;
+        public const int TtlOff = 5303;
+        public const int RetryingUnprocessed = 5304;
+    }
 }
