@@ -26,10 +26,11 @@ if (string.IsNullOrEmpty(builder.Configuration["urls"]) && string.IsNullOrEmpty(
 }
 
 // Everything comes from configuration (appsettings.json, StorageBridge__... environment variables). Metadata:
-// SQLite unless Metadata:Provider says Cosmos.
+// SQLite unless Metadata:Provider says Cosmos or DynamoDb.
 builder.Services.AddStorageBridge(builder.Configuration)
     .UseSqliteMetadata()
-    .UseCosmosMetadata();
+    .UseCosmosMetadata()
+    .UseDynamoDbMetadata();
 builder.Services.AddStorageBridgeS3();
 builder.Services.AddStorageBridgeAzureBlob();
 builder.Services.AddGcsBackend();
