@@ -280,5 +280,8 @@ public sealed partial class DynamoDbUploadMetadataStore : IUploadMetadataStore, 
             new InvalidOperationException(
                 $"Upload {record.Id}: its record is {jsonBytes} bytes of JSON ({storedBytes} compressed, {record.Parts.Count} parts); " +
                 $"DynamoDB items hold at most 400 KB, so this store refuses records above {MaxDocumentBytes} bytes. " +
-                "Use a larger part size for this target (fewer parts) or another metadata store."));
+                $"Limit the parts per upload (an S3 target's MaxParts, e.g. {SafeS3Parts}: larger parts then) or use another metadata store."));
+
+    /// <summary>S3 parts (MD5 ETag and SHA-256 checksum each, ~50 bytes after compression) that surely fit in one item (docs/metadata-stores.md).</summary>
+    internal const int SafeS3Parts = 5_000;
 }
