@@ -103,4 +103,15 @@ public static class EventIds
         public const int TtlOff = 5303;
         public const int RetryingUnprocessed = 5304;
     }
+
+    /// <summary>
+    /// The maintenance endpoint and the hosted expiry timer switch (hosts without a running timer, e.g. AWS Lambda):
+    /// 5350–5399, lent from the DynamoDB range.
+    /// </summary>
+    public static class Maintenance
+    {
+        public const int Swept = 5350;
+        public const int SweepFailed = 5351;
+        public const int TimerOff = 5352;
+    }
 }

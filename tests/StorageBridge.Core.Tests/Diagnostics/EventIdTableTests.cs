@@ -20,6 +20,7 @@ public sealed class EventIdTableTests
         "StorageBridge.Backends.Gcs",
         "StorageBridge.Metadata.Sqlite",
         "StorageBridge.Metadata.Cosmos",
+        "StorageBridge.Metadata.DynamoDb",
         "StorageBridge.Testing",
     ];
 
