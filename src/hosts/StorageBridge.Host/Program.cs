@@ -38,5 +38,13 @@ builder.Services.AddGcsBackend();
 var app = builder.Build();
 app.MapGet("/healthz", () => Results.Text("ok"));
 app.MapResumableUploads("/uploads");
+
+// POST /maintenance/expire (one expiry sweep) for hosts whose timer does not run between requests (AWS Lambda: an
+// EventBridge schedule calls it); mapped only when a secret is configured, since the endpoint refuses to exist without.
+if (!string.IsNullOrEmpty(app.Configuration["StorageBridge:Maintenance:Secret"]))
+{
+    app.MapStorageBridgeMaintenance("/maintenance");
+}
+
 app.UseUploadPage();
 app.Run();
