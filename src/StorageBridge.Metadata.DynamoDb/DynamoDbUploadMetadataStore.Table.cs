@@ -19,25 +19,25 @@ public sealed partial class DynamoDbUploadMetadataStore
 
     public async Task InitializeAsync(CancellationToken cancellationToken)
     {
-        TableDescription table;
         try
         {
-            table = await DescribeAsync(cancellationToken).ConfigureAwait(false)
+            var table = await DescribeAsync(cancellationToken).ConfigureAwait(false)
                 ?? (_options.CreateTable
                     ? await CreateTableAsync(cancellationToken).ConfigureAwait(false)
                     : throw new StorageBridgeConfigurationException(
                         ConfigurationBinding.Key(ConfigurationPath, "TableName"),
                         $"DynamoDB table '{_options.TableName}' does not exist at {Describe(_client)}. Create it from the infrastructure " +
                         $"template (docs/metadata-stores.md, DynamoDB), or set {ConfigurationBinding.Key(ConfigurationPath, "CreateTable")} = true for development."));
+            CheckShape(table);
+            await CheckTimeToLiveAsync(cancellationToken).ConfigureAwait(false);
         }
         catch (StorageBackendException failure)
         {
+            // Denied access (IAM), bad credentials, an unreachable endpoint: say which table and endpoint.
             throw new InvalidOperationException(
                 $"The DynamoDB metadata store could not use table '{_options.TableName}' at {Describe(_client)}: {failure.Message}", failure);
         }
 
-        CheckShape(table);
-        await CheckTimeToLiveAsync(cancellationToken).ConfigureAwait(false);
         Log.Ready(_logger, _options.TableName, Describe(_client));
     }
 

@@ -17,7 +17,7 @@ namespace StorageBridge.Metadata.DynamoDb.Tests;
 /// Retry-After (nothing is lost), and the upload continues from the offset HEAD reports once the table answers again.
 /// </summary>
 [Collection(MotoCollection.Name)]
-public sealed class DynamoDbHostFaultTests(MotoFixture moto) : IAsyncLifetime
+public sealed class DynamoDbHostFaultTests(MotoFixture moto, Xunit.Abstractions.ITestOutputHelper output) : IAsyncLifetime
 {
     private const ulong Seed = 0xD1A0;
     private const long Total = 300_000;
@@ -106,6 +106,40 @@ public sealed class DynamoDbHostFaultTests(MotoFixture moto) : IAsyncLifetime
         Assert.Equal(HttpStatusCode.ServiceUnavailable, response.StatusCode);
         Assert.Equal("1", Assert.Single(response.Headers.GetValues("Retry-After")));
     }
+
+    [Fact]
+    public async Task An_append_costs_a_few_item_reads_and_writes()
+    {
+        // The cost model in docs/metadata-stores.md: DynamoDB requests per create, per append and per HEAD.
+        var before = Counts();
+        const long length = 1_000_000; // not reached: every append is a plain one
+        var upload = await IetfUploadRequests.CreateAsync(_client, "uploads/default", length, Ct);
+        var created = Counts();
+        var offset = 0L;
+        const int appends = 3;
+        for (var i = 0; i < appends; i++)
+        {
+            offset = await IetfUploadRequests.AppendAsync(_client, upload, Seed, offset, 100_000, length, Ct);
+        }
+
+        var appended = Counts();
+        await IetfUploadRequests.HeadOffsetAsync(_client, upload, Ct);
+        var headed = Counts();
+
+        output.WriteLine($"create: {Describe(before, created)}");
+        output.WriteLine($"per append of 100,000 B ({appends}): {Describe(created, appended, appends)}");
+        output.WriteLine($"HEAD: {Describe(appended, headed)}");
+        Assert.Equal(0, headed.Puts - appended.Puts);
+        Assert.Equal(1, headed.Gets - appended.Gets);
+        Assert.Equal(1, created.Puts - before.Puts);
+        Assert.InRange(appended.Puts - created.Puts, appends, 3 * appends); // measured: 2 per append (lease, then bytes)
+        Assert.InRange(appended.Gets - created.Gets, 0, 2 * appends); // measured: 1 per append
+    }
+
+    private (int Puts, int Gets, int Deletes) Counts() => (_faults.Calls("PutItem"), _faults.Calls("GetItem"), _faults.Calls("DeleteItem"));
+
+    private static string Describe((int Puts, int Gets, int Deletes) from, (int Puts, int Gets, int Deletes) to, int per = 1) =>
+        $"PutItem {(to.Puts - from.Puts) / (double)per:0.##}, GetItem {(to.Gets - from.Gets) / (double)per:0.##}, DeleteItem {(to.Deletes - from.Deletes) / (double)per:0.##}";
 
     private Task<HttpResponseMessage> SendAppendAsync(Uri upload, long offset, int length)
     {
