@@ -23,6 +23,12 @@ if [ -f emulators/apt-packages.txt ]; then
   fi
 fi
 
+# moto (the DynamoDB emulator, with S3 for its end-to-end test) is a Python package: installed from PyPI when missing.
+if ! python3 -c "import moto.server" >/dev/null 2>&1; then
+  echo "== pip install moto[server]==5.2.1"
+  python3 -m pip install --quiet 'moto[server]==5.2.1'
+fi
+
 echo "== dotnet build"
 dotnet build StorageBridge.sln -c Release -nologo -v minimal
 

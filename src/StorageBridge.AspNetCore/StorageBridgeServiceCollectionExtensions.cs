@@ -59,6 +59,7 @@ public static class StorageBridgeServiceCollectionExtensions
         services.TryAddSingleton<DownloadHandler>();
         // Registered before the expiry service: the store is ready before the first sweep and the first request.
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IHostedService, StorageBridgeInitializer>());
+        services.TryAddEnumerable(ServiceDescriptor.Singleton<Options.IConfigureOptions<StorageBridgeMaintenanceOptions>, MaintenanceSectionBinder>());
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IHostedService, ExpiryCleanupService>());
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IHostedService, StartupSummary>());
         AddReadinessCheck(services);

@@ -1,5 +1,6 @@
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
 using StorageBridge.Coordination;
 
 namespace StorageBridge.AspNetCore.Hosting;
@@ -11,17 +12,27 @@ internal sealed partial class ExpiryCleanupService : BackgroundService
     private readonly StorageBridgeEngineOptions _options;
     private readonly TimeProvider _time;
     private readonly ILogger<ExpiryCleanupService> _logger;
+    private readonly bool _timer;
 
-    public ExpiryCleanupService(UploadCoordinator coordinator, StorageBridgeEngineOptions options, TimeProvider time, ILogger<ExpiryCleanupService> logger)
+    public ExpiryCleanupService(
+        UploadCoordinator coordinator, StorageBridgeEngineOptions options, TimeProvider time, ILogger<ExpiryCleanupService> logger, IOptions<StorageBridgeMaintenanceOptions> maintenance)
     {
         _coordinator = coordinator;
         _options = options;
         _time = time;
         _logger = logger;
+        _timer = maintenance.Value.ExpiryTimer;
     }
 
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
+        if (!_timer)
+        {
+            // Maintenance:ExpiryTimer = false: something else (a schedule calling the maintenance endpoint) sweeps.
+            Log.TimerOff(_logger);
+            return;
+        }
+
         using var timer = new PeriodicTimer(_options.CleanupInterval, _time);
         do
         {
@@ -53,5 +64,8 @@ internal sealed partial class ExpiryCleanupService : BackgroundService
 
         [LoggerMessage(Diagnostics.EventIds.Hosting.ExpiryRoundFailed, LogLevel.Warning, "Expiry cleanup round failed; retrying at the next interval")]
         public static partial void CleanupRoundFailed(ILogger logger, Exception exception);
+
+        [LoggerMessage(Diagnostics.EventIds.Maintenance.TimerOff, LogLevel.Information, "Hosted expiry timer is off (StorageBridge:Maintenance:ExpiryTimer = false); expired uploads are swept only through the maintenance endpoint")]
+        public static partial void TimerOff(ILogger logger);
     }
 }

@@ -105,4 +105,24 @@ public static class EventIds
         public const int SchemaMigrated = 5202;
         public const int RetryingTransient = 5203;
     }
+
+    /// <summary>The DynamoDB metadata store: 5300–5399.</summary>
+    public static class DynamoDb
+    {
+        public const int Ready = 5301;
+        public const int TableCreated = 5302;
+        public const int TtlOff = 5303;
+        public const int RetryingUnprocessed = 5304;
+    }
+
+    /// <summary>
+    /// The maintenance endpoint and the hosted expiry timer switch (hosts without a running timer, e.g. AWS Lambda):
+    /// 5350–5399, lent from the DynamoDB range.
+    /// </summary>
+    public static class Maintenance
+    {
+        public const int Swept = 5350;
+        public const int SweepFailed = 5351;
+        public const int TimerOff = 5352;
+    }
 }

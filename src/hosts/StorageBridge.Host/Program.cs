@@ -29,11 +29,12 @@ if (listenKeys.All(key => string.IsNullOrEmpty(builder.Configuration[key]) && st
 }
 
 // Everything comes from configuration (appsettings.json, StorageBridge__... environment variables). Metadata:
-// SQLite unless Metadata:Provider says Cosmos or Postgres.
+// SQLite unless Metadata:Provider says Cosmos, Postgres or DynamoDb.
 builder.Services.AddStorageBridge(builder.Configuration)
     .UseSqliteMetadata()
     .UseCosmosMetadata()
-    .UsePostgresMetadata();
+    .UsePostgresMetadata()
+    .UseDynamoDbMetadata();
 builder.Services.AddStorageBridgeS3();
 builder.Services.AddStorageBridgeAzureBlob();
 builder.Services.AddGcsBackend();
@@ -43,5 +44,13 @@ var app = builder.Build();
 app.MapGet("/healthz", () => Results.Text("ok"));
 app.MapStorageBridgeOperations(); // /healthz/live, /healthz/ready, /metrics when enabled
 app.MapResumableUploads("/uploads");
+
+// POST /maintenance/expire (one expiry sweep) for hosts whose timer does not run between requests (AWS Lambda: an
+// EventBridge schedule calls it); mapped only when a secret is configured, since the endpoint refuses to exist without.
+if (!string.IsNullOrEmpty(app.Configuration["StorageBridge:Maintenance:Secret"]))
+{
+    app.MapStorageBridgeMaintenance("/maintenance");
+}
+
 app.UseUploadPage();
 app.Run();

@@ -21,6 +21,7 @@ public sealed class EventIdTableTests
         "StorageBridge.Metadata.Sqlite",
         "StorageBridge.Metadata.Cosmos",
         "StorageBridge.Metadata.Postgres",
+        "StorageBridge.Metadata.DynamoDb",
         "StorageBridge.Testing",
     ];
 
