@@ -1,28 +1,30 @@
 // What the function's StorageBridge configuration is, in one place. The repository's tests start the Host with exactly
 // the environment the synthesized template holds, so these values are proven against the S3 and DynamoDB emulators.
 
-/** The DynamoDB metadata store's table layout (StorageBridge.Metadata.DynamoDb). */
+/** The DynamoDB metadata store's table layout (StorageBridge.Metadata.DynamoDb; docs/metadata-stores.md). */
 export const metadataTable = {
   partitionKey: 'pk',
   sortKey: undefined as string | undefined,
   ttlAttribute: 'ttl',
-  globalIndexes: [] as { name: string; partitionKey: string; sortKey?: string; sortKeyType?: 'S' | 'N' }[],
+  // The sparse expiry index: only items that expire carry xp/exp.
+  globalIndexes: [{ name: 'expiry', partitionKey: 'xp', sortKey: 'exp', sortKeyType: 'N' as const }],
+  // What the store calls; no Scan, no UpdateItem, no CreateTable (the template creates the table).
   actions: [
-    'dynamodb:DescribeTable',
     'dynamodb:GetItem',
     'dynamodb:PutItem',
-    'dynamodb:UpdateItem',
     'dynamodb:DeleteItem',
+    'dynamodb:BatchGetItem',
     'dynamodb:Query',
-    'dynamodb:ConditionCheckItem',
+    'dynamodb:DescribeTable',
+    'dynamodb:DescribeTimeToLive',
   ],
 };
 
 /** The protected expiry endpoint the schedule calls. */
 export const maintenance = {
   path: '/maintenance/expire',
-  header: 'x-storagebridge-maintenance-key',
-  setting: 'StorageBridge__Maintenance__Key',
+  header: 'x-storagebridge-maintenance-secret',
+  setting: 'StorageBridge__Maintenance__Secret',
   intervalMinutes: 15,
 };
 
@@ -57,12 +59,16 @@ export function bridgeEnvironment(input: BridgeEnvironmentInput): Record<string,
     StorageBridge__Metadata__TableName: input.tableName,
     StorageBridge__Metadata__Region: input.region,
     [maintenance.setting]: input.maintenanceKey,
+    // The schedule runs the sweep; a timer in a frozen environment would not.
+    StorageBridge__Maintenance__ExpiryTimer: 'false',
     [`${target}Backend`]: 'S3',
     [`${target}Bucket`]: input.bucketName,
     [`${target}Region`]: input.region,
     [`${target}Prefix`]: input.prefix,
     [`${target}Expiration`]: `${input.expirationDays}d`,
     [`${target}MaxAppendSize`]: maxAppendSize,
+    // A DynamoDB item holds at most 400 KB: 5,000 S3 parts (ETag and checksum each) fit, 10,000 do not.
+    [`${target}MaxParts`]: '5000',
     // The Function URL front end does not pass 1xx responses on.
     [`${target}InterimResponses`]: 'false',
   };
