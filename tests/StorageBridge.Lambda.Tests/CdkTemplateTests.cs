@@ -137,7 +137,7 @@ public sealed class CdkTemplateTests(CdkTemplate cdk) : IClassFixture<CdkTemplat
         Assert.Equal("POST", (string?)request["requestContext"]!["http"]!["method"]);
         var path = (string)request["rawPath"]!;
         Assert.StartsWith("/maintenance/", path, StringComparison.Ordinal);
-        Assert.Single(request["headers"]!.AsObject(), h => h.Key.Contains("maintenance-key", StringComparison.Ordinal));
+        Assert.Single(request["headers"]!.AsObject(), h => h.Key.Contains("maintenance-secret", StringComparison.Ordinal));
     }
 
     private static List<string> Strings(JsonNode? node) =>
