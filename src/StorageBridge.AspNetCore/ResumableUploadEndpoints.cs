@@ -1,5 +1,6 @@
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.WebUtilities;
 using Microsoft.AspNetCore.Routing;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
@@ -106,9 +107,15 @@ public static partial class ResumableUploadEndpoints
             return;
         }
 
+        var body = Http.GuardedRequestBody.For(context);
+        context.Request.Body = body;
         try
         {
             await handler(context, target);
+            if (body.Failure is BadHttpRequestException refused && !context.Response.HasStarted)
+            {
+                await RefusedBodyAsync(context, refused);
+            }
         }
         catch (OperationCanceledException) when (context.RequestAborted.IsCancellationRequested)
         {
@@ -122,10 +129,11 @@ public static partial class ResumableUploadEndpoints
 
     /// <summary>
     /// The record is consistent whatever failed (the engine only records durable bytes), so the client may always
-    /// resume from the offset HEAD reports; what differs is whether retrying can help. Transient failures (outages,
-    /// throttling, timeouts, dropped connections) answer 503 with Retry-After; a backend's permanent refusal (access
-    /// denied, missing bucket) answers 502; anything else is a bug and answers 500. Neither of the last two tells the
-    /// client to retry, and both are logged as errors.
+    /// resume from the offset HEAD reports; what differs is whether retrying can help. Only a failure the backend or
+    /// store classified as transient (outage, throttling, timeout, dropped connection) answers 503 with Retry-After; a
+    /// backend's permanent refusal (access denied, missing bucket) answers 502; a request body Kestrel refused (broken
+    /// framing, too slow) answers its 4xx; anything else is a bug and answers 500, never "retry" (a third-party backend
+    /// that lets an unclassified network error through is a bug too: <see cref="StorageFailures"/> classifies them).
     /// </summary>
     private static Task WriteFailureAsync(HttpContext context, Exception exception)
     {
@@ -143,16 +151,31 @@ public static partial class ResumableUploadEndpoints
                 return Http.ProblemResults.WriteAsync(
                     context.Response, StatusCodes.Status502BadGateway, "about:blank", "Bad Gateway",
                     $"{failure.Backend} refused the request ({Describe(failure)}); retrying will not help until its configuration changes.");
-            case Exception when StorageBackendException.IsNetworkFailure(exception):
-                // A backend or store that does not classify its failures: network and I/O errors are transient.
-                logger.LogStorageUnavailable(exception, method, path, "storage");
-                return ServiceUnavailableAsync(context);
+            case BadHttpRequestException badRequest:
+                // Kestrel's own verdict on the request body (its message names the framing problem, never a secret).
+                return Http.ProblemResults.WriteAsync(
+                    context.Response, badRequest.StatusCode, "about:blank", ReasonPhrases.GetReasonPhrase(badRequest.StatusCode),
+                    badRequest.Message);
             default:
                 logger.LogRequestFailed(exception, method, path);
                 return Http.ProblemResults.WriteAsync(
                     context.Response, StatusCodes.Status500InternalServerError, "about:blank", "Internal Server Error",
                     "The request failed unexpectedly; the upload keeps the offset HEAD reports.");
         }
+    }
+
+    /// <summary>
+    /// Kestrel refused the request body (bad chunked framing, a body too slow for its data rate, more than the
+    /// limit): the engine kept the bytes that arrived before that point, as for any body that breaks off, but the
+    /// request itself was malformed, so it never answers 2xx. The protocol's headers already set (Upload-Offset,
+    /// Tus-Resumable, ...) stay: they describe what was stored.
+    /// </summary>
+    private static Task RefusedBodyAsync(HttpContext context, BadHttpRequestException refused)
+    {
+        context.Response.Headers.ContentLength = null;
+        return Http.ProblemResults.WriteAsync(
+            context.Response, refused.StatusCode, "about:blank", ReasonPhrases.GetReasonPhrase(refused.StatusCode),
+            "The request body was refused (" + refused.Message + "); the upload keeps the offset HEAD reports.");
     }
 
     private static Task ServiceUnavailableAsync(HttpContext context)
