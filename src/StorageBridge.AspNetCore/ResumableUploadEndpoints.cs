@@ -112,9 +112,9 @@ public static partial class ResumableUploadEndpoints
         try
         {
             await handler(context, target);
-            if (body.Failure is BadHttpRequestException refused && !context.Response.HasStarted)
+            if (body.Failure is IOException refused && !context.Response.HasStarted)
             {
-                await RefusedBodyAsync(context, refused);
+                await RefusedBodyAsync(context, body.Status, refused);
             }
         }
         catch (OperationCanceledException) when (context.RequestAborted.IsCancellationRequested)
@@ -165,16 +165,16 @@ public static partial class ResumableUploadEndpoints
     }
 
     /// <summary>
-    /// Kestrel refused the request body (bad chunked framing, a body too slow for its data rate, more than the
-    /// limit): the engine kept the bytes that arrived before that point, as for any body that breaks off, but the
-    /// request itself was malformed, so it never answers 2xx. The protocol's headers already set (Upload-Offset,
-    /// Tus-Resumable, ...) stay: they describe what was stored.
+    /// Reading the request body failed (Kestrel refused it: bad chunked framing, a chunk size that overflows, a body
+    /// too slow for its data rate; or it broke off): the engine kept the bytes that arrived before that point, as for
+    /// any body that breaks off, but the request never answers 2xx. The protocol's headers already set
+    /// (Upload-Offset, Tus-Resumable, ...) stay: they describe what was stored.
     /// </summary>
-    private static Task RefusedBodyAsync(HttpContext context, BadHttpRequestException refused)
+    private static Task RefusedBodyAsync(HttpContext context, int status, IOException refused)
     {
         context.Response.Headers.ContentLength = null;
         return Http.ProblemResults.WriteAsync(
-            context.Response, refused.StatusCode, "about:blank", ReasonPhrases.GetReasonPhrase(refused.StatusCode),
+            context.Response, status, "about:blank", ReasonPhrases.GetReasonPhrase(status),
             "The request body was refused (" + refused.Message + "); the upload keeps the offset HEAD reports.");
     }
 
