@@ -11,9 +11,12 @@ namespace StorageBridge.AspNetCore.Http;
 /// 408 for a body too slow, 400 for broken framing). And it keeps bytes that arrived together with the client's FIN:
 /// Kestrel's Content-Length body refuses to hand out data once it has seen the end of the connection ("unexpected
 /// end of request content"), although those bytes are still in the connection's input; they are read from there,
-/// up to the announced length, so that an interrupted upload keeps every byte that arrived.
+/// up to the announced length, so that an interrupted upload keeps every byte that arrived. A cancelled read (a newer
+/// request took over) ends through the body's <see cref="PipeReader.CancelPendingRead"/> rather than the read's token:
+/// a Kestrel body read cancelled by token is left "already in progress", so Kestrel could neither drain the body nor
+/// send the answer afterwards.
 /// </summary>
-internal sealed class GuardedRequestBody(Stream inner, long? contentLength, IConnectionTransportFeature? connection) : Stream
+internal sealed class GuardedRequestBody(Stream inner, long? contentLength, IConnectionTransportFeature? connection, PipeReader? reader = null) : Stream
 {
     private long _delivered;
 
@@ -33,14 +36,18 @@ internal sealed class GuardedRequestBody(Stream inner, long? contentLength, ICon
 
     public override long Position { get => throw new NotSupportedException(); set => throw new NotSupportedException(); }
 
+    /// <summary>Wraps the request's body (before it is replaced: the pipe reader must be the server's own).</summary>
     public static GuardedRequestBody For(HttpContext context) =>
-        new(context.Request.Body, context.Request.ContentLength, context.Features.Get<IConnectionTransportFeature>());
+        new(context.Request.Body, context.Request.ContentLength, context.Features.Get<IConnectionTransportFeature>(), context.Request.BodyReader);
 
     public override async ValueTask<int> ReadAsync(Memory<byte> buffer, CancellationToken cancellationToken = default)
     {
+        cancellationToken.ThrowIfCancellationRequested();
         try
         {
-            var read = await inner.ReadAsync(buffer, cancellationToken);
+            var read = reader is not null && cancellationToken.CanBeCanceled
+                ? await ReadPipeAsync(reader, buffer, cancellationToken)
+                : await inner.ReadAsync(buffer, cancellationToken);
             _delivered += read;
             return read;
         }
@@ -71,6 +78,40 @@ internal sealed class GuardedRequestBody(Stream inner, long? contentLength, ICon
     public override void SetLength(long value) => throw new NotSupportedException();
 
     public override void Write(byte[] buffer, int offset, int count) => throw new NotSupportedException();
+
+    /// <summary>One read from the body's pipe, ended by <see cref="PipeReader.CancelPendingRead"/> when the token fires.</summary>
+    private static async ValueTask<int> ReadPipeAsync(PipeReader pipe, Memory<byte> destination, CancellationToken cancellationToken)
+    {
+        while (true)
+        {
+            ReadResult result;
+            using (cancellationToken.UnsafeRegister(static state => ((PipeReader)state!).CancelPendingRead(), pipe))
+            {
+                result = await pipe.ReadAsync(CancellationToken.None);
+            }
+
+            var buffer = result.Buffer;
+            if (buffer.Length > 0)
+            {
+                // Bytes that arrived count even when the read was cancelled: they are stored before the takeover.
+                var count = (int)Math.Min(buffer.Length, destination.Length);
+                buffer.Slice(0, count).CopyTo(destination.Span);
+                pipe.AdvanceTo(buffer.GetPosition(count));
+                return count;
+            }
+
+            pipe.AdvanceTo(buffer.Start, buffer.End);
+            if (result.IsCanceled)
+            {
+                throw new OperationCanceledException(cancellationToken);
+            }
+
+            if (result.IsCompleted)
+            {
+                return 0;
+            }
+        }
+    }
 
     /// <summary>Body bytes still in the connection's input after a Content-Length body ended early (only what is there already).</summary>
     private int ReadArrived(Span<byte> buffer)
