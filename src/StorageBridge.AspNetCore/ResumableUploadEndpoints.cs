@@ -1,5 +1,6 @@
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.WebUtilities;
 using Microsoft.AspNetCore.Routing;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
@@ -109,9 +110,16 @@ public static partial class ResumableUploadEndpoints
         // Everything logged while this request runs (engine, backend, store) carries the target and the upload id.
         using var scope = context.RequestServices.GetRequiredService<ILogger<UploadCoordinator>>()
             .BeginScope(new UploadLogScope(target.Name, context.GetRouteValue("id") as string));
+
+        var body = Http.GuardedRequestBody.For(context);
+        context.Request.Body = body;
         try
         {
             await handler(context, target);
+            if (body.Failure is IOException refused && !context.Response.HasStarted)
+            {
+                await RefusedBodyAsync(context, body.Status, refused);
+            }
         }
         catch (OperationCanceledException) when (context.RequestAborted.IsCancellationRequested)
         {
@@ -125,10 +133,11 @@ public static partial class ResumableUploadEndpoints
 
     /// <summary>
     /// The record is consistent whatever failed (the engine only records durable bytes), so the client may always
-    /// resume from the offset HEAD reports; what differs is whether retrying can help. Transient failures (outages,
-    /// throttling, timeouts, dropped connections) answer 503 with Retry-After; a backend's permanent refusal (access
-    /// denied, missing bucket) answers 502; anything else is a bug and answers 500. Neither of the last two tells the
-    /// client to retry, and both are logged as errors.
+    /// resume from the offset HEAD reports; what differs is whether retrying can help. Only a failure the backend or
+    /// store classified as transient (outage, throttling, timeout, dropped connection) answers 503 with Retry-After; a
+    /// backend's permanent refusal (access denied, missing bucket) answers 502; a request body Kestrel refused (broken
+    /// framing, too slow) answers its 4xx; anything else is a bug and answers 500, never "retry" (a third-party backend
+    /// that lets an unclassified network error through is a bug too: <see cref="StorageFailures"/> classifies them).
     /// </summary>
     private static Task WriteFailureAsync(HttpContext context, Exception exception)
     {
@@ -146,16 +155,31 @@ public static partial class ResumableUploadEndpoints
                 return Http.ProblemResults.WriteAsync(
                     context.Response, StatusCodes.Status502BadGateway, "about:blank", "Bad Gateway",
                     $"{failure.Backend} refused the request ({Describe(failure)}); retrying will not help until its configuration changes.");
-            case Exception when StorageBackendException.IsNetworkFailure(exception):
-                // A backend or store that does not classify its failures: network and I/O errors are transient.
-                logger.LogStorageUnavailable(exception, method, path, "storage");
-                return ServiceUnavailableAsync(context);
+            case BadHttpRequestException badRequest:
+                // Kestrel's own verdict on the request body (its message names the framing problem, never a secret).
+                return Http.ProblemResults.WriteAsync(
+                    context.Response, badRequest.StatusCode, "about:blank", ReasonPhrases.GetReasonPhrase(badRequest.StatusCode),
+                    badRequest.Message);
             default:
                 logger.LogRequestFailed(exception, method, path);
                 return Http.ProblemResults.WriteAsync(
                     context.Response, StatusCodes.Status500InternalServerError, "about:blank", "Internal Server Error",
                     "The request failed unexpectedly; the upload keeps the offset HEAD reports.");
         }
+    }
+
+    /// <summary>
+    /// Reading the request body failed (Kestrel refused it: bad chunked framing, a chunk size that overflows, a body
+    /// too slow for its data rate; or it broke off): the engine kept the bytes that arrived before that point, as for
+    /// any body that breaks off, but the request never answers 2xx. The protocol's headers already set
+    /// (Upload-Offset, Tus-Resumable, ...) stay: they describe what was stored.
+    /// </summary>
+    private static Task RefusedBodyAsync(HttpContext context, int status, IOException refused)
+    {
+        context.Response.Headers.ContentLength = null;
+        return Http.ProblemResults.WriteAsync(
+            context.Response, status, "about:blank", ReasonPhrases.GetReasonPhrase(status),
+            "The request body was refused (" + refused.Message + "); the upload keeps the offset HEAD reports.");
     }
 
     private static Task ServiceUnavailableAsync(HttpContext context)

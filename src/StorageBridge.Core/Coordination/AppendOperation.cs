@@ -87,11 +87,20 @@ internal sealed partial class AppendOperation : IDisposable
     /// <summary>Bytes after the last part started: the tail (read back or not) plus the buffer.</summary>
     private long Buffered => (_tailPending?.Size ?? 0) + _filled;
 
-    public async Task<AppendResult> RunAsync(Stream body, CancellationToken requestToken)
+    /// <param name="body">
+    /// The request body. When the client leaves, reads are not cancelled at once: bytes that arrived with its FIN are
+    /// still to be read, and a body that ends or fails on its own when the client is gone (Kestrel's does) is read to
+    /// that end. A Kestrel body read cancelled by token could not be read again. Only a body that would wait forever
+    /// is cut, <paramref name="abortGrace"/> after <paramref name="requestAborted"/>.
+    /// </param>
+    /// <param name="takeover">Cancelled when a newer request for the upload takes over from a client still there: reading stops at once.</param>
+    public async Task<AppendResult> RunAsync(Stream body, CancellationToken takeover, CancellationToken requestAborted, TimeSpan abortGrace)
     {
+        using var reading = CancellationTokenSource.CreateLinkedTokenSource(takeover);
+        using var gone = requestAborted.Register(() => reading.CancelAfter(abortGrace));
         try
         {
-            return await RunCoreAsync(body, requestToken).ConfigureAwait(false);
+            return await RunCoreAsync(body, reading.Token).ConfigureAwait(false);
         }
         finally
         {
@@ -100,7 +109,7 @@ internal sealed partial class AppendOperation : IDisposable
         }
     }
 
-    private async Task<AppendResult> RunCoreAsync(Stream body, CancellationToken requestToken)
+    private async Task<AppendResult> RunCoreAsync(Stream body, CancellationToken reading)
     {
         var outcome = UploadOutcome.Success;
         var limit = LimitKind.None;
@@ -108,7 +117,7 @@ internal sealed partial class AppendOperation : IDisposable
         {
             _partSize = _shape.PartSizeFor(_target.PartSize, _length, _partsEnd, _record.Parts.Count);
             _buffer = Pool.Rent(InitialCapacity());
-            (outcome, limit) = await ReadBodyAsync(body, (int)_partSize, requestToken).ConfigureAwait(false);
+            (outcome, limit) = await ReadBodyAsync(body, (int)_partSize, reading).ConfigureAwait(false);
         }
         catch (LeaseLostException)
         {
@@ -116,7 +125,7 @@ internal sealed partial class AppendOperation : IDisposable
             await AbandonInflightAsync().ConfigureAwait(false);
             return new AppendResult(UploadOutcome.Conflict, await ReloadAsync().ConfigureAwait(false));
         }
-        catch (Exception ex) when (ex is not OperationCanceledException || !requestToken.IsCancellationRequested)
+        catch (Exception ex) when (ex is not OperationCanceledException || !reading.IsCancellationRequested)
         {
             // A backend or store failure: keep what is durable (parts already written), release, and rethrow.
             await TryKeepWrittenPartsAsync().ConfigureAwait(false);
@@ -168,7 +177,7 @@ internal sealed partial class AppendOperation : IDisposable
     private bool CanAddSegment() => _tailPending is null || _tailPending.Objects.Count < _caps.MaxTailSegments;
 
     /// <summary>Reads the body into the buffer, writing a part whenever a full one is there. Returns why it stopped.</summary>
-    private async Task<(UploadOutcome Outcome, LimitKind Limit)> ReadBodyAsync(Stream body, int partSize, CancellationToken requestToken)
+    private async Task<(UploadOutcome Outcome, LimitKind Limit)> ReadBodyAsync(Stream body, int partSize, CancellationToken reading)
     {
         var maxTotal = _length ?? UploadAdmission.MaxLength(_target, declared: false);
         var maxAppend = _target.Limits.MaxAppendSize ?? long.MaxValue;
@@ -187,7 +196,7 @@ internal sealed partial class AppendOperation : IDisposable
             int read;
             try
             {
-                read = await body.ReadAsync(_buffer.AsMemory(_filled, space), requestToken).ConfigureAwait(false);
+                read = await body.ReadAsync(_buffer.AsMemory(_filled, space), reading).ConfigureAwait(false);
             }
             catch (Exception ex) when (ex is IOException or OperationCanceledException)
             {

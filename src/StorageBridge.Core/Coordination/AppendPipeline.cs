@@ -24,38 +24,43 @@ internal sealed class AppendPipeline(EngineContext engine, UploadAdmission admis
             return new AppendResult(target is null ? UploadOutcome.TargetNotFound : UploadOutcome.NotFound, null);
         }
 
-        using var operation = await leases.BeginAsync(request.Id, cancellationToken).ConfigureAwait(false);
+        // A client that is gone still has its received bytes stored (its FIN may arrive with the last of them), so
+        // the steps before reading the body stop only for a takeover (which spares a request whose client is gone),
+        // not for the request's abort.
+        using var operation = await leases.BeginAppendAsync(request.Id, cancellationToken).ConfigureAwait(false);
         if (operation is null)
         {
             return new AppendResult(UploadOutcome.Conflict, null);
         }
 
-        var record = await engine.LoadAsync(request.Target, request.Id, cancellationToken).ConfigureAwait(false);
-        if (record is null)
-        {
-            return new AppendResult(UploadOutcome.NotFound, null);
-        }
-
-        if (record.State == UploadState.Completing && !leases.HeldByOther(record))
-        {
-            record = await completion.FinishAsync(record, cancellationToken).ConfigureAwait(false) ?? record;
-        }
-
-        var rejection = admission.CheckAppend(target, record, request, options);
-        if (rejection is not null)
-        {
-            return rejection;
-        }
-
+        var takeover = operation.TakeoverToken;
+        UploadRecord? record;
         (UploadRecord? Record, UploadOutcome Outcome, UploadRecord? Current) leased;
         try
         {
-            leased = await leases.AcquireAsync(record, request, options.YieldToOtherInstance, operation.Token).ConfigureAwait(false);
+            record = await engine.LoadAsync(request.Target, request.Id, takeover).ConfigureAwait(false);
+            if (record is null)
+            {
+                return new AppendResult(UploadOutcome.NotFound, null);
+            }
+
+            if (record.State == UploadState.Completing && !leases.HeldByOther(record))
+            {
+                record = await completion.FinishAsync(record, takeover).ConfigureAwait(false) ?? record;
+            }
+
+            var rejection = admission.CheckAppend(target, record, request, options);
+            if (rejection is not null)
+            {
+                return rejection;
+            }
+
+            leased = await leases.AcquireAsync(record, request, options.YieldToOtherInstance, takeover).ConfigureAwait(false);
         }
-        catch (OperationCanceledException) when (operation.Token.IsCancellationRequested)
+        catch (OperationCanceledException) when (operation.IsTakenOver)
         {
-            // Taken over (or the client left) while waiting for another instance's lease: nothing was written.
-            return new AppendResult(UploadOutcome.Interrupted, record);
+            // Superseded before a byte was read: nothing was written.
+            return await SupersededAsync(request.Id).ConfigureAwait(false);
         }
 
         if (leased.Record is null)
@@ -63,9 +68,16 @@ internal sealed class AppendPipeline(EngineContext engine, UploadAdmission admis
             return new AppendResult(leased.Outcome, leased.Current);
         }
 
-        if (await completion.ReconcileUnreleasedAsync(target, record, operation.Token).ConfigureAwait(false) is { } unusable)
+        try
         {
-            return unusable;
+            if (await completion.ReconcileUnreleasedAsync(target, record, takeover).ConfigureAwait(false) is { } unusable)
+            {
+                return unusable;
+            }
+        }
+        catch (OperationCanceledException) when (operation.IsTakenOver)
+        {
+            return await SupersededAsync(request.Id).ConfigureAwait(false);
         }
 
         using var activity = EngineActivities.Start("StorageBridge.Append", record.Id, target);
@@ -75,23 +87,34 @@ internal sealed class AppendPipeline(EngineContext engine, UploadAdmission admis
         engine.Metrics.UploadsActive.Add(1, active);
         try
         {
-            var result = await append.RunAsync(body, operation.Token).ConfigureAwait(false);
+            var result = await append.RunAsync(body, takeover, cancellationToken, engine.Options.TakeoverWait).ConfigureAwait(false);
             engine.Metrics.AppendDuration.Record(engine.Time.GetElapsedTime(started).TotalSeconds);
-            return result;
+            // A request a newer one superseded before all of its body was stored never succeeds: it answers a conflict
+            // with the offset its stored prefix reached (its client may still be listening).
+            return result.Outcome == UploadOutcome.Interrupted && operation.IsTakenOver
+                ? new AppendResult(UploadOutcome.Conflict, result.Upload)
+                : result;
         }
         catch (UploadSessionGoneException)
         {
-            return await completion.ExpireLostSessionAsync(target, request.Id, cancellationToken).ConfigureAwait(false);
+            return await completion.ExpireLostSessionAsync(target, request.Id, CancellationToken.None).ConfigureAwait(false);
         }
         catch (ObjectExistsException)
         {
             // A backend whose last part write is the commit (GCS's final chunk): what was recorded is kept.
-            return new AppendResult(UploadOutcome.ObjectExists, await engine.Store.GetAsync(request.Id, cancellationToken).ConfigureAwait(false));
+            return new AppendResult(UploadOutcome.ObjectExists, await engine.Store.GetAsync(request.Id, CancellationToken.None).ConfigureAwait(false));
         }
         finally
         {
             engine.Metrics.UploadsActive.Add(-1, active);
             append.Dispose();
         }
+    }
+
+    /// <summary>The answer to a request a newer one took over before it stored anything: a conflict at the current offset.</summary>
+    private async Task<AppendResult> SupersededAsync(string id)
+    {
+        using var timeout = new CancellationTokenSource(EngineContext.SalvageTimeout);
+        return new AppendResult(UploadOutcome.Conflict, await engine.Store.GetAsync(id, timeout.Token).ConfigureAwait(false));
     }
 }

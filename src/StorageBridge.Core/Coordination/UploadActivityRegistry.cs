@@ -47,8 +47,12 @@ internal sealed class UploadActivityRegistry
         }
     }
 
-    /// <summary>Registers an exclusive operation, taking over from any predecessor. Null when the predecessor would not let go.</summary>
-    public async Task<ActiveOperation?> BeginAsync(string uploadId, TimeSpan wait, CancellationToken cancellationToken)
+    /// <summary>
+    /// Registers an exclusive operation, taking over from any predecessor. Null when the predecessor would not let go.
+    /// <paramref name="requestAborted"/>: once the operation's client is gone, a takeover no longer cancels it (see
+    /// <see cref="ActiveOperation"/>).
+    /// </summary>
+    public async Task<ActiveOperation?> BeginAsync(string uploadId, TimeSpan wait, CancellationToken cancellationToken, CancellationToken requestAborted = default)
     {
         while (true)
         {
@@ -57,7 +61,7 @@ internal sealed class UploadActivityRegistry
                 return null;
             }
 
-            var operation = new ActiveOperation(this, uploadId, cancellationToken);
+            var operation = new ActiveOperation(this, uploadId, requestAborted);
             if (_active.TryAdd(uploadId, operation))
             {
                 if (_stopping)
@@ -76,32 +80,68 @@ internal sealed class UploadActivityRegistry
     private void Remove(ActiveOperation operation) =>
         _active.TryRemove(new KeyValuePair<string, ActiveOperation>(operation.UploadId, operation));
 
+    /// <summary>
+    /// One request's claim on an upload. Its token is cancelled only by a newer request taking over, and only while the
+    /// request's client is still there: a stalled client gives way at once, while a request whose client is gone is
+    /// only storing bytes that already arrived (bounded, no waiting on the network) and finishes that first. A takeover
+    /// may race the operation's end, so cancelling after <see cref="Dispose"/> is a no-op, never an
+    /// <see cref="ObjectDisposedException"/>.
+    /// </summary>
     internal sealed class ActiveOperation : IDisposable
     {
         private readonly UploadActivityRegistry _owner;
-        private readonly CancellationTokenSource _takeover;
+        private readonly CancellationToken _requestAborted;
+        private readonly CancellationTokenSource _takeover = new();
         private readonly TaskCompletionSource _released = new(TaskCreationOptions.RunContinuationsAsynchronously);
+        private readonly Lock _gate = new();
+        private bool _disposed;
 
         public ActiveOperation(UploadActivityRegistry owner, string uploadId, CancellationToken requestAborted)
         {
             _owner = owner;
+            _requestAborted = requestAborted;
             UploadId = uploadId;
-            _takeover = CancellationTokenSource.CreateLinkedTokenSource(requestAborted);
         }
 
         public string UploadId { get; }
 
-        /// <summary>Cancelled when the request aborts or a newer request takes over.</summary>
-        public CancellationToken Token => _takeover.Token;
+        /// <summary>Cancelled when a newer request for the upload takes over.</summary>
+        public CancellationToken TakeoverToken => _takeover.Token;
+
+        /// <summary>True once a newer request took over (stays readable after <see cref="Dispose"/>).</summary>
+        public bool IsTakenOver { get; private set; }
 
         public Task Released => _released.Task;
 
-        public Task CancelAsync() => _takeover.CancelAsync();
+        public Task CancelAsync()
+        {
+            lock (_gate)
+            {
+                if (_disposed)
+                {
+                    return Task.CompletedTask;
+                }
+
+                IsTakenOver = true;
+                // Cancellation callbacks run on the thread pool, not under the lock.
+                return _requestAborted.IsCancellationRequested ? Task.CompletedTask : _takeover.CancelAsync();
+            }
+        }
 
         public void Dispose()
         {
             _owner.Remove(this);
             _released.TrySetResult();
+            lock (_gate)
+            {
+                if (_disposed)
+                {
+                    return;
+                }
+
+                _disposed = true;
+            }
+
             _takeover.Dispose();
         }
     }

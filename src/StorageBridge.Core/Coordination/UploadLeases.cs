@@ -17,6 +17,10 @@ internal sealed class UploadLeases(EngineContext engine)
     public Task<UploadActivityRegistry.ActiveOperation?> BeginAsync(string uploadId, CancellationToken cancellationToken) =>
         _activity.BeginAsync(uploadId, engine.Options.TakeoverWait, cancellationToken);
 
+    /// <summary>As <see cref="BeginAsync(string, CancellationToken)"/> for an append whose client may leave (<paramref name="requestAborted"/>).</summary>
+    public Task<UploadActivityRegistry.ActiveOperation?> BeginAppendAsync(string uploadId, CancellationToken requestAborted) =>
+        _activity.BeginAsync(uploadId, engine.Options.TakeoverWait, CancellationToken.None, requestAborted);
+
     /// <summary>Ends this process's operation in flight on the upload, if any, waiting for it to store what it received.</summary>
     public Task EndAllActiveAsync(CancellationToken cancellationToken) => _activity.EndAllAsync(cancellationToken);
 

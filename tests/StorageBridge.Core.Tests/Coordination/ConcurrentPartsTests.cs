@@ -187,7 +187,7 @@ public sealed class ConcurrentPartsTests : IDisposable
         var head = await h.Coordinator.GetAsync(TargetName, upload.Id, CancellationToken.None).WaitAsync(Bound);
         var first = await append.WaitAsync(Bound);
 
-        Assert.Equal(UploadOutcome.Interrupted, first.Outcome);
+        Assert.Equal(UploadOutcome.Conflict, first.Outcome);
         Assert.Equal((2 * Part) + 777, head.Upload!.Offset);
         Assert.Equal([1, 2], head.Upload.Parts.Select(p => p.Number));
         Assert.Equal(777, head.Upload.Tail!.Size);

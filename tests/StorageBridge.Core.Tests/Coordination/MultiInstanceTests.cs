@@ -121,7 +121,7 @@ public sealed class MultiInstanceTests : IDisposable
 
         // A newer request on B takes over from the waiting one; it must not skip A's lease because B owns the claim.
         var secondB = h.AppendAsync(upload.Id, Part, source[Part..], complete: true, via: b);
-        Assert.Equal(UploadOutcome.Interrupted, (await firstB.WaitAsync(Bound)).Outcome);
+        Assert.Equal(UploadOutcome.Conflict, (await firstB.WaitAsync(Bound)).Outcome);
         h.Time.Advance(TimeSpan.FromSeconds(9));
         await Task.Delay(50);
         Assert.False(secondB.IsCompleted);
@@ -142,7 +142,7 @@ public sealed class MultiInstanceTests : IDisposable
         var source = Bytes(10_000, seed: 43);
         var upload = await h.CreateAsync(length: source.Length);
         using var abortA = new CancellationTokenSource();
-        var bodyA = new TestBody(source, pauseAt: 3000);
+        var bodyA = new TestBody(source, pauseAt: 3000, clientGone: abortA.Token);
         var appendA = h.Coordinator.AppendAsync(Request(upload.Id, 0, source.Length, complete: true), bodyA, abortA.Token);
         await bodyA.Paused.WaitAsync(Bound);
 

@@ -303,7 +303,7 @@ public sealed class TailPathTests : IDisposable
         var source = Bytes(200_000, seed: 20);
         var upload = await h.CreateAsync();
         using var aborted = new CancellationTokenSource();
-        var body = new TestBody(source, pauseAt: 70_000);
+        var body = new TestBody(source, pauseAt: 70_000, clientGone: aborted.Token);
 
         var append = h.Coordinator.AppendAsync(Request(upload.Id, 0, null), body, aborted.Token);
         await body.Paused.WaitAsync(Bound);

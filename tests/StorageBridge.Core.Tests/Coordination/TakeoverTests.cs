@@ -7,7 +7,7 @@ namespace StorageBridge.Core.Tests.Coordination;
 
 /// <summary>
 /// Within one process a new request for an upload ends the one in flight: the older append stores what it
-/// received and returns Interrupted; the newer request then sees the final offset.
+/// received and returns Conflict (issue 11 item 7: superseded, never 2xx); the newer request then sees the final offset.
 /// </summary>
 public sealed class TakeoverTests : IDisposable
 {
@@ -42,7 +42,7 @@ public sealed class TakeoverTests : IDisposable
         Assert.Equal(9_999, head.Upload!.Offset);
         Assert.Null(head.Upload.LeaseOwner);
         var first = await append.WaitAsync(Bound);
-        Assert.Equal(UploadOutcome.Interrupted, first.Outcome);
+        Assert.Equal(UploadOutcome.Conflict, first.Outcome);
         Assert.Equal(9_999, first.Upload!.Offset);
 
         var rest = await h.AppendAsync(upload.Id, 9_999, source[9_999..], complete: true);
@@ -61,7 +61,7 @@ public sealed class TakeoverTests : IDisposable
         var second = await h.AppendAsync(upload.Id, 100_000, source[100_000..], complete: true).WaitAsync(Bound);
         var first = await append.WaitAsync(Bound);
 
-        Assert.Equal(UploadOutcome.Interrupted, first.Outcome);
+        Assert.Equal(UploadOutcome.Conflict, first.Outcome);
         Assert.Equal(100_000, first.Upload!.Offset);
         Assert.Equal(new TailRecord(1, 100_000 - (64 * KiB)), first.Upload.Tail);
         Assert.Equal(UploadOutcome.Success, second.Outcome);
@@ -81,7 +81,7 @@ public sealed class TakeoverTests : IDisposable
 
         Assert.Equal(UploadOutcome.OffsetMismatch, second.Outcome);
         Assert.Equal(6000, second.ExpectedOffset);
-        Assert.Equal(UploadOutcome.Interrupted, (await append.WaitAsync(Bound)).Outcome);
+        Assert.Equal(UploadOutcome.Conflict, (await append.WaitAsync(Bound)).Outcome);
     }
 
     [Fact]
@@ -95,7 +95,7 @@ public sealed class TakeoverTests : IDisposable
         var cancelled = await h.Coordinator.CancelAsync(TargetName, upload.Id, CancellationToken.None).WaitAsync(Bound);
         var first = await append.WaitAsync(Bound);
 
-        Assert.Equal(UploadOutcome.Interrupted, first.Outcome);
+        Assert.Equal(UploadOutcome.Conflict, first.Outcome);
         Assert.Equal(70_000, first.Upload!.Offset);
         Assert.Equal(UploadOutcome.Success, cancelled.Outcome);
         Assert.Equal(UploadState.Cancelled, cancelled.Upload!.State);

@@ -15,8 +15,12 @@ internal sealed class TestBody : Stream
     private readonly TaskCompletionSource resume = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private long position;
 
-    public TestBody(byte[] data, int chunk = 16 * 1024, long? pauseAt = null, long? failAt = null)
+    private readonly CancellationToken clientGone;
+
+    /// <param name="clientGone">When cancelled during a pause, the paused read fails like Kestrel's body when the client leaves.</param>
+    public TestBody(byte[] data, int chunk = 16 * 1024, long? pauseAt = null, long? failAt = null, CancellationToken clientGone = default)
     {
+        this.clientGone = clientGone;
         this.data = data;
         this.chunk = chunk;
         this.pauseAt = pauseAt;
@@ -46,7 +50,15 @@ internal sealed class TestBody : Stream
         if (pauseAt is long pause && position == pause && !resume.Task.IsCompleted)
         {
             paused.TrySetResult();
-            await resume.Task.WaitAsync(cancellationToken);
+            using var either = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, clientGone);
+            try
+            {
+                await resume.Task.WaitAsync(either.Token);
+            }
+            catch (OperationCanceledException) when (clientGone.IsCancellationRequested && !cancellationToken.IsCancellationRequested)
+            {
+                throw new IOException("The client went away (test).");
+            }
         }
 
         if (failAt is long fail && position >= fail)

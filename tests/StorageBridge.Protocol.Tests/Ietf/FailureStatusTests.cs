@@ -84,15 +84,20 @@ public sealed class FailureStatusTests : IAsyncLifetime
     }
 
     [Fact]
-    public async Task An_unclassified_network_failure_still_answers_503_with_Retry_After()
+    public async Task An_unclassified_network_failure_answers_500_without_Retry_After()
     {
+        // Issue 11 item 20: only a failure the backend classified as transient says "retry"; an exception a backend
+        // let through unclassified is a bug of that backend, answered like every other bug.
         var location = await CreateAsync("unclassified");
 
-        using var failed = await PatchAsync(location, 0, [1, 2, 3]);
+        using (var failed = await PatchAsync(location, 0, [1, 2, 3]))
+        {
+            Assert.Equal(HttpStatusCode.InternalServerError, failed.StatusCode);
+            Assert.False(failed.Headers.Contains("Retry-After"));
+            Assert.Equal("application/problem+json", failed.Content.Headers.ContentType?.MediaType);
+        }
 
-        Assert.Equal(HttpStatusCode.ServiceUnavailable, failed.StatusCode);
-        Assert.Equal("1", failed.Headers.GetValues("Retry-After").Single());
-        Assert.Contains(log.Entries, e => e.Level == LogLevel.Warning && e.Exception is HttpRequestException);
+        Assert.Contains(log.Entries, e => e.Level == LogLevel.Error && e.Exception is HttpRequestException);
         Assert.Equal("0", await HeadOffsetAsync(location));
     }
 

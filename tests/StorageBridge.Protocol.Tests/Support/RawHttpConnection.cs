@@ -120,6 +120,9 @@ internal sealed partial class RawHttpConnection : IAsyncDisposable
         return SendAsync(frame);
     }
 
+    /// <summary>Half-closes: sends FIN after the bytes already sent (no more request bytes) and keeps reading.</summary>
+    public void ShutdownSend() => (_client?.Client ?? throw new InvalidOperationException("Not a socket connection.")).Shutdown(SocketShutdown.Send);
+
     /// <summary>Closes with a TCP reset, like a client that crashed or lost the network.</summary>
     public void Abort()
     {

@@ -107,12 +107,6 @@ internal sealed class OrderedChunkWriter(UploadAssembler assembler, ChunkAnswers
             body,
             yieldToOtherInstance: true,
             cancellationToken).ConfigureAwait(false);
-        if (result.Outcome == UploadOutcome.Interrupted && !cancellationToken.IsCancellationRequested)
-        {
-            // Ended by a newer request for the upload in this process; the received prefix was kept.
-            return result with { Outcome = UploadOutcome.Conflict };
-        }
-
         if (result.Upload?.State == UploadState.Completed)
         {
             await DropAllStagedAsync(result.Upload).ConfigureAwait(false);

@@ -72,9 +72,10 @@ internal sealed partial class ResumableUploadHandler
         context.Response.Headers.CacheControl = "no-store";
         UploadHttp.DisableBodySizeLimit(context);
         var request = context.Request;
+        var body = request.Body as GuardedRequestBody ?? GuardedRequestBody.For(context);
         if (IsMultipartForm(request))
         {
-            await UploadMultipartAsync(context, target);
+            await UploadMultipartAsync(context, target, body);
             return;
         }
 
@@ -93,10 +94,10 @@ internal sealed partial class ResumableUploadHandler
             return;
         }
 
-        await WriteChunkAsync(context, target, fields, request.ContentLength, request.Body);
+        await WriteChunkAsync(context, target, fields, request.ContentLength, body);
     }
 
-    private async Task UploadMultipartAsync(HttpContext context, UploadTarget target)
+    private async Task UploadMultipartAsync(HttpContext context, UploadTarget target, GuardedRequestBody body)
     {
         var request = context.Request;
         var boundary = MediaTypeHeaderValue.TryParse(request.ContentType, out var type) ? HeaderUtilities.RemoveQuotes(type.Boundary).Value : null;
@@ -108,7 +109,7 @@ internal sealed partial class ResumableUploadHandler
 
         // Sections are streamed: the form fields before the file part are read (small and bounded), the file part
         // itself goes straight on to the engine.
-        var reader = new MultipartReader(boundary, request.Body) { BodyLengthLimit = null };
+        var reader = new MultipartReader(boundary, body) { BodyLengthLimit = null };
         var form = new Dictionary<string, string>(StringComparer.Ordinal);
         try
         {
@@ -131,7 +132,7 @@ internal sealed partial class ResumableUploadHandler
                         return;
                     }
 
-                    await WriteChunkAsync(context, target, fields, null, section.Body);
+                    await WriteChunkAsync(context, target, fields, null, new GuardedRequestBody(section.Body, null, null), body);
                     return;
                 }
 
@@ -151,19 +152,45 @@ internal sealed partial class ResumableUploadHandler
                 form[name] = value;
             }
         }
-        catch (InvalidDataException ex)
+        catch (Exception ex) when (ex is InvalidDataException or IOException)
         {
-            // Broken multipart framing (MultipartReader) before the file part.
-            await ErrorAsync(context, StatusCodes.Status400BadRequest, "Malformed multipart body: " + ex.Message);
+            // Broken multipart framing before the file part: MultipartReader throws InvalidDataException for bad
+            // lines and IOException for a body that ends early (garbage, empty, another boundary); a read Kestrel
+            // refused carries its own status (408 for a body too slow).
+            await ErrorAsync(context, body.Failure is null ? StatusCodes.Status400BadRequest : body.Status, "Malformed multipart body: " + ex.Message);
             return;
         }
 
         await ErrorAsync(context, StatusCodes.Status400BadRequest, $"The multipart body has no '{FileField}' part.");
     }
 
-    private async Task WriteChunkAsync(HttpContext context, UploadTarget target, ChunkFields fields, long? contentLength, Stream body)
+    private Task WriteChunkAsync(HttpContext context, UploadTarget target, ChunkFields fields, long? contentLength, GuardedRequestBody body) =>
+        WriteChunkAsync(context, target, fields, contentLength, body, body);
+
+    /// <param name="chunk">The chunk's bytes: the raw body or the multipart file section.</param>
+    /// <param name="body">The request body under it, which knows whether Kestrel refused a read (and with which status).</param>
+    private async Task WriteChunkAsync(
+        HttpContext context, UploadTarget target, ChunkFields fields, long? contentLength, GuardedRequestBody chunk, GuardedRequestBody body)
     {
-        var result = await _chunks.WriteChunkAsync(fields.ToRequest(target.Name, context, contentLength), body, context.RequestAborted);
+        ChunkResult result;
+        try
+        {
+            result = await _chunks.WriteChunkAsync(fields.ToRequest(target.Name, context, contentLength), chunk, context.RequestAborted);
+        }
+        catch (IOException ex) when (chunk.Failure is not null)
+        {
+            // The chunk's body broke off (Kestrel refused it, or the multipart section ended without its boundary):
+            // the client's fault, not the storage's. Backends report their failures as StorageBackendException.
+            await ErrorAsync(context, body.Status, "The chunk's body ended early: " + ex.Message);
+            return;
+        }
+
+        if (result.Outcome == UploadOutcome.Interrupted)
+        {
+            await ErrorAsync(context, body.Status, "The chunk's body ended early (broken framing, or the client stopped sending); send the chunk again.");
+            return;
+        }
+
         if (result.Outcome != UploadOutcome.Success)
         {
             await WriteFailureAsync(context, result);

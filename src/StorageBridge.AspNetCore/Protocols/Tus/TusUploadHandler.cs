@@ -475,7 +475,7 @@ internal sealed partial class TusUploadHandler
     private static Task WriteFailureAsync(HttpContext context, UploadOutcome outcome, UploadRecord? upload, bool lengthInRequest = false)
     {
         // Offsets on the 4xx that leave the upload usable, so a client can resume without a HEAD.
-        if (upload is not null && outcome is UploadOutcome.OffsetMismatch or UploadOutcome.DigestMismatch or UploadOutcome.LengthMismatch or UploadOutcome.TooLarge)
+        if (upload is not null && outcome is UploadOutcome.OffsetMismatch or UploadOutcome.DigestMismatch or UploadOutcome.LengthMismatch or UploadOutcome.TooLarge or UploadOutcome.Conflict)
         {
             context.Response.Headers["Upload-Offset"] = upload.Offset.ToString(CultureInfo.InvariantCulture);
         }
