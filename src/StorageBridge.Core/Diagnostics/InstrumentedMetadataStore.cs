@@ -19,35 +19,35 @@ internal sealed class InstrumentedMetadataStore(IUploadMetadataStore inner, Stor
     public Task InitializeAsync(CancellationToken cancellationToken) => inner.InitializeAsync(cancellationToken);
 
     public Task<MetadataWriteResult> CreateAsync(UploadRecord record, CancellationToken cancellationToken) =>
-        Listened ? Track(Begin("Create", record.Id), inner.CreateAsync(record, cancellationToken)) : inner.CreateAsync(record, cancellationToken);
+        Listened ? Run(Begin("Create", record.Id), (inner, record, cancellationToken), static s => s.inner.CreateAsync(s.record, s.cancellationToken)) : inner.CreateAsync(record, cancellationToken);
 
     public Task<UploadRecord?> GetAsync(string id, CancellationToken cancellationToken) =>
-        Listened ? Track(Begin("Get", id), inner.GetAsync(id, cancellationToken)) : inner.GetAsync(id, cancellationToken);
+        Listened ? Run(Begin("Get", id), (inner, id, cancellationToken), static s => s.inner.GetAsync(s.id, s.cancellationToken)) : inner.GetAsync(id, cancellationToken);
 
     public Task<MetadataWriteResult> TryReplaceAsync(UploadRecord record, CancellationToken cancellationToken) =>
-        Listened ? Track(Begin("Replace", record.Id), inner.TryReplaceAsync(record, cancellationToken)) : inner.TryReplaceAsync(record, cancellationToken);
+        Listened ? Run(Begin("Replace", record.Id), (inner, record, cancellationToken), static s => s.inner.TryReplaceAsync(s.record, s.cancellationToken)) : inner.TryReplaceAsync(record, cancellationToken);
 
     public Task<MetadataWriteStatus> TryDeleteAsync(string id, string version, CancellationToken cancellationToken) =>
-        Listened ? Track(Begin("Delete", id), inner.TryDeleteAsync(id, version, cancellationToken)) : inner.TryDeleteAsync(id, version, cancellationToken);
+        Listened ? Run(Begin("Delete", id), (inner, id, version, cancellationToken), static s => s.inner.TryDeleteAsync(s.id, s.version, s.cancellationToken)) : inner.TryDeleteAsync(id, version, cancellationToken);
 
     // An enumeration spans the caller's work between items: it is not timed as one call.
     public IAsyncEnumerable<UploadRecord> ListExpiredAsync(DateTimeOffset now, int limit, CancellationToken cancellationToken) =>
         inner.ListExpiredAsync(now, limit, cancellationToken);
 
     public Task<LookupWriteResult> TryAddLookupAsync(UploadLookup lookup, CancellationToken cancellationToken) =>
-        Listened ? Track(Begin("AddLookup", lookup.UploadId), inner.TryAddLookupAsync(lookup, cancellationToken)) : inner.TryAddLookupAsync(lookup, cancellationToken);
+        Listened ? Run(Begin("AddLookup", lookup.UploadId), (inner, lookup, cancellationToken), static s => s.inner.TryAddLookupAsync(s.lookup, s.cancellationToken)) : inner.TryAddLookupAsync(lookup, cancellationToken);
 
     public Task<UploadLookup?> GetLookupAsync(string key, CancellationToken cancellationToken) =>
-        Listened ? Track(Begin("GetLookup", null), inner.GetLookupAsync(key, cancellationToken)) : inner.GetLookupAsync(key, cancellationToken);
+        Listened ? Run(Begin("GetLookup", null), (inner, key, cancellationToken), static s => s.inner.GetLookupAsync(s.key, s.cancellationToken)) : inner.GetLookupAsync(key, cancellationToken);
 
     public Task<LookupWriteResult> TryReplaceLookupAsync(UploadLookup lookup, CancellationToken cancellationToken) =>
-        Listened ? Track(Begin("ReplaceLookup", lookup.UploadId), inner.TryReplaceLookupAsync(lookup, cancellationToken)) : inner.TryReplaceLookupAsync(lookup, cancellationToken);
+        Listened ? Run(Begin("ReplaceLookup", lookup.UploadId), (inner, lookup, cancellationToken), static s => s.inner.TryReplaceLookupAsync(s.lookup, s.cancellationToken)) : inner.TryReplaceLookupAsync(lookup, cancellationToken);
 
     public Task<MetadataWriteStatus> TryDeleteLookupAsync(string key, string version, CancellationToken cancellationToken) =>
-        Listened ? Track(Begin("DeleteLookup", null), inner.TryDeleteLookupAsync(key, version, cancellationToken)) : inner.TryDeleteLookupAsync(key, version, cancellationToken);
+        Listened ? Run(Begin("DeleteLookup", null), (inner, key, version, cancellationToken), static s => s.inner.TryDeleteLookupAsync(s.key, s.version, s.cancellationToken)) : inner.TryDeleteLookupAsync(key, version, cancellationToken);
 
     public Task<int> DeleteExpiredLookupsAsync(DateTimeOffset now, int limit, CancellationToken cancellationToken) =>
-        Listened ? Track(Begin("DeleteExpiredLookups", null), inner.DeleteExpiredLookupsAsync(now, limit, cancellationToken)) : inner.DeleteExpiredLookupsAsync(now, limit, cancellationToken);
+        Listened ? Run(Begin("DeleteExpiredLookups", null), (inner, now, limit, cancellationToken), static s => s.inner.DeleteExpiredLookupsAsync(s.now, s.limit, s.cancellationToken)) : inner.DeleteExpiredLookupsAsync(now, limit, cancellationToken);
 
     private bool Listened =>
         StorageBridgeTelemetry.ActivitySource.HasListeners() || metrics.MetadataCallDuration.Enabled || metrics.MetadataCallErrors.Enabled;
@@ -66,12 +66,26 @@ internal sealed class InstrumentedMetadataStore(IUploadMetadataStore inner, Stor
     }
 
     // The activity is current while the store's call starts (spans of the store's own client become its children):
-    // Begin runs before the call is made, and this non-async method restores the caller's activity right after.
-    private Task<T> Track<T>(Call call, Task<T> task)
+    // Begin runs before the call is made, and this non-async method restores the caller's activity right after. A
+    // store that throws before returning a task ends the call here.
+    private Task<T> Run<TState, T>(Call call, TState state, Func<TState, Task<T>> invoke)
     {
-        if (call.Activity is { } activity)
+        Task<T> task;
+        try
         {
-            Activity.Current = activity.Parent;
+            task = invoke(state);
+        }
+        catch (Exception failure)
+        {
+            End(call, failure);
+            throw;
+        }
+        finally
+        {
+            if (call.Activity is { } activity)
+            {
+                Activity.Current = activity.Parent;
+            }
         }
 
         return EndAsync(call, task);

@@ -7,7 +7,9 @@ using StorageBridge.Backends;
 using StorageBridge.Core.Tests.Coordination;
 using StorageBridge.Coordination;
 using StorageBridge.Diagnostics;
+using StorageBridge.Metadata;
 using StorageBridge.Targets;
+using StorageBridge.Uploads;
 using static StorageBridge.Core.Tests.Coordination.EngineHarness;
 
 namespace StorageBridge.Core.Tests.Diagnostics;
@@ -188,6 +190,20 @@ public sealed class TelemetryTests : IDisposable
         Assert.Equal(1, Sum("storagebridge.uploads_cancelled"));
     }
 
+    [Fact]
+    public async Task A_store_call_that_throws_at_once_ends_its_activity_and_counts_as_an_error()
+    {
+        var store = new InstrumentedMetadataStore(new ThrowingStore(), metrics);
+        using var outer = new Activity("outer").Start();
+        await Assert.ThrowsAsync<InvalidOperationException>(() => store.GetAsync("not-an-id", CancellationToken.None));
+
+        Assert.Same(outer, Activity.Current);
+        var call = Assert.Single(activities, a => a.OperationName == "StorageBridge.Metadata.Get" && a.ParentSpanId == outer.SpanId);
+        Assert.Equal(ActivityStatusCode.Error, call.Status);
+        Assert.Equal(["Get"], storeCalls);
+        Assert.Equal(1, Sum("storagebridge.metadata.call_errors"));
+    }
+
     private double Sum(string instrument) => measurements.Where(m => m.Instrument == instrument).Sum(m => m.Value);
 
     private static string? TargetOf(ReadOnlySpan<KeyValuePair<string, object?>> tags) => TagOf(tags, "target");
@@ -203,5 +219,31 @@ public sealed class TelemetryTests : IDisposable
         }
 
         return null;
+    }
+
+    /// <summary>A store whose every call throws before it returns a task.</summary>
+    private sealed class ThrowingStore : IUploadMetadataStore
+    {
+        public Task InitializeAsync(CancellationToken cancellationToken) => throw new InvalidOperationException();
+
+        public Task<MetadataWriteResult> CreateAsync(UploadRecord record, CancellationToken cancellationToken) => throw new InvalidOperationException();
+
+        public Task<UploadRecord?> GetAsync(string id, CancellationToken cancellationToken) => throw new InvalidOperationException();
+
+        public Task<MetadataWriteResult> TryReplaceAsync(UploadRecord record, CancellationToken cancellationToken) => throw new InvalidOperationException();
+
+        public Task<MetadataWriteStatus> TryDeleteAsync(string id, string version, CancellationToken cancellationToken) => throw new InvalidOperationException();
+
+        public IAsyncEnumerable<UploadRecord> ListExpiredAsync(DateTimeOffset now, int limit, CancellationToken cancellationToken) => throw new InvalidOperationException();
+
+        public Task<LookupWriteResult> TryAddLookupAsync(UploadLookup lookup, CancellationToken cancellationToken) => throw new InvalidOperationException();
+
+        public Task<UploadLookup?> GetLookupAsync(string key, CancellationToken cancellationToken) => throw new InvalidOperationException();
+
+        public Task<LookupWriteResult> TryReplaceLookupAsync(UploadLookup lookup, CancellationToken cancellationToken) => throw new InvalidOperationException();
+
+        public Task<MetadataWriteStatus> TryDeleteLookupAsync(string key, string version, CancellationToken cancellationToken) => throw new InvalidOperationException();
+
+        public Task<int> DeleteExpiredLookupsAsync(DateTimeOffset now, int limit, CancellationToken cancellationToken) => throw new InvalidOperationException();
     }
 }
