@@ -23,7 +23,7 @@ public sealed class HostProcessOptions
     /// <summary>Keep the data directory on dispose even when it was created here.</summary>
     public bool KeepDataDirectory { get; init; }
 
-    /// <summary>Extra environment variables (ASP.NET Core configuration: <c>StorageBridge__Targets__x__Root</c>...).</summary>
+    /// <summary>Extra environment variables (ASP.NET Core configuration: <c>StorageBridge__Targets__x__Root</c>...); a null value removes one.</summary>
     public IReadOnlyDictionary<string, string?> Environment { get; init; } = new Dictionary<string, string?>();
 
     /// <summary>How long to wait for <c>GET /healthz</c> to answer 200.</summary>
@@ -338,7 +338,15 @@ public sealed class HostProcess : IAsyncDisposable
         env["StorageBridge__Metadata__Path"] = MetadataPath;
         foreach (var (key, value) in _options.Environment)
         {
-            env[key] = value;
+            // null removes a variable, e.g. the default target's Root to start the Host with no target configured.
+            if (value is null)
+            {
+                env.Remove(key);
+            }
+            else
+            {
+                env[key] = value;
+            }
         }
 
         var process = new Process { StartInfo = start, EnableRaisingEvents = true };

@@ -30,7 +30,8 @@ public static class StorageBridgeBuilderExtensions
     /// <summary>
     /// Engine options and targets: <paramref name="section"/> (usually <c>StorageBridge</c>) is bound onto
     /// <see cref="StorageBridgeOptions"/> and declares the targets under <c>Targets</c> (with a file target "default"
-    /// unless one is configured); null configures everything in code. Called by <c>AddStorageBridge</c>.
+    /// when no target is declared at all, in configuration or code); null configures everything in code. Called by
+    /// <c>AddStorageBridge</c>.
     /// </summary>
     public static IStorageBridgeBuilder AddStorageBridgeTargets(this IServiceCollection services, IConfigurationSection? section, Action<StorageBridgeOptions>? configure = null)
     {
@@ -68,13 +69,7 @@ public static class StorageBridgeBuilderExtensions
         services.AddBackend<FileSystemBackendFactory, FileSystemTargetOptions, TargetOptionsValidator<FileSystemTargetOptions>>();
         if (section is not null)
         {
-            var configured = section.GetSection("Targets").GetChildren().ToList();
-            if (!configured.Any(c => string.Equals(c.Key, TargetConfiguration.DefaultTarget, StringComparison.OrdinalIgnoreCase)))
-            {
-                services.AddSingleton(new StorageBridgeTargetDeclaration(TargetConfiguration.DefaultTarget, "FileSystem"));
-            }
-
-            foreach (var target in configured)
+            foreach (var target in section.GetSection("Targets").GetChildren())
             {
                 services.AddSingleton(new StorageBridgeTargetDeclaration(target.Key, target["Backend"] is { Length: > 0 } backend ? backend : "FileSystem"));
             }

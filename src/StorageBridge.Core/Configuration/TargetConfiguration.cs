@@ -11,7 +11,8 @@ internal sealed record StorageBridgeTargetDeclaration(string Name, string Backen
 
 /// <summary>
 /// Builds the target registry from the declared targets and their named options. Every mistake fails start-up with
-/// the offending key. With configuration, the target "default" (files under ./data) exists unless configured otherwise.
+/// the offending key. With configuration and no target declared at all, the target "default" (files under
+/// ./data/objects) exists.
 /// </summary>
 public static class TargetConfiguration
 {
@@ -37,6 +38,14 @@ public static class TargetConfiguration
             }
 
             declarations[declaration.Name] = declaration;
+        }
+
+        // The embedded default: an app configured from configuration that declares no target at all gets one file
+        // target; as soon as any target is declared, only the declared ones exist (no file target by accident).
+        if (order.Count == 0 && source.Section is not null)
+        {
+            declarations[DefaultTarget] = new StorageBridgeTargetDeclaration(DefaultTarget, "FileSystem");
+            order.Add(DefaultTarget);
         }
 
         var targets = new List<UploadTarget>();

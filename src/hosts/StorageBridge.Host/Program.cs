@@ -28,17 +28,6 @@ if (listenKeys.All(key => string.IsNullOrEmpty(builder.Configuration[key]) && st
     builder.WebHost.UseUrls("http://127.0.0.1:8080");
 }
 
-// The embedded default: with no target configured at all, one FileSystem target `default` under data/objects. A
-// deployment that configures its own targets (the Lambda and Functions profiles, compose) gets only those.
-if (!builder.Configuration.GetSection("StorageBridge:Targets").GetChildren().Any())
-{
-    builder.Configuration.AddInMemoryCollection(new Dictionary<string, string?>
-    {
-        ["StorageBridge:Targets:default:Backend"] = "FileSystem",
-        ["StorageBridge:Targets:default:Root"] = "data/objects",
-    });
-}
-
 // Everything comes from configuration (appsettings.json, StorageBridge__... environment variables). Metadata:
 // SQLite unless Metadata:Provider says Cosmos, Postgres or DynamoDb.
 builder.Services.AddStorageBridge(builder.Configuration)
