@@ -44,7 +44,9 @@ internal sealed class AppendPipeline(EngineContext engine, UploadAdmission admis
         var rejection = admission.CheckAppend(target, record, request, options);
         if (rejection is not null)
         {
-            return rejection;
+            return rejection.Outcome == UploadOutcome.LengthMismatch && request.InvalidatesPastLength && UploadAdmission.PassesKnownLength(record, request)
+                ? await completion.InvalidateAsync(target, record, cancellationToken).ConfigureAwait(false)
+                : rejection;
         }
 
         (UploadRecord? Record, UploadOutcome Outcome, UploadRecord? Current) leased;
