@@ -123,9 +123,9 @@ public sealed class TusJsClientTests(TusJsClientFixture fixture) : IClassFixture
         var resumed = TusUploadOutput.Parse(second.StandardOutput);
         Assert.Equal(aborted.Url, resumed.Url);
         Assert.Equal(source.Size, resumed.BytesUploaded);
-        if (input == "stream" && chunkSize is not null)
+        if (input == "stream")
         {
-            // Its last chunk is marked ?0 (see the class summary): the upload waits for the client to complete it.
+            // A file stream's resumed remainder is marked ?0 (see the class summary): the upload waits for completion.
             Assert.Equal(source.Size, await HeadOffsetAsync(resumed.Url, protocol, cts.Token));
             await CompleteWithEmptyAppendAsync(resumed.Url, protocol, source.Size, cts.Token);
         }
