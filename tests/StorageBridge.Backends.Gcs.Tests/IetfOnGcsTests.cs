@@ -74,6 +74,51 @@ public sealed class IetfOnGcsTests(GcsEmulatorHost emulator) : IClassFixture<Gcs
         Assert.Empty(emulator.Client.ListObjects(emulator.Bucket, $".staging/{id}/"));
     }
 
+    [Fact]
+    public async Task Reaching_the_length_with_Upload_Complete_0_commits_no_object_until_the_client_completes()
+    {
+        // 512 KiB: chunk-aligned, so the write that reaches the declared length would finalize the GCS session if the
+        // backend were told the length; only the client's empty Upload-Complete: ?1 append may commit the object.
+        byte[] source = new byte[512 * 1024];
+        new Random(512).NextBytes(source);
+        using var create = new HttpRequestMessage(HttpMethod.Post, "uploads/gcs") { Content = new ByteArrayContent([]) };
+        create.Headers.Add("Upload-Draft-Interop-Version", "8");
+        create.Headers.Add("Upload-Complete", "?0");
+        create.Headers.Add("Upload-Length", source.Length.ToString(System.Globalization.CultureInfo.InvariantCulture));
+        using HttpResponseMessage created = await client.SendAsync(create);
+        Assert.Equal(HttpStatusCode.Created, created.StatusCode);
+        var location = new Uri(client.BaseAddress!, created.Headers.Location!);
+        string key = "ietf/" + location.AbsolutePath.Split('/')[^1];
+
+        using (HttpResponseMessage all = await client.SendAsync(Patch(location, 0, "?0", source)))
+        {
+            Assert.Equal(HttpStatusCode.NoContent, all.StatusCode);
+            Assert.Equal("?0", all.Headers.GetValues("Upload-Complete").Single());
+        }
+
+        var early = await Assert.ThrowsAsync<Google.GoogleApiException>(() => emulator.Client.GetObjectAsync(emulator.Bucket, key));
+        Assert.Equal(HttpStatusCode.NotFound, early.HttpStatusCode);
+
+        using (HttpResponseMessage finish = await client.SendAsync(Patch(location, source.Length, "?1", [])))
+        {
+            Assert.Equal(HttpStatusCode.OK, finish.StatusCode);
+        }
+
+        var downloaded = new MemoryStream();
+        await emulator.Client.DownloadObjectAsync(emulator.Bucket, key, downloaded);
+        Assert.Equal(Convert.ToHexString(SHA256.HashData(source)), Convert.ToHexString(SHA256.HashData(downloaded.ToArray())));
+    }
+
+    private static HttpRequestMessage Patch(Uri location, long offset, string complete, byte[] content)
+    {
+        var patch = new HttpRequestMessage(HttpMethod.Patch, location) { Content = new ByteArrayContent(content) };
+        patch.Headers.Add("Upload-Draft-Interop-Version", "8");
+        patch.Headers.Add("Upload-Offset", offset.ToString(System.Globalization.CultureInfo.InvariantCulture));
+        patch.Headers.Add("Upload-Complete", complete);
+        patch.Content.Headers.ContentType = new MediaTypeHeaderValue("application/partial-upload");
+        return patch;
+    }
+
     [Theory]
     // Unaligned chunks, each staged in two 256 KiB pieces when it arrives early; and aligned ones.
     [InlineData(300_000, 2_000_003)]

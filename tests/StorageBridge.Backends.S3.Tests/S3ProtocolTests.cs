@@ -62,6 +62,42 @@ public sealed class S3ProtocolTests(S3Endpoint endpoint) : IAsyncLifetime
     }
 
     [Fact]
+    public async Task Advertised_max_size_is_what_the_part_layout_holds_without_a_declared_length()
+    {
+        var server = await endpoint.ServerAsync();
+        // Target web: 8 MiB parts (default), 10,000 of them; a declared length may grow the parts up to 512 MiB.
+        const long undeclaredCap = 10_000L * 8 * MiB;
+        const long declaredCap = 10_000L * 512 * MiB;
+        using (var options = await server.Client.SendAsync(new HttpRequestMessage(HttpMethod.Options, "uploads/web"), Ct))
+        {
+            Assert.Equal(undeclaredCap.ToString(CultureInfo.InvariantCulture), options.Headers.GetValues("Tus-Max-Size").Single());
+            Assert.Contains($"max-size={undeclaredCap},", options.Headers.GetValues("Upload-Limit").Single(), StringComparison.Ordinal);
+        }
+
+        foreach (var (length, cap) in new (long?, long)[] { (null, undeclaredCap), (undeclaredCap + 1, declaredCap) })
+        {
+            using var create = new HttpRequestMessage(HttpMethod.Post, "uploads/web") { Content = new ByteArrayContent([]) };
+            create.Headers.Add("Upload-Draft-Interop-Version", "8");
+            create.Headers.Add("Upload-Complete", "?0");
+            if (length is long declared)
+            {
+                create.Headers.Add("Upload-Length", declared.ToString(CultureInfo.InvariantCulture));
+            }
+
+            using var created = await server.Client.SendAsync(create, Ct);
+            Assert.Equal(HttpStatusCode.Created, created.StatusCode);
+            Assert.Contains($"max-size={cap},", created.Headers.GetValues("Upload-Limit").Single(), StringComparison.Ordinal);
+            using var head = new HttpRequestMessage(HttpMethod.Head, created.Headers.Location);
+            head.Headers.Add("Upload-Draft-Interop-Version", "8");
+            using var state = await server.Client.SendAsync(head, Ct);
+            Assert.Contains($"max-size={cap},", state.Headers.GetValues("Upload-Limit").Single(), StringComparison.Ordinal);
+            using var delete = new HttpRequestMessage(HttpMethod.Delete, created.Headers.Location);
+            using var deleted = await server.Client.SendAsync(delete, Ct);
+            Assert.Equal(HttpStatusCode.NoContent, deleted.StatusCode);
+        }
+    }
+
+    [Fact]
     public async Task Key_template_puts_the_object_under_date_id_and_a_neutralised_client_file_name()
     {
         var server = await endpoint.ServerAsync();
@@ -203,11 +239,13 @@ public sealed class S3ProtocolTests(S3Endpoint endpoint) : IAsyncLifetime
         using var files = new TempFolder();
         var path = Path.Combine(files.Path, "source.bin");
         var sha = await DeterministicData.WriteFileAsync(path, 0x5EED5UL + (ulong)chunkSize, size, Ct);
+        // Buffer input: tus-js-client marks its last chunk Upload-Complete: ?1 (with a file stream it does not, and
+        // only the client completes an IETF upload).
 
         var result = await ChildProcess.RunAsync(
             "node",
             [Path.Combine(RepositoryLayout.ClientsDirectory, "tus-upload.mjs"), new Uri(server.BaseAddress, "uploads/web").ToString(), path, "ietf-draft-05",
-                chunkSize.ToString(CultureInfo.InvariantCulture), "--input", "stream"],
+                chunkSize.ToString(CultureInfo.InvariantCulture), "--input", "buffer"],
             RepositoryLayout.ClientsDirectory,
             TimeSpan.FromMinutes(2),
             Ct);

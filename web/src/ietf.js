@@ -21,7 +21,26 @@ export function createIetfUploader(file, { target, chunkSize }, events) {
       // tus-js-client's rule: retry network failures, 409 and 423 and any status outside 4xx.
       return status === 0 || status === 409 || status === 423 || status < 400 || status > 499;
     },
-    onSuccess: () => events.success(upload.url),
+    onSuccess: async () => {
+      // tus-js-client stops after creating an empty upload, but only the client completes an IETF upload: finish it
+      // with the empty Upload-Complete: ?1 append the draft allows.
+      if (file.size === 0) {
+        const response = await fetch(upload.url, {
+          method: 'PATCH',
+          headers: {
+            'Upload-Draft-Interop-Version': '6',
+            'Upload-Offset': '0',
+            'Upload-Complete': '?1',
+            'Content-Type': 'application/partial-upload',
+          },
+        }).catch(() => null);
+        if (!response?.ok) {
+          events.error(`completing the empty upload failed (${response?.status ?? 'network error'})`);
+          return;
+        }
+      }
+      events.success(upload.url);
+    },
     onError: (error) => events.error(error?.message ?? String(error)),
   });
 

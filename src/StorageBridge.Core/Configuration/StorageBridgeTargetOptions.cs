@@ -29,6 +29,9 @@ public class StorageBridgeTargetOptions
     /// <summary><c>InterimResponses</c>: send 104 interim responses (default true).</summary>
     public bool InterimResponses { get; set; } = true;
 
+    /// <summary><c>OnCancelCompleted</c>: <c>KeepObject</c> (default) or <c>DeleteObject</c>, what a DELETE of a completed upload does to its object.</summary>
+    public CompletedUploadCancellation OnCancelCompleted { get; set; } = CompletedUploadCancellation.KeepObject;
+
     /// <summary><c>KeyTemplate</c>: object key layout with {id} (required), {filename}, {yyyy}, {MM}, {dd}, {target}.</summary>
     public string KeyTemplate { get; set; } = "{id}";
 
@@ -51,6 +54,7 @@ public class StorageBridgeTargetOptions
             MaxConcurrentParts = MaxConcurrentParts,
             Expiration = Expiration is { } expiration ? expiration.Value : defaults.Expiration,
             InterimResponses = InterimResponses,
+            OnCancelCompleted = OnCancelCompleted,
             KeyTemplate = string.IsNullOrEmpty(KeyTemplate) ? defaults.KeyTemplate : KeyTemplate,
             Prefix = Prefix ?? "",
         };

@@ -44,6 +44,11 @@ public class TargetOptionsValidator<TOptions> : IValidateOptions<TOptions>
             Fail(path, "MaxConcurrentParts", $"'{options.MaxConcurrentParts}' is not a number between 0 and {UploadTarget.MaxConcurrentPartsLimit}.");
         }
 
+        if (!Enum.IsDefined(options.OnCancelCompleted))
+        {
+            Fail(path, "OnCancelCompleted", $"'{options.OnCancelCompleted}' is not KeepObject or DeleteObject.");
+        }
+
         if (options.MaxAppendSize is { Bytes: 0 })
         {
             Fail(path, "MaxAppendSize", "must be greater than 0.");

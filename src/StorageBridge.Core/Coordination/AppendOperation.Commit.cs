@@ -122,6 +122,15 @@ internal sealed partial class AppendOperation
         return new AppendResult(UploadOutcome.DigestMismatch, _record);
     }
 
+    /// <summary>Data past the known length (IETF): the upload becomes a cancelled tombstone and every stored byte is dropped.</summary>
+    private async Task<AppendResult> InvalidateAsync()
+    {
+        await AbandonInflightAsync().ConfigureAwait(false);
+        var invalidated = await _completion.InvalidateAsync(_target, _record, SalvageToken).ConfigureAwait(false);
+        _record = invalidated.Upload ?? _record;
+        return invalidated;
+    }
+
     private bool DigestMatches() =>
         _contentHash is null || CryptographicOperations.FixedTimeEquals(_contentHash.GetCurrentHash(), _request.ContentDigest!.Value);
 
@@ -153,6 +162,11 @@ internal sealed partial class AppendOperation
                 _record = written.Record!;
                 _pendingParts.Clear();
                 _uncommittedInPlace = 0;
+                if (state == UploadState.Open && _record.Offset > _startOffset)
+                {
+                    _request.Progress?.Report(_record.Offset);
+                }
+
                 if (oldTail is not null && !keepTail)
                 {
                     // Objects of the old tail the new one does not list (a new segment keeps the earlier ones).

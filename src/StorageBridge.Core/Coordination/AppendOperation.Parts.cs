@@ -88,7 +88,9 @@ internal sealed partial class AppendOperation
         await EnsureLeaseAsync().ConfigureAwait(false);
         var number = _record.Parts.Count + _pendingParts.Count + _inflight.Count + 1;
         var buffer = _buffer!;
-        var upload = BackendUpload.From(_record);
+        // A backend whose write reaching the declared length commits the object (GCS's final chunk) must not commit
+        // one the client has not completed (IETF): without the length that write stays an ordinary chunk.
+        var upload = _request.CompletesAtLength || _request.Complete ? BackendUpload.From(_record) : BackendUpload.From(_record) with { Length = null };
         var offset = _partsEnd;
         var content = buffer.AsMemory(0, count);
         var partActivity = EngineActivities.StartBackendCall(_engine.Metrics, "WritePart", _target, _record.Id, number, count);

@@ -136,10 +136,13 @@ internal sealed partial class AppendOperation : IDisposable
         {
             return outcome switch
             {
-                // Reaching a declared length completes the upload even without an explicit "last data" flag:
-                // no byte can follow, and clients such as tus-js-client with stream input never send one.
-                UploadOutcome.Success when _request.Complete || Total == _length => await CompleteAsync().ConfigureAwait(false),
+                // Reaching a declared length completes a tus or Resumable.js upload even without a "last data" flag
+                // (no byte can follow); the IETF draft completes only on the client's flag (CompletesAtLength false).
+                UploadOutcome.Success when _request.Complete || (_request.CompletesAtLength && Total == _length) =>
+                    await CompleteAsync().ConfigureAwait(false),
                 UploadOutcome.Success => await FinishAsync(UploadOutcome.Success, LimitKind.None).ConfigureAwait(false),
+                // The body went past the known length (the only LengthMismatch reading reports).
+                UploadOutcome.LengthMismatch when _request.InvalidatesPastLength => await InvalidateAsync().ConfigureAwait(false),
                 _ => await FinishAsync(outcome, limit).ConfigureAwait(false),
             };
         }
@@ -170,7 +173,8 @@ internal sealed partial class AppendOperation : IDisposable
 
         var tail = _tailPending?.Size ?? 0;
         var needed = tail + contentLength + 1;
-        var staysTail = needed <= _partSize && !_request.Complete && _startOffset + contentLength != _length && CanAddSegment();
+        var staysTail = needed <= _partSize && !_request.Complete && (!_request.CompletesAtLength || _startOffset + contentLength != _length)
+            && CanAddSegment();
         return (int)Math.Min(_partSize, staysTail ? contentLength + 1 : needed);
     }
 

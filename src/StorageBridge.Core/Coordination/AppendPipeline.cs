@@ -52,7 +52,9 @@ internal sealed class AppendPipeline(EngineContext engine, UploadAdmission admis
             var rejection = admission.CheckAppend(target, record, request, options);
             if (rejection is not null)
             {
-                return rejection;
+                return rejection.Outcome == UploadOutcome.LengthMismatch && request.InvalidatesPastLength && UploadAdmission.PassesKnownLength(record, request)
+                    ? await completion.InvalidateAsync(target, record, takeover).ConfigureAwait(false)
+                    : rejection;
             }
 
             leased = await leases.AcquireAsync(record, request, options.YieldToOtherInstance, takeover).ConfigureAwait(false);

@@ -90,6 +90,18 @@ internal sealed class UploadAdmission(EngineContext engine)
         return new CreateResult(UploadOutcome.Success, created.Record);
     }
 
+    /// <summary>
+    /// Whether an append announces (Content-Length) more bytes than its known length leaves room for: the
+    /// length recorded, else the one this request declares.
+    /// </summary>
+    public static bool PassesKnownLength(UploadRecord record, AppendRequest request)
+    {
+        ArgumentNullException.ThrowIfNull(record);
+        ArgumentNullException.ThrowIfNull(request);
+        var length = record.Length ?? (request.DeclaredLength is long declared && declared >= record.Offset ? declared : null);
+        return request.ContentLength is long contentLength && length is long known && record.Offset + contentLength > known;
+    }
+
     /// <summary>Why the append may not start (the answer to give), or null when it may.</summary>
     public AppendResult? CheckAppend(UploadTarget target, UploadRecord record, AppendRequest request, AppendOptions options)
     {

@@ -131,6 +131,17 @@ internal sealed class UploadCompletion(EngineContext engine)
     }
 
     /// <summary>
+    /// Data past the known length (IETF draft): the upload is invalidated like a whole-upload digest mismatch, a
+    /// cancelled tombstone with every stored byte dropped. Returns the outcome to answer with.
+    /// </summary>
+    public async Task<AppendResult> InvalidateAsync(UploadTarget target, UploadRecord record, CancellationToken cancellationToken)
+    {
+        EngineLog.InvalidatedPastLength(engine.Logger, record.Id, record.Length);
+        var invalidated = await CancelMismatchedAsync(target, record, cancellationToken).ConfigureAwait(false);
+        return new AppendResult(UploadOutcome.LengthMismatch, invalidated);
+    }
+
+    /// <summary>
     /// A record that still carries a lease when an append starts was left by an append that never finished (a crash,
     /// or an instance that went silent): ask a reconciling backend what its session holds before writing to it.
     /// Returns the result to answer with when the upload cannot go on, else null.

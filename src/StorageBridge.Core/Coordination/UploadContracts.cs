@@ -107,6 +107,24 @@ public sealed record AppendRequest
 
     /// <summary>Creation requests are exempt from min-append-size when empty.</summary>
     public bool IsCreation { get; init; }
+
+    /// <summary>
+    /// Reaching the upload's known length completes it even without <see cref="Complete"/> (tus, Resumable.js: no
+    /// byte can follow). False for the IETF draft, where only the client's completion flag completes an upload.
+    /// </summary>
+    public bool CompletesAtLength { get; init; } = true;
+
+    /// <summary>
+    /// Data past the known length invalidates the upload (IETF draft): it is cancelled, its bytes and backend session
+    /// dropped, and every later request answered as for a cancelled upload. Otherwise only this append is refused.
+    /// </summary>
+    public bool InvalidatesPastLength { get; init; }
+
+    /// <summary>
+    /// Told the upload's offset each time appended bytes are recorded durably while the body streams (the offset a
+    /// HEAD would report). Called on the append's own flow, between two reads of the body, never concurrently.
+    /// </summary>
+    public IProgress<long>? Progress { get; init; }
 }
 
 /// <param name="Upload">The record as it stands after the operation (for offsets and headers), when it exists.</param>

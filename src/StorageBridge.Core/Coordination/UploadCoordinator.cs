@@ -86,7 +86,10 @@ public sealed class UploadCoordinator
         return new UploadQueryResult(_engine.StateOutcome(record) ?? UploadOutcome.Success, record);
     }
 
-    /// <summary>Cancels an upload: the record becomes a tombstone (410) and every stored byte is dropped.</summary>
+    /// <summary>
+    /// Cancels an upload: the record becomes a tombstone (410) and every stored byte is dropped. A completed upload is
+    /// deactivated the same way; its object stays unless the target says otherwise (<see cref="UploadTargetOptions.OnCancelCompleted"/>).
+    /// </summary>
     public async Task<UploadQueryResult> CancelAsync(string target, string id, CancellationToken cancellationToken)
     {
         if (!UploadIds.IsWellFormed(id) || _targets.Find(target) is not { } uploadTarget)
@@ -108,24 +111,34 @@ public sealed class UploadCoordinator
                 return new UploadQueryResult(UploadOutcome.NotFound, null);
             }
 
-            if (record.State is UploadState.Completed)
-            {
-                return new UploadQueryResult(UploadOutcome.AlreadyCompleted, record);
-            }
-
             if (record.State is UploadState.Cancelled or UploadState.Expired)
             {
                 return new UploadQueryResult(UploadOutcome.Gone, record);
             }
 
             var written = await _store.TryReplaceAsync(_engine.Tombstone(record, UploadState.Cancelled), cancellationToken).ConfigureAwait(false);
-            if (written.Status == MetadataWriteStatus.Success)
+            if (written.Status != MetadataWriteStatus.Success)
             {
-                await _engine.AbortAsync(uploadTarget, written.Record!, cancellationToken).ConfigureAwait(false);
-                _engine.Metrics.UploadsCancelled.Add(1, new KeyValuePair<string, object?>("target", uploadTarget.Name));
-                EngineLog.UploadCancelled(_logger, id);
+                continue;
+            }
+
+            _engine.Metrics.UploadsCancelled.Add(1, new KeyValuePair<string, object?>("target", uploadTarget.Name));
+            if (record.State is UploadState.Completed)
+            {
+                // Nothing is staged any more (abort never touches a committed object): only the object's fate is left.
+                var delete = uploadTarget.Options.OnCancelCompleted == CompletedUploadCancellation.DeleteObject;
+                if (delete)
+                {
+                    await uploadTarget.Backend.DeleteObjectAsync(record.ObjectKey, cancellationToken).ConfigureAwait(false);
+                }
+
+                EngineLog.CompletedUploadCancelled(_logger, id, record.ObjectKey, delete);
                 return new UploadQueryResult(UploadOutcome.Success, written.Record);
             }
+
+            await _engine.AbortAsync(uploadTarget, written.Record!, cancellationToken).ConfigureAwait(false);
+            EngineLog.UploadCancelled(_logger, id);
+            return new UploadQueryResult(UploadOutcome.Success, written.Record);
         }
     }
 

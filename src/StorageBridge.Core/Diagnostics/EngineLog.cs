@@ -36,6 +36,12 @@ internal static partial class EngineLog
     [LoggerMessage(EventIds.Engine.ReprDigestMismatch, LogLevel.Warning, "Upload {UploadId}: whole-upload digest mismatch; the upload was cancelled")]
     public static partial void ReprDigestMismatch(ILogger logger, string uploadId);
 
+    [LoggerMessage(EventIds.Engine.InvalidatedPastLength, LogLevel.Warning, "Upload {UploadId}: data past its length {Length}; the upload was invalidated and its bytes dropped")]
+    public static partial void InvalidatedPastLength(ILogger logger, string uploadId, long? length);
+
+    [LoggerMessage(EventIds.Engine.CompletedUploadCancelled, LogLevel.Information, "Completed upload {UploadId} cancelled; object {ObjectKey} deleted: {ObjectDeleted}")]
+    public static partial void CompletedUploadCancelled(ILogger logger, string uploadId, string objectKey, bool objectDeleted);
+
     [LoggerMessage(EventIds.Engine.SessionReconciled, LogLevel.Information, "Upload {UploadId}: an earlier append did not finish; the backend session is {Check} at recorded offset {Offset}")]
     public static partial void SessionReconciled(ILogger logger, string uploadId, SessionCheck check, long offset);
 

@@ -21,6 +21,8 @@ public static class EventIds
         public const int ReprDigestMismatch = 9;
         public const int SessionReconciled = 20;
         public const int SessionGone = 21;
+        public const int InvalidatedPastLength = 30;
+        public const int CompletedUploadCancelled = 31;
     }
 
     /// <summary>The IETF resumable upload front-end: 100–199.</summary>

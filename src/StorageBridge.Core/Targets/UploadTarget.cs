@@ -78,7 +78,20 @@ public sealed record UploadTargetOptions
     /// <summary>Send 104 (Upload Resumption Supported) interim responses. Off behind proxies/hosts that cannot forward 1xx.</summary>
     public bool InterimResponses { get; init; } = true;
 
+    /// <summary>What cancelling (DELETE) a completed upload does to its object; the upload itself is deactivated either way.</summary>
+    public CompletedUploadCancellation OnCancelCompleted { get; init; } = CompletedUploadCancellation.KeepObject;
+
     /// <summary>Object key layout: {id}, {filename}, {yyyy}, {MM}, {dd}, {target}. Default "{id}".</summary>
     public string KeyTemplate { get; init; } = "{id}";
     public string Prefix { get; init; } = "";
+}
+
+/// <summary>What cancelling a completed upload does to the object it committed.</summary>
+public enum CompletedUploadCancellation
+{
+    /// <summary>The object stays; only the upload resource is deactivated (the default).</summary>
+    KeepObject,
+
+    /// <summary>The object is deleted from the backend too.</summary>
+    DeleteObject,
 }

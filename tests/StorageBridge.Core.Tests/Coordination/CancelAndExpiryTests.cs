@@ -41,17 +41,50 @@ public sealed class CancelAndExpiryTests : IDisposable
     }
 
     [Fact]
-    public async Task Cancel_of_a_completed_or_unknown_upload()
+    public async Task Cancel_of_a_completed_upload_deactivates_it_and_keeps_the_object_past_the_sweep()
     {
         var upload = await h.CreateAsync(length: 5);
         await h.AppendAsync(upload.Id, 0, Bytes(5), complete: true);
+        var key = (await h.LoadExistingAsync(upload.Id)).ObjectKey;
 
         var completed = await h.Coordinator.CancelAsync(TargetName, upload.Id, CancellationToken.None);
         var unknown = await h.Coordinator.CancelAsync(TargetName, UploadIds.New(), CancellationToken.None);
 
-        Assert.Equal(UploadOutcome.AlreadyCompleted, completed.Outcome);
+        Assert.Equal(UploadOutcome.Success, completed.Outcome);
+        Assert.Equal(UploadState.Cancelled, completed.Upload!.State);
         Assert.Equal(UploadOutcome.NotFound, unknown.Outcome);
-        Assert.Equal(Bytes(5), await h.ReadObjectAsync(upload.Id));
+        Assert.Equal(UploadOutcome.Gone, (await h.Coordinator.GetAsync(TargetName, upload.Id, CancellationToken.None)).Outcome);
+        Assert.Equal(UploadOutcome.Gone, (await h.Coordinator.OpenDownloadAsync(TargetName, upload.Id, 0, null, CancellationToken.None)).Outcome);
+        Assert.Equal(UploadOutcome.Gone, (await h.Coordinator.CancelAsync(TargetName, upload.Id, CancellationToken.None)).Outcome);
+
+        // The tombstone is forgotten after its retention; the committed object is never touched.
+        h.Time.Advance(TimeSpan.FromDays(2));
+        Assert.Equal(1, await CleanupAsync());
+        Assert.Null(await h.LoadAsync(upload.Id));
+        Assert.Equal(Bytes(5), await ReadKeyAsync(h, key));
+    }
+
+    private static async Task<byte[]> ReadKeyAsync(EngineHarness harness, string key)
+    {
+        await using var content = await harness.Backend.OpenReadAsync(key, 0, null, CancellationToken.None);
+        using var copy = new MemoryStream();
+        await content.CopyToAsync(copy);
+        return copy.ToArray();
+    }
+
+    [Fact]
+    public async Task Cancel_of_a_completed_upload_deletes_the_object_when_the_target_says_so()
+    {
+        using var deleting = new EngineHarness(
+            FaultInjectingBackend.S3Like(),
+            new UploadTargetOptions { Backend = "S3Like", OnCancelCompleted = CompletedUploadCancellation.DeleteObject });
+        var upload = await deleting.CreateAsync(length: 5);
+        await deleting.AppendAsync(upload.Id, 0, Bytes(5), complete: true);
+        var key = (await deleting.LoadExistingAsync(upload.Id)).ObjectKey;
+
+        Assert.Equal(UploadOutcome.Success, (await deleting.Coordinator.CancelAsync(TargetName, upload.Id, CancellationToken.None)).Outcome);
+
+        await Assert.ThrowsAnyAsync<Exception>(() => deleting.Backend.OpenReadAsync(key, 0, null, CancellationToken.None));
     }
 
     [Fact]

@@ -155,7 +155,8 @@ public sealed class UploadPageTests(TusJsClientFixture fixture, ITestOutputHelpe
     public async Task Several_dropped_files_each_get_a_row_and_chunks_that_fit_the_target(string protocol)
     {
         using var cts = new CancellationTokenSource(TestTimeoutMs - 5_000);
-        long[] sizes = [1, MiB + 3, (3 * MiB) + 5];
+        // An empty file too: tus-js-client's IETF mode stops after creating it, so the page completes it itself.
+        long[] sizes = [0, 1, MiB + 3, (3 * MiB) + 5];
         var sources = new List<SourceFile>();
         foreach (var size in sizes)
         {

@@ -38,29 +38,38 @@ public sealed class AppendTests(IetfServerFixture server)
 
     [Theory]
     [MemberData(nameof(AllVersions), MemberType = typeof(IetfProtocol))]
-    public async Task Reaching_the_declared_length_completes_even_with_Upload_Complete_0(int version)
+    public async Task Reaching_the_declared_length_with_Upload_Complete_0_does_not_complete(int version)
     {
-        // tus-js-client with stream input ends this way; no byte can follow, so the upload is complete.
+        // Only the client completes an upload: the offset may match the length while the upload is incomplete.
         var data = TestData.Random(6000, seed: 40 + version);
         var location = await Client.CreateAsync("default", null, version: version, uploadLength: data.Length);
 
-        using var last = await Client.SendAsync(Append(location, version, 0, complete: false, data));
+        using (var last = await Client.SendAsync(Append(location, version, 0, complete: false, data)))
+        {
+            Assert.Equal(HttpStatusCode.NoContent, last.StatusCode);
+            Assert.Equal(6000, LongHeader(last, "Upload-Offset"));
+            Assert.False(Complete(last, version));
+        }
 
-        Assert.Equal(HttpStatusCode.OK, last.StatusCode);
-        Assert.Equal(6000, LongHeader(last, "Upload-Offset"));
-        Assert.True(Complete(last, version));
+        using var finish = await Client.SendAsync(Append(location, version, 6000, complete: true, []));
+        Assert.Equal(HttpStatusCode.OK, finish.StatusCode);
+        Assert.True(Complete(finish, version));
         Assert.Equal(TestData.Sha256Hex(data), TestData.Sha256Hex(await Client.DownloadAsync(location)));
     }
 
     [Theory]
     [MemberData(nameof(AllVersions), MemberType = typeof(IetfProtocol))]
-    public async Task An_empty_creation_with_Upload_Length_0_is_complete_at_once(int version)
+    public async Task An_empty_creation_with_Upload_Length_0_waits_for_the_client_to_complete_it(int version)
     {
         using var response = await Client.SendAsync(Creation("default", version, complete: false, content: null, uploadLength: 0));
 
         Assert.Equal(HttpStatusCode.Created, response.StatusCode);
-        Assert.True(Complete(response, version));
+        Assert.False(Complete(response, version));
         Assert.Equal(0, LongHeader(response, "Upload-Offset"));
+
+        using var finish = await Client.SendAsync(Append(Location(response), version, 0, complete: true, []));
+        Assert.Equal(HttpStatusCode.OK, finish.StatusCode);
+        Assert.True(Complete(finish, version));
         Assert.Empty(await Client.DownloadAsync(Location(response)));
     }
 
@@ -246,8 +255,8 @@ public sealed class AppendTests(IetfServerFixture server)
 
         using (var small = await Client.SendAsync(Append(location, version, 20, complete: false, TestData.Random(15))))
         {
-            Assert.Equal(HttpStatusCode.RequestEntityTooLarge, small.StatusCode);
-            Assert.Equal(16, Limits(small)["min-append-size"]);
+            // 400, not 413: a 413 tells the client to send a smaller request.
+            Assert.Equal(HttpStatusCode.BadRequest, small.StatusCode);
         }
 
         Assert.Equal(20, await Client.OffsetAsync(location));
@@ -267,7 +276,7 @@ public sealed class AppendTests(IetfServerFixture server)
     public async Task Min_append_size_does_not_apply_to_empty_creation_but_to_small_creation_content(bool empty)
     {
         using var response = await Client.SendAsync(Creation("limited", 8, complete: false, empty ? null : TestData.Random(5)));
-        Assert.Equal(empty ? HttpStatusCode.Created : HttpStatusCode.RequestEntityTooLarge, response.StatusCode);
+        Assert.Equal(empty ? HttpStatusCode.Created : HttpStatusCode.BadRequest, response.StatusCode);
     }
 
     [Fact]
@@ -285,9 +294,11 @@ public sealed class AppendTests(IetfServerFixture server)
         using var head = await Client.HeadAsync(location);
         Assert.Equal(300, LongHeader(head, "Upload-Length"));
 
+        // Past the length it fixed: the upload is invalid from then on.
         using var over = await Client.SendAsync(Append(location, 8, 200, complete: false, TestData.Random(101)));
         await AssertProblemAsync(over, HttpStatusCode.BadRequest, InconsistentLength);
-        Assert.Equal(200, await Client.OffsetAsync(location));
+        using var gone = await Client.HeadAsync(location);
+        Assert.Equal(HttpStatusCode.Gone, gone.StatusCode);
     }
 
     [Fact]

@@ -14,7 +14,7 @@ namespace StorageBridge.Protocol.Tests.Ietf;
 /// <summary>
 /// A real Kestrel server on 127.0.0.1 (ephemeral port) hosting the upload endpoints under <c>/uploads</c>, with
 /// targets: <c>default</c>, <c>small</c> (max 1024 bytes), <c>limited</c> (appends 16..4096 bytes), <c>short</c>
-/// (2 s expiry) and <c>no104</c> (no interim responses). Real Kestrel, not TestServer: 104 needs a real connection.
+/// (2 s expiry), <c>no104</c> (no interim responses) and <c>deleting</c> (DELETE of a completed upload deletes its object). Real Kestrel, not TestServer: 104 needs a real connection.
 /// </summary>
 public sealed class IetfServerFixture : IAsyncLifetime
 {
@@ -60,6 +60,8 @@ public sealed class IetfServerFixture : IAsyncLifetime
             ["StorageBridge:Targets:short:Expiration"] = "2s",
             ["StorageBridge:Targets:no104:Root"] = TargetRoot("no104"),
             ["StorageBridge:Targets:no104:InterimResponses"] = "false",
+            ["StorageBridge:Targets:deleting:Root"] = TargetRoot("deleting"),
+            ["StorageBridge:Targets:deleting:OnCancelCompleted"] = "DeleteObject",
         };
 
         var builder = WebApplication.CreateSlimBuilder(new WebApplicationOptions { EnvironmentName = "Testing" });

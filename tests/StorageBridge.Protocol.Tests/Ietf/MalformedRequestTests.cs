@@ -231,12 +231,10 @@ public sealed class MalformedRequestTests(IetfServerFixture server)
         Http("length 20 digits", PatchWith("Upload-Length", "99999999999999999999"));
         Http("length boolean", PatchWith("Upload-Length", "?1"));
 
-        // Sizes and limits.
-        Http("append over max-append-size", Patch(body: TestData.Random(4097, seed: 3)));
+        // Sizes and limits. Content past the declared length is not here: it invalidates the upload (CompletenessTests),
+        // and with 1024 bytes left every append over max-append-size is past the length too (AppendTests has 413).
         Http("append under min-append-size", Patch(body: TestData.Random(15, seed: 3)));
-        Http("append past the declared length", Patch(body: TestData.Random(1025, seed: 3)));
         Http("completing append short of the length", Patch(r => Set(r, "Upload-Complete", "?1"), body: TestData.Random(500, seed: 3)));
-        Http("completing append past the length", Patch(r => Set(r, "Upload-Complete", "?1"), body: TestData.Random(1100, seed: 3)));
         Http("completing empty append short of the length", Patch(r => Set(r, "Upload-Complete", "?1"), body: []));
 
         // Media types.

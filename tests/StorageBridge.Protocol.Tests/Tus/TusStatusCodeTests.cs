@@ -92,6 +92,30 @@ public sealed class TusStatusCodeTests(IetfServerFixture server)
     }
 
     [Fact]
+    public async Task Delete_of_a_completed_upload_is_204_and_keeps_the_object()
+    {
+        // Termination covers completed uploads (tus 1.0 termination extension): the upload goes, the object stays.
+        var data = Data(40, 9);
+        var location = await Client.TusCreateAsync("default", data.Length, data);
+        var stored = Path.Combine(server.TargetRoot("default"), IetfProtocol.IdOf(location));
+        Assert.Equal(Sha(data), Sha(await File.ReadAllBytesAsync(stored)));
+
+        using (var delete = await Client.SendAsync(Request(HttpMethod.Delete, location)))
+        {
+            Assert.Equal(HttpStatusCode.NoContent, delete.StatusCode);
+            Assert.Equal("1.0.0", Header(delete, "Tus-Resumable"));
+        }
+
+        using (var head = await Client.TusHeadAsync(location))
+        {
+            Assert.True(head.StatusCode is HttpStatusCode.NotFound or HttpStatusCode.Gone, head.StatusCode.ToString());
+            Assert.Null(Header(head, "Upload-Offset"));
+        }
+
+        Assert.Equal(Sha(data), Sha(await File.ReadAllBytesAsync(stored)));
+    }
+
+    [Fact]
     public async Task Creation_with_upload_stores_the_first_bytes()
     {
         var data = Data(12, 3);

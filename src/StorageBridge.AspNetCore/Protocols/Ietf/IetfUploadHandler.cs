@@ -110,10 +110,11 @@ internal sealed partial class IetfUploadHandler
         }
 
         var hasContent = contentLength is > 0 || (contentLength is null && request.Headers.TransferEncoding.Count > 0);
-        // An empty upload (Upload-Length: 0) is complete as soon as it exists.
-        if (hasContent || complete || declaredLength == 0)
+        // Only the client completes an upload (Upload-Complete: ?1), even one whose declared length is 0.
+        if (hasContent || complete)
         {
             UploadHttp.DisableBodySizeLimit(context);
+            var progress = hasContent ? ProgressStream(context, version, target, location) : null;
             var appended = await _coordinator.AppendAsync(
                 new AppendRequest
                 {
@@ -124,8 +125,11 @@ internal sealed partial class IetfUploadHandler
                     ContentLength = contentLength,
                     ContentDigest = contentDigest,
                     IsCreation = true,
+                    CompletesAtLength = false,
+                    InvalidatesPastLength = true,
+                    Progress = progress,
                 },
-                request.Body,
+                progress ?? request.Body,
                 context.RequestAborted);
             if (appended.Outcome is not (UploadOutcome.Success or UploadOutcome.Interrupted))
             {
@@ -178,6 +182,7 @@ internal sealed partial class IetfUploadHandler
         {
             context.Response.Headers["Accept-Patch"] = PartialUploadMediaType;
             WriteVersion(context, version);
+            WriteErrorCompleteness(context, version, null);
             await ProblemResults.WriteAsync(
                 context.Response, StatusCodes.Status415UnsupportedMediaType, "about:blank", "Unsupported Media Type",
                 $"Appends use Content-Type: {PartialUploadMediaType}.");
@@ -205,6 +210,8 @@ internal sealed partial class IetfUploadHandler
         }
 
         UploadHttp.DisableBodySizeLimit(context);
+        var hasContent = request.ContentLength is > 0 || (request.ContentLength is null && request.Headers.TransferEncoding.Count > 0);
+        var progress = hasContent ? ProgressStream(context, version, target, location: null) : null;
         var result = await _coordinator.AppendAsync(
             new AppendRequest
             {
@@ -215,8 +222,11 @@ internal sealed partial class IetfUploadHandler
                 DeclaredLength = declaredLength,
                 ContentLength = request.ContentLength,
                 ContentDigest = contentDigest,
+                CompletesAtLength = false,
+                InvalidatesPastLength = true,
+                Progress = progress,
             },
-            request.Body,
+            progress ?? request.Body,
             context.RequestAborted);
 
         if (result.Outcome is not (UploadOutcome.Success or UploadOutcome.Interrupted))
@@ -281,6 +291,28 @@ internal sealed partial class IetfUploadHandler
         }
     }
 
+    /// <summary>
+    /// The request body wrapped to send 104 progress responses (Upload-Offset) while it streams, when the client speaks
+    /// interop 8 (progress responses came with -09's 104 section), the target allows 1xx and the connection can carry
+    /// them; null otherwise. Appends carry no Location in them; a creation repeats its Location.
+    /// </summary>
+    private UploadProgressStream? ProgressStream(HttpContext context, IetfVersion version, UploadTarget target, string? location)
+    {
+        if (!version.Announced || !version.SendsProgress || !target.Options.InterimResponses
+            || InterimResponseWriter.TryCreate(context) is not { } writer)
+        {
+            return null;
+        }
+
+        var headers = new List<KeyValuePair<string, string>>(2) { new(IetfVersion.HeaderName, version.Number.ToString(CultureInfo.InvariantCulture)) };
+        if (location is not null)
+        {
+            headers.Add(new("Location", location));
+        }
+
+        return new UploadProgressStream(context.Request.Body, writer, headers, _time, context.RequestAborted);
+    }
+
     private void WriteUploadState(HttpContext context, IetfVersion version, UploadTarget target, UploadRecord upload, bool includeLimit)
     {
         var headers = context.Response.Headers;
@@ -315,11 +347,15 @@ internal sealed partial class IetfUploadHandler
         }
     }
 
-    /// <summary>Upload-Limit as a structured dictionary. max-age is what remains of this upload, or the target's full lifetime.</summary>
+    /// <summary>
+    /// Upload-Limit as a structured dictionary. max-size is the size enforced: with a declared length the part size may
+    /// grow (S3, Azure), without one (and before any upload exists, OPTIONS) the part count caps it at MaxParts x
+    /// PartSize. max-age is what remains of this upload, or the target's full lifetime.
+    /// </summary>
     private string FormatLimits(UploadTarget target, IetfVersion version, UploadRecord? upload)
     {
         var parts = new List<string>(5);
-        var maxSize = UploadCoordinator.MaxLength(target, declared: true);
+        var maxSize = UploadCoordinator.MaxLength(target, declared: upload?.Length is not null);
         if (maxSize <= StructuredIntegerMax)
         {
             parts.Add(Member("max-size", maxSize));
@@ -354,6 +390,7 @@ internal sealed partial class IetfUploadHandler
     {
         var response = context.Response;
         WriteVersion(context, version);
+        WriteErrorCompleteness(context, version, upload);
         switch (outcome)
         {
             case UploadOutcome.TargetNotFound:
@@ -378,18 +415,26 @@ internal sealed partial class IetfUploadHandler
                 await CompletedUploadAsync(context, version, upload);
                 break;
             case UploadOutcome.TooLarge:
-            case UploadOutcome.TooSmall:
                 if (upload is not null)
                 {
                     response.Headers["Upload-Offset"] = upload.Offset.ToString(CultureInfo.InvariantCulture);
                 }
 
-                await TooLargeAsync(context, version, target, upload, limit switch
+                await TooLargeAsync(context, version, target, upload, limit == LimitKind.MaxAppendSize
+                    ? "The append exceeds max-append-size."
+                    : "The upload exceeds max-size.");
+                break;
+            case UploadOutcome.TooSmall:
+                // Not 413: the draft tells a client to answer 413 with a smaller request, which would only be smaller still.
+                if (upload is not null)
                 {
-                    LimitKind.MaxAppendSize => "The append exceeds max-append-size.",
-                    LimitKind.MinAppendSize => "The append is smaller than min-append-size.",
-                    _ => "The upload exceeds max-size.",
-                });
+                    response.Headers["Upload-Offset"] = upload.Offset.ToString(CultureInfo.InvariantCulture);
+                }
+
+                response.Headers["Upload-Limit"] = FormatLimits(target, version, upload);
+                await ProblemResults.WriteAsync(
+                    response, StatusCodes.Status400BadRequest, "about:blank", "Bad Request",
+                    "The append is smaller than min-append-size; only the completing append (Upload-Complete: ?1) may be smaller.");
                 break;
             case UploadOutcome.LengthMismatch:
                 if (upload is not null)
@@ -397,7 +442,9 @@ internal sealed partial class IetfUploadHandler
                     response.Headers["Upload-Offset"] = upload.Offset.ToString(CultureInfo.InvariantCulture);
                 }
 
-                await InconsistentLengthAsync(context, version, "The length indications of this upload disagree.");
+                await InconsistentLengthAsync(context, version, upload?.State == UploadState.Cancelled
+                    ? "The content goes past the upload's length; the upload is no longer valid."
+                    : "The length indications of this upload disagree.");
                 break;
             case UploadOutcome.ObjectExists:
                 if (upload is not null)
@@ -456,6 +503,8 @@ internal sealed partial class IetfUploadHandler
 
     private Task TooLargeAsync(HttpContext context, IetfVersion version, UploadTarget target, UploadRecord? upload, string detail)
     {
+        WriteVersion(context, version);
+        WriteErrorCompleteness(context, version, upload);
         context.Response.Headers["Upload-Limit"] = FormatLimits(target, version, upload);
         return ProblemResults.WriteAsync(context.Response, StatusCodes.Status413PayloadTooLarge, "about:blank", "Content Too Large", detail);
     }
@@ -463,6 +512,7 @@ internal sealed partial class IetfUploadHandler
     private static Task InconsistentLengthAsync(HttpContext context, IetfVersion version, string detail)
     {
         WriteVersion(context, version);
+        WriteErrorCompleteness(context, version, null);
         return ProblemResults.WriteAsync(
             context.Response, StatusCodes.Status400BadRequest, ProblemResults.InconsistentLength, "Inconsistent upload length", detail);
     }
@@ -470,7 +520,25 @@ internal sealed partial class IetfUploadHandler
     private static Task BadRequestAsync(HttpContext context, IetfVersion version, string detail)
     {
         WriteVersion(context, version);
+        WriteErrorCompleteness(context, version, null);
         return ProblemResults.WriteAsync(context.Response, StatusCodes.Status400BadRequest, "about:blank", "Bad Request", detail);
+    }
+
+    /// <summary>
+    /// Error responses to a creation or append say whether the upload is complete (the draft: a final response without
+    /// Upload-Complete: ?1 is about the upload, not the processed representation): ?1 only for a completed upload.
+    /// Set once; HEAD, DELETE and OPTIONS are not upload requests.
+    /// </summary>
+    private static void WriteErrorCompleteness(HttpContext context, IetfVersion version, UploadRecord? upload)
+    {
+        var method = context.Request.Method;
+        if (HttpMethods.IsHead(method) || HttpMethods.IsGet(method) || HttpMethods.IsDelete(method) || HttpMethods.IsOptions(method)
+            || context.Response.Headers.ContainsKey(version.CompleteHeader))
+        {
+            return;
+        }
+
+        version.WriteComplete(context.Response, upload?.State == UploadState.Completed);
     }
 
     /// <summary>The completion flag (required) and Upload-Length (optional) of a creation or append; Error when either is bad.</summary>

@@ -35,6 +35,9 @@ internal readonly record struct IetfVersion(int Number, bool Announced)
     /// <summary>-11 (interop 8): an empty append to a completed upload is 410; non-empty is an inconsistent length.</summary>
     public bool CompletedUploadIsGone => Number >= 8;
 
+    /// <summary>104 progress responses (Upload-Offset while content streams) are sent to interop 8 (-09 added the 104 section).</summary>
+    public bool SendsProgress => Number >= 8;
+
     public string CompleteHeader => UsesIncomplete ? "Upload-Incomplete" : "Upload-Complete";
 
     /// <summary>Reads the completion flag in this version's spelling; null when missing or not a structured boolean.</summary>

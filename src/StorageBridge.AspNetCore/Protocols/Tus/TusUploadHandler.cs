@@ -42,7 +42,9 @@ internal sealed partial class TusUploadHandler
         headers["Tus-Version"] = TusHeaders.Version;
         headers["Tus-Extension"] = Extensions(target);
         headers["Tus-Checksum-Algorithm"] = TusHeaders.ChecksumAlgorithms;
-        var max = UploadCoordinator.MaxLength(target, declared: true);
+        // What every upload gets, also one whose length is deferred (part count x PartSize on S3 and Azure); an
+        // upload that declares its length may be larger (the part size grows), so this never promises too much.
+        var max = UploadCoordinator.MaxLength(target, declared: false);
         if (max < long.MaxValue)
         {
             headers["Tus-Max-Size"] = max.ToString(CultureInfo.InvariantCulture);
@@ -432,14 +434,9 @@ internal sealed partial class TusUploadHandler
 
     private async Task DeleteAsync(HttpContext context, UploadTarget target, string id)
     {
+        // Termination covers completed uploads too (204): the upload is deactivated, its object kept unless the target
+        // deletes it (OnCancelCompleted).
         var result = await _coordinator.CancelAsync(target.Name, id, context.RequestAborted);
-        if (result.Outcome == UploadOutcome.AlreadyCompleted)
-        {
-            // Termination is for unfinished uploads; a completed object is kept (same choice as the IETF front-end).
-            await ErrorAsync(context, StatusCodes.Status400BadRequest, "The upload is complete; its object is kept.");
-            return;
-        }
-
         if (result.Outcome != UploadOutcome.Success)
         {
             await WriteFailureAsync(context, result.Outcome, null);
