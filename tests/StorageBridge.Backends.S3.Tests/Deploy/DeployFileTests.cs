@@ -3,7 +3,7 @@ using StorageBridge.Tests;
 namespace StorageBridge.Backends.S3.Tests.Deploy;
 
 /// <summary>
-/// The Dockerfile through dockerfilelint 1.8.0 (npm, tests/clients), deploy/compose.yml through Debian's
+/// The Dockerfiles (the image, and the Lambda image on top of it) through dockerfilelint 1.8.0 (npm, tests/clients), deploy/compose.yml through Debian's
 /// docker-compose (`config -q` validates without a Docker engine), and the promises the compose file and
 /// deploy/nginx.conf make to each other and to docs/deploy/container.md.
 /// </summary>
@@ -15,12 +15,14 @@ public sealed class DeployFileTests : IDisposable
 
     public void Dispose() => timeout.Dispose();
 
-    [Fact]
-    public async Task The_Dockerfile_passes_dockerfilelint()
+    [Theory]
+    [InlineData("Dockerfile")]
+    [InlineData("deploy/lambda/Dockerfile")]
+    public async Task The_Dockerfiles_pass_dockerfilelint(string dockerfile)
     {
         var lint = Path.Combine(RepositoryLayout.ClientsDirectory, "node_modules", "dockerfilelint", "bin", "dockerfilelint");
         Assert.True(File.Exists(lint), $"dockerfilelint is not installed: run `npm ci` in {RepositoryLayout.ClientsDirectory} (./test.sh does).");
-        var result = await DeployProcess.RunAsync("node", [lint, "Dockerfile"], RepositoryLayout.Root, new Dictionary<string, string?>(), TimeSpan.FromMinutes(1), Ct);
+        var result = await DeployProcess.RunAsync("node", [lint, dockerfile], RepositoryLayout.Root, new Dictionary<string, string?>(), TimeSpan.FromMinutes(1), Ct);
         Assert.True(result.ExitCode == 0, result.ToString());
         Assert.Contains("Issues: None found", result.StandardOutput, StringComparison.Ordinal);
     }
