@@ -36,6 +36,15 @@ public sealed class TargetConfigurationTests
         Assert.Throws<StorageBridgeConfigurationException>(() => Read(values));
 
     [Fact]
+    public void A_declared_target_replaces_the_embedded_default()
+    {
+        var registry = Read((Targets + "photos:Backend", "S3Like"));
+
+        Assert.Equal("photos", Assert.Single(registry.All).Name);
+        Assert.Null(registry.Find("default"));
+    }
+
+    [Fact]
     public void Without_configuration_the_default_file_target_exists()
     {
         var registry = Read();
@@ -59,7 +68,7 @@ public sealed class TargetConfigurationTests
         var directory = Path.Combine(Path.GetTempPath(), "sb-staging-" + Guid.NewGuid().ToString("N"));
         try
         {
-            var registry = Read((Targets + "s3:Backend", "S3Like"), (Targets + "s3:StagingDirectory", directory));
+            var registry = Read((Targets + "s3:Backend", "S3Like"), (Targets + "s3:StagingDirectory", directory), (Targets + "default:Backend", "FileSystem"));
             var local = Assert.IsType<LocalTailStore>(registry.Find("s3")!.Tails);
             Assert.Equal(Path.GetFullPath(directory), local.Root);
             Assert.True(Directory.Exists(directory));
