@@ -120,6 +120,15 @@ public static partial class ResumableUploadEndpoints
             {
                 await RefusedBodyAsync(context, body.Status, refused);
             }
+
+            if (body.Unfinished && context.RequestServices.GetService<Hosting.ShutdownSignal>() is { IsStopping: true })
+            {
+                // Shutting down with an append cut short: the rest of the body is not wanted, and Kestrel would drain
+                // it from a client that keeps it open until the shutdown timeout. Answer, then drop the connection;
+                // a client that loses the answer with it finds the kept offset with HEAD, as after any cut.
+                await context.Response.CompleteAsync();
+                context.Abort();
+            }
         }
         catch (OperationCanceledException) when (context.RequestAborted.IsCancellationRequested)
         {

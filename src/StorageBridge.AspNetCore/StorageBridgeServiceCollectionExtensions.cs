@@ -58,6 +58,7 @@ public static class StorageBridgeServiceCollectionExtensions
         services.TryAddSingleton<ResumableUploadHandler>();
         services.TryAddSingleton<DownloadHandler>();
         // Registered before the expiry service: the store is ready before the first sweep and the first request.
+        services.TryAddSingleton<ShutdownSignal>();
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IHostedService, StorageBridgeInitializer>());
         services.TryAddEnumerable(ServiceDescriptor.Singleton<Options.IConfigureOptions<StorageBridgeMaintenanceOptions>, MaintenanceSectionBinder>());
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IHostedService, ExpiryCleanupService>());

@@ -29,6 +29,7 @@ internal sealed class StorageBridgeInitializer(IServiceProvider services) : IHos
     /// </summary>
     public async Task StoppingAsync(CancellationToken cancellationToken)
     {
+        services.GetRequiredService<ShutdownSignal>().Stop();
         try
         {
             await services.GetRequiredService<UploadCoordinator>().InterruptAppendsAsync(cancellationToken).ConfigureAwait(false);

@@ -20,6 +20,11 @@ internal sealed class GuardedRequestBody(Stream inner, long? contentLength, ICon
 {
     private long _delivered;
 
+    private bool _ended;
+
+    /// <summary>True until a read returned the body's end (or delivered all announced bytes).</summary>
+    public bool Unfinished => !_ended && (contentLength is not long length || _delivered < length);
+
     /// <summary>The first exception a read threw, if any.</summary>
     public Exception? Failure { get; private set; }
 
@@ -49,6 +54,7 @@ internal sealed class GuardedRequestBody(Stream inner, long? contentLength, ICon
                 ? await ReadPipeAsync(reader, buffer, cancellationToken)
                 : await inner.ReadAsync(buffer, cancellationToken);
             _delivered += read;
+            _ended |= read == 0 && buffer.Length > 0;
             return read;
         }
         catch (BadHttpRequestException ex) when (ex.StatusCode == StatusCodes.Status400BadRequest && ReadArrived(buffer.Span) is > 0 and var rescued)

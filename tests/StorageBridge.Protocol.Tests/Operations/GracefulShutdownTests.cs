@@ -34,10 +34,11 @@ public sealed class GracefulShutdownTests(ITestOutputHelper output)
         Uri upload;
         long answered;
         long sent;
+        long acknowledged;
         using (var client = CreateClient(host))
         {
             upload = await CreateAsync(client, host, Size, cts.Token);
-            var acknowledged = await AppendAsync(client, host, upload, Seed, 0, 4 * MiB, Size, cts.Token);
+            acknowledged = await AppendAsync(client, host, upload, Seed, 0, 4 * MiB, Size, cts.Token);
 
             // A raw connection (HttpClient would not surface the answer while its body is unfinished): the PATCH
             // announces 8 MiB, sends 3 MiB + 4321 bytes, then waits.
@@ -59,17 +60,39 @@ public sealed class GracefulShutdownTests(ITestOutputHelper output)
             var exitCode = host.Terminate(TimeSpan.FromSeconds(60));
             Assert.True(exitCode == 0, host.Describe($"exit code after SIGTERM: {exitCode?.ToString(CultureInfo.InvariantCulture) ?? "still running"}"));
 
-            var response = (await connection.ReadExchangeAsync(timeout: TimeSpan.FromSeconds(30))).Final;
-            Assert.True(response.StatusCode == 204, host.Describe($"the interrupted PATCH answered {response}"));
-            answered = long.Parse(response.Header("Upload-Offset")!, NumberStyles.None, CultureInfo.InvariantCulture);
-            output.WriteLine($"PATCH answered offset {answered}; acknowledged before {acknowledged}, sent {acknowledged + sent}");
-            Assert.InRange(answered, acknowledged + 1, acknowledged + sent);
+            // The host answers with the kept offset and then drops the connection (the rest of the body is not
+            // wanted); the reset may overtake the answer on the client's side, so the answer is optional here.
+            long? reported = null;
+            try
+            {
+                // 204 when the append ended on its own terms; 409 when the shutdown's interruption counts as a newer
+                // request taking over (the engine's rule for a cut-short append). Both report the kept offset.
+                var response = (await connection.ReadExchangeAsync(timeout: TimeSpan.FromSeconds(30))).Final;
+                Assert.True(response.StatusCode is 204 or 409, host.Describe($"the interrupted PATCH answered {response}"));
+                if (response.Header("Upload-Offset") is { } value)
+                {
+                    reported = long.Parse(value, NumberStyles.None, CultureInfo.InvariantCulture);
+                }
+            }
+            catch (IOException)
+            {
+            }
+
+            output.WriteLine($"PATCH answered offset {reported?.ToString(CultureInfo.InvariantCulture) ?? "(reset)"}; acknowledged before {acknowledged}, sent {acknowledged + sent}");
+            answered = reported ?? -1;
+            if (reported is { } offset)
+            {
+                Assert.InRange(offset, acknowledged + 1, acknowledged + sent);
+            }
         }
 
         await host.RestartAsync(cts.Token);
         using (var client = CreateClient(host))
         {
-            Assert.Equal(answered, await HeadOffsetAsync(client, host, upload, cts.Token));
+            var kept = await HeadOffsetAsync(client, host, upload, cts.Token);
+            Assert.InRange(kept, acknowledged + 1, acknowledged + sent);
+            Assert.True(answered < 0 || answered == kept, $"answered {answered}, HEAD after restart {kept}");
+            answered = kept;
             var offset = answered;
             while (offset < Size)
             {
