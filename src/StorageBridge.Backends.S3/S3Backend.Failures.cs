@@ -51,8 +51,9 @@ public sealed partial class S3Backend
         public Task DeleteAsync(string uploadId, int sequence, CancellationToken cancellationToken) =>
             backend.Classify(backend.DeleteTailCoreAsync(uploadId, sequence, cancellationToken), cancellationToken);
 
-        // Abort and completion remove the backend's tails with the upload.
-        public Task DeleteAllAsync(string uploadId, CancellationToken cancellationToken) => Task.CompletedTask;
+        // After completion: tail objects a crash left behind (written into a part, not yet deleted) are listed.
+        public Task DeleteAllAsync(string uploadId, CancellationToken cancellationToken) =>
+            backend.Classify(backend.DeleteAllTailsCoreAsync(uploadId, cancellationToken), cancellationToken);
     }
 
     /// <summary>

@@ -226,6 +226,26 @@ public sealed partial class S3Backend : IMultipartBackend, IDisposable
         }
     }
 
+    /// <summary>Every staging object of an upload, found by listing its folder (one LIST, usually empty).</summary>
+    private async Task DeleteAllTailsCoreAsync(string uploadId, CancellationToken cancellationToken)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(uploadId);
+        var request = new ListObjectsV2Request { BucketName = options.Bucket, Prefix = string.Concat(options.StagingPrefix, uploadId, "/") };
+        var keys = new List<string>();
+        do
+        {
+            var page = await client.ListObjectsV2Async(request, cancellationToken).ConfigureAwait(false);
+            keys.AddRange((page.S3Objects ?? []).Select(o => o.Key));
+            request.ContinuationToken = page.IsTruncated == true ? page.NextContinuationToken : null;
+        }
+        while (request.ContinuationToken is not null);
+
+        if (keys.Count > 0)
+        {
+            await DeleteManyAsync(keys, cancellationToken).ConfigureAwait(false);
+        }
+    }
+
     private async Task AbortCoreAsync(BackendUpload upload, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(upload);

@@ -34,8 +34,11 @@ function run(job) {
       if (error) result.error = String(error && error.message ? error.message : error)
       resolve(result)
     }
-    fs.stat(job.file).then((stat) => {
-      const upload = new Upload(createReadStream(job.file), {
+    // tus-v1 streams the file. The IETF draft modes get a Buffer: with a Node stream, tus-js-client 4.3.1 ends them
+    // with Upload-Complete: ?0, which leaves the upload incomplete (see docs/protocols.md).
+    const source = job.protocol === 'tus-v1' ? Promise.resolve(createReadStream(job.file)) : fs.readFile(job.file)
+    Promise.all([fs.stat(job.file), source]).then(([stat, input]) => {
+      const upload = new Upload(input, {
         endpoint: job.endpoint,
         protocol: job.protocol,
         chunkSize: job.chunkSize,

@@ -78,6 +78,19 @@ internal sealed class UploadCompletion(EngineContext engine)
 
         var completed = CompletedRecord(record, stored);
         var written = await engine.Store.TryReplaceAsync(completed, cancellationToken).ConfigureAwait(false);
+        if (written.Status == MetadataWriteStatus.Success)
+        {
+            // The interrupted completion may have left tail objects behind it (folded into parts, not yet deleted).
+            try
+            {
+                await target.Tails.DeleteAllAsync(record.Id, cancellationToken).ConfigureAwait(false);
+            }
+            catch (Exception ex) when (ex is not OperationCanceledException)
+            {
+                EngineLog.CleanupFailed(engine.Logger, record.Id, ex);
+            }
+        }
+
         return written.Record;
     }
 

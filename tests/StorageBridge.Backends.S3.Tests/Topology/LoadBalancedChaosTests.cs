@@ -5,6 +5,7 @@ using System.Net;
 using System.Net.Http.Headers;
 using System.Security.Cryptography;
 using System.Text.Json;
+using Amazon.S3;
 using Amazon.S3.Model;
 using StorageBridge.Tests;
 using StorageBridge.Tests.Support;
@@ -142,7 +143,22 @@ public sealed class LoadBalancedChaosTests(S3Endpoint s3, ITestOutputHelper outp
         foreach (var result in all)
         {
             var id = IdOf(result.Url);
-            using var response = await s3Client.GetObjectAsync(s3.Bucket, _prefix + id, Ct);
+            GetObjectResponse response;
+            try
+            {
+                response = await s3Client.GetObjectAsync(s3.Bucket, _prefix + id, Ct);
+            }
+            catch (AmazonS3Exception ex)
+            {
+                using var head = new HttpRequestMessage(HttpMethod.Head, result.Url);
+                head.Headers.Add("Upload-Draft-Interop-Version", "8");
+                using var state = await client.SendAsync(head, Ct);
+                var fields = string.Join("; ", state.Headers.Select(h => $"{h.Key}: {string.Join(",", h.Value)}"));
+                Assert.Fail($"{result.Name} reported success but {_prefix + id} is missing ({ex.ErrorCode}); HEAD {(int)state.StatusCode} {fields}; offsets {string.Join(",", result.Offsets)}");
+                throw;
+            }
+
+            using var disposeResponse = response;
             var (_, seed, size) = expected[result.Name];
             Assert.Equal(size, response.ContentLength);
             using var hash = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
