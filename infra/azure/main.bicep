@@ -206,6 +206,19 @@ resource cosmosContainer 'Microsoft.DocumentDB/databaseAccounts/sqlDatabases/con
         kind: 'Hash'
       }
       defaultTtl: -1
+      // The same policy the store gives containers it creates: only the two expiry queries filter on a field, so
+      // indexing every property (each entry of a record's part list too) would only raise the RU cost of a write.
+      indexingPolicy: {
+        indexingMode: 'consistent'
+        automatic: true
+        includedPaths: [
+          { path: '/expiresAtMs/?' }
+          { path: '/lookupExpiresAtMs/?' }
+        ]
+        excludedPaths: [
+          { path: '/*' }
+        ]
+      }
     }
   }
 }

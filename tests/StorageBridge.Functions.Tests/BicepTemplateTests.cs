@@ -41,6 +41,13 @@ public sealed class BicepTemplateTests
         Assert.Equal(-1, container.GetProperty("defaultTtl").GetInt32());
         Assert.Equal("/id", container.GetProperty("partitionKey").GetProperty("paths").EnumerateArray().Single().GetString());
 
+        // Indexed like a container the store creates: only the two expiry fields its queries filter on.
+        var indexing = container.GetProperty("indexingPolicy");
+        Assert.Equal(
+            ["/expiresAtMs/?", "/lookupExpiresAtMs/?"],
+            indexing.GetProperty("includedPaths").EnumerateArray().Select(p => p.GetProperty("path").GetString()!).Order(StringComparer.Ordinal));
+        Assert.Equal("/*", indexing.GetProperty("excludedPaths").EnumerateArray().Single().GetProperty("path").GetString());
+
         // Storage Blob Data Contributor on the upload container (not the account); Cosmos DB data role on the database.
         var variables = template.RootElement.GetProperty("variables");
         Assert.Equal("ba92f5b4-2d11-453d-a403-e96b0029c9fe", variables.GetProperty("storageBlobDataContributor").GetString());
