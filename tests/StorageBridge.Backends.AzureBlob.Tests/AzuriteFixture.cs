@@ -33,7 +33,7 @@ public sealed class AzuriteFixture : IAsyncLifetime
 
     public async Task InitializeAsync()
     {
-        var configured = Environment.GetEnvironmentVariable(EnvironmentVariable);
+        var configured = ExternalServices.Get(EnvironmentVariable);
         if (!string.IsNullOrWhiteSpace(configured))
         {
             ConnectionString = configured;

@@ -57,14 +57,14 @@ public sealed partial class S3Endpoint : IAsyncLifetime
 
     public async Task InitializeAsync()
     {
-        if (Environment.GetEnvironmentVariable("STORAGEBRIDGE_S3_SERVICEURL") is { Length: > 0 } external)
+        if (ExternalServices.Get("STORAGEBRIDGE_S3_SERVICEURL") is { Length: > 0 } external)
         {
             IsExternal = true;
             ServiceUrl = external;
-            AccessKey = Environment.GetEnvironmentVariable("STORAGEBRIDGE_S3_ACCESSKEY") ?? AccessKey;
-            SecretKey = Environment.GetEnvironmentVariable("STORAGEBRIDGE_S3_SECRETKEY") ?? SecretKey;
-            Region = Environment.GetEnvironmentVariable("STORAGEBRIDGE_S3_REGION") ?? Region;
-            Bucket = Environment.GetEnvironmentVariable("STORAGEBRIDGE_S3_BUCKET") ?? "storagebridge-tests";
+            AccessKey = ExternalServices.Get("STORAGEBRIDGE_S3_ACCESSKEY") ?? AccessKey;
+            SecretKey = ExternalServices.Get("STORAGEBRIDGE_S3_SECRETKEY") ?? SecretKey;
+            Region = ExternalServices.Get("STORAGEBRIDGE_S3_REGION") ?? Region;
+            Bucket = ExternalServices.Get("STORAGEBRIDGE_S3_BUCKET") ?? "storagebridge-tests";
         }
         else
         {

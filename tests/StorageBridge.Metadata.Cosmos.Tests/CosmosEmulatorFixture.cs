@@ -28,11 +28,11 @@ public sealed class CosmosEmulatorFixture : IAsyncLifetime
 
     public async Task InitializeAsync()
     {
-        var endpoint = Environment.GetEnvironmentVariable("STORAGEBRIDGE_COSMOS_ENDPOINT");
+        var endpoint = ExternalServices.Get("STORAGEBRIDGE_COSMOS_ENDPOINT");
         if (!string.IsNullOrEmpty(endpoint))
         {
             Endpoint = new Uri(endpoint);
-            Key = Environment.GetEnvironmentVariable("STORAGEBRIDGE_COSMOS_KEY") ?? EmulatorKey;
+            Key = ExternalServices.Get("STORAGEBRIDGE_COSMOS_KEY") ?? EmulatorKey;
             return;
         }
 
