@@ -21,11 +21,12 @@ public sealed class CdkTemplate : IAsyncLifetime
     public async Task InitializeAsync()
     {
         var result = await ChildProcess.RunAsync(
-            "env",
-            [$"CDK_OUTDIR={output.Path}", "npm", "run", "--silent", "synth"],
+            "npm",
+            ["run", "--silent", "synth"],
             AppDirectory,
             TimeSpan.FromMinutes(3),
-            CancellationToken.None).ConfigureAwait(false);
+            CancellationToken.None,
+            new Dictionary<string, string?> { ["CDK_OUTDIR"] = output.Path }).ConfigureAwait(false);
         Assert.True(result.ExitCode == 0, $"npm run synth failed: {result}");
         var file = Path.Combine(output.Path, "StorageBridge.template.json");
         Template = JsonNode.Parse(await File.ReadAllTextAsync(file).ConfigureAwait(false))!.AsObject();

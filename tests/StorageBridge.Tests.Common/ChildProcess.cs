@@ -18,7 +18,8 @@ public static class ChildProcess
         IEnumerable<string> arguments,
         string workingDirectory,
         TimeSpan timeout,
-        CancellationToken cancellationToken)
+        CancellationToken cancellationToken,
+        IReadOnlyDictionary<string, string?>? environment = null)
     {
         var start = new ProcessStartInfo
         {
@@ -27,10 +28,24 @@ public static class ChildProcess
             UseShellExecute = false,
             RedirectStandardOutput = true,
             RedirectStandardError = true,
+            RedirectStandardInput = environment is not null,
         };
         foreach (var argument in arguments)
         {
             start.ArgumentList.Add(argument);
+        }
+
+        // Changes to the child's environment: null removes a variable.
+        foreach (var (key, value) in environment ?? new Dictionary<string, string?>())
+        {
+            if (value is null)
+            {
+                start.Environment.Remove(key);
+            }
+            else
+            {
+                start.Environment[key] = value;
+            }
         }
 
         var stdout = new StringBuilder();
@@ -59,6 +74,11 @@ public static class ChildProcess
 
         var watch = Stopwatch.StartNew();
         process.Start();
+        if (start.RedirectStandardInput)
+        {
+            process.StandardInput.Close();
+        }
+
         process.BeginOutputReadLine();
         process.BeginErrorReadLine();
         using var limit = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);

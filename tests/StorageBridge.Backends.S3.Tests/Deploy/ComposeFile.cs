@@ -40,13 +40,13 @@ public sealed class ComposeFile
 
         // Variables the file interpolates (${MINIO_ROOT_USER:-...}) must come from the file's defaults, not from
         // whatever the machine running the tests has set.
-        return DeployProcess.RunAsync(
+        return ChildProcess.RunAsync(
             "docker-compose",
             arguments,
             RepositoryLayout.Root,
-            new Dictionary<string, string?> { ["MINIO_ROOT_USER"] = null, ["MINIO_ROOT_PASSWORD"] = null, ["POSTGRES_PASSWORD"] = null },
             TimeSpan.FromMinutes(2),
-            cancellationToken);
+            cancellationToken,
+            new Dictionary<string, string?> { ["MINIO_ROOT_USER"] = null, ["MINIO_ROOT_PASSWORD"] = null, ["POSTGRES_PASSWORD"] = null });
     }
 
     public IReadOnlyList<string> ServiceNames => [.. services.Children.Keys.Select(k => ((YamlScalarNode)k).Value!)];

@@ -22,7 +22,7 @@ public sealed class DeployFileTests : IDisposable
     {
         var lint = Path.Combine(RepositoryLayout.ClientsDirectory, "node_modules", "dockerfilelint", "bin", "dockerfilelint");
         Assert.True(File.Exists(lint), $"dockerfilelint is not installed: run `npm ci` in {RepositoryLayout.ClientsDirectory} (./test.sh does).");
-        var result = await DeployProcess.RunAsync("node", [lint, dockerfile], RepositoryLayout.Root, new Dictionary<string, string?>(), TimeSpan.FromMinutes(1), Ct);
+        var result = await ChildProcess.RunAsync("node", [lint, dockerfile], RepositoryLayout.Root, TimeSpan.FromMinutes(1), Ct, new Dictionary<string, string?>());
         Assert.True(result.ExitCode == 0, result.ToString());
         Assert.Contains("Issues: None found", result.StandardOutput, StringComparison.Ordinal);
     }

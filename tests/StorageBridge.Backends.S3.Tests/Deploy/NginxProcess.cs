@@ -58,7 +58,7 @@ public sealed class NginxProcess : IAsyncDisposable
         await File.WriteAllTextAsync(configFile, config, cancellationToken);
 
         string[] common = ["-p", directory, "-c", configFile, "-e", Path.Combine(directory, "error.log")];
-        var check = await DeployProcess.RunAsync(binary, [.. common, "-t", "-g", $"pid {directory}/nginx.pid;"], directory, new Dictionary<string, string?>(), TimeSpan.FromSeconds(30), cancellationToken);
+        var check = await ChildProcess.RunAsync(binary, [.. common, "-t", "-g", $"pid {directory}/nginx.pid;"], directory, TimeSpan.FromSeconds(30), cancellationToken, new Dictionary<string, string?>());
         if (check.ExitCode != 0)
         {
             throw new InvalidOperationException($"nginx -t rejected deploy/nginx.conf (addresses substituted): {check}");

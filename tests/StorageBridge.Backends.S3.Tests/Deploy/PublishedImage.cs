@@ -68,7 +68,7 @@ public sealed class PublishedImage : IAsyncLifetime
             environment[key] = null; // set by the `dotnet test` that runs this; not in a build container
         }
 
-        var result = await DeployProcess.RunAsync(HostProcess.DotnetHostPath(), arguments, context, environment, TimeSpan.FromMinutes(15), CancellationToken.None);
+        var result = await ChildProcess.RunAsync(HostProcess.DotnetHostPath(), arguments, context, TimeSpan.FromMinutes(15), CancellationToken.None, environment);
         PublishDuration = result.Elapsed;
         if (result.ExitCode != 0)
         {
