@@ -115,6 +115,14 @@ public static partial class ResumableUploadEndpoints
         context.Request.Body = body;
         try
         {
+            foreach (var gate in context.RequestServices.GetRequiredService<Security.TargetRequestGates>().Gates)
+            {
+                if (!await gate.PassAsync(context, target))
+                {
+                    return;
+                }
+            }
+
             await handler(context, target);
             if (body.Failure is IOException refused && !context.Response.HasStarted)
             {

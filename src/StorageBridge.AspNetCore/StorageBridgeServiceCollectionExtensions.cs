@@ -57,6 +57,8 @@ public static class StorageBridgeServiceCollectionExtensions
         services.TryAddSingleton<TusUploadHandler>();
         services.TryAddSingleton<ResumableUploadHandler>();
         services.TryAddSingleton<DownloadHandler>();
+        // Checks before every protocol handler (CORS, authentication, rate limits): each adds its ITargetRequestGate.
+        services.TryAddSingleton<StorageBridge.AspNetCore.Security.TargetRequestGates>();
         // Registered before the expiry service: the store is ready before the first sweep and the first request.
         services.TryAddSingleton<ShutdownSignal>();
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IHostedService, StorageBridgeInitializer>());

@@ -70,6 +70,12 @@ public sealed record CreateUploadRequest
 {
     public required string Target { get; init; }
     public string Protocol { get; init; } = "ietf";
+
+    /// <summary>Principal creating the upload, recorded as <see cref="UploadRecord.Owner"/> (null: anonymous).</summary>
+    public string? Owner { get; init; }
+
+    /// <summary>The authenticated caller (claims for creation hooks and key templates); null: anonymous or unknown.</summary>
+    public System.Security.Claims.ClaimsPrincipal? Principal { get; init; }
     public long? Length { get; init; }
     public string? ContentType { get; init; }
     public string? FileName { get; init; }
@@ -145,6 +151,12 @@ public sealed record ConcatenateRequest
     public required string Target { get; init; }
     public required IReadOnlyList<string> SourceIds { get; init; }
     public string Protocol { get; init; } = "ietf";
+
+    /// <summary>Principal creating the upload; every source must belong to it (null: anonymous sources only).</summary>
+    public string? Owner { get; init; }
+
+    /// <summary>The authenticated caller, as for <see cref="CreateUploadRequest.Principal"/>.</summary>
+    public System.Security.Claims.ClaimsPrincipal? Principal { get; init; }
     public string? ContentType { get; init; }
     public string? FileName { get; init; }
     public IReadOnlyDictionary<string, string>? Metadata { get; init; }

@@ -61,6 +61,12 @@ public sealed record UploadRecord
     public long Offset { get; init; }
     public UploadState State { get; init; } = UploadState.Open;
 
+    /// <summary>
+    /// Principal that created the upload (null: created anonymously). Every other principal is answered as if the
+    /// upload did not exist.
+    /// </summary>
+    public string? Owner { get; init; }
+
     public string? ContentType { get; init; }
     public string? FileName { get; init; }
     public IReadOnlyDictionary<string, string> Metadata { get; init; } = EmptyMetadata;
