@@ -54,6 +54,7 @@ internal sealed class UploadAdmission(EngineContext engine)
             Target = target.Name,
             ObjectKey = ObjectKeys.Build(target.Options, target.Name, id, request.FileName, now),
             Protocol = request.Protocol,
+            Owner = request.Owner,
             Length = request.Length,
             ContentType = request.ContentType,
             FileName = request.FileName,
