@@ -7,6 +7,10 @@ namespace StorageBridge.Targets;
 /// <summary>Builds object keys from a target's template; client-supplied names are neutralised first.</summary>
 internal static partial class ObjectKeys
 {
+    /// <summary>The object key of a template that names no claims.</summary>
+    public static string Build(UploadTargetOptions options, string targetName, string uploadId, string? fileName, DateTimeOffset now) =>
+        Build(options, targetName, uploadId, fileName, now, principal: null) ?? throw new InvalidOperationException("The key template names claims: pass the principal.");
+
     /// <summary>
     /// The object key of a new upload, or null when the template or prefix names a claim (<c>{claim:NAME}</c>) that
     /// <paramref name="principal"/> lacks, holds more than once with different values, or whose value is not a safe
