@@ -18,7 +18,7 @@ internal sealed class DownloadHandler
     public async Task DownloadAsync(HttpContext context, UploadTarget target, string id)
     {
         var response = context.Response;
-        var state = await _coordinator.GetAsync(target.Name, id, context.RequestAborted);
+        var state = await _coordinator.GetAsync(target.Name, id, Security.UploadPrincipals.OwnerOf(context), context.RequestAborted);
         if (state.Outcome != UploadOutcome.Success || state.Upload is not { } upload)
         {
             var gone = state.Outcome == UploadOutcome.Gone;
@@ -71,7 +71,7 @@ internal sealed class DownloadHandler
             return;
         }
 
-        var download = await _coordinator.OpenDownloadAsync(target.Name, id, offset, length, context.RequestAborted);
+        var download = await _coordinator.OpenDownloadAsync(target.Name, id, offset, length, Security.UploadPrincipals.OwnerOf(context), context.RequestAborted);
         if (download.Content is null)
         {
             response.StatusCode = StatusCodes.Status404NotFound;

@@ -3,7 +3,11 @@ using Microsoft.AspNetCore.Http;
 
 namespace StorageBridge.AspNetCore.Security;
 
-/// <summary>Who a request speaks for, as the engine records it (<c>UploadRecord.Owner</c>).</summary>
+/// <summary>
+/// Who a request speaks for, as the engine records it (<c>UploadRecord.Owner</c>). Owner ids are stable and never
+/// collide across kinds: <c>jwt:{issuer}|{subject}</c> (a target's JWT scheme), <c>key:{keyName}</c> (a target's API
+/// key), <c>app:{authenticationType}|{subject}</c> (the application's own authentication).
+/// </summary>
 internal static class UploadPrincipals
 {
     /// <summary>Claim our authentication handlers set to the stable owner id of a principal.</summary>
@@ -19,12 +23,28 @@ internal static class UploadPrincipals
             return null;
         }
 
-        if (user.FindFirst(OwnerClaim)?.Value is { Length: > 0 } owner)
+        // Only our own handlers' identities may state an owner id: an application's identity carrying a claim of that
+        // name (copied from some token) must not choose whose uploads it sees.
+        foreach (var own in user.Identities)
         {
-            return owner;
+            if (own is { IsAuthenticated: true, AuthenticationType: JwtSchemeOptions.AuthenticationType or ApiKeyAuthenticationHandler.AuthenticationType }
+                && own.FindFirst(OwnerClaim)?.Value is { Length: > 0 } owner)
+            {
+                return owner;
+            }
         }
 
         var subject = user.FindFirst(ClaimTypes.NameIdentifier)?.Value ?? user.FindFirst("sub")?.Value ?? identity.Name;
-        return subject is { Length: > 0 } ? $"{identity.AuthenticationType}:{subject}" : null;
+        return subject is { Length: > 0 } ? $"app:{Escape(identity.AuthenticationType ?? "")}|{subject}" : null;
     }
+
+    /// <summary>The request's authenticated principal (claims for key templates and hooks), or null when anonymous.</summary>
+    public static ClaimsPrincipal? PrincipalOf(HttpContext context) => context.User.Identity is { IsAuthenticated: true } ? context.User : null;
+
+    public static string JwtOwner(string issuer, string subject) => $"jwt:{Escape(issuer)}|{subject}";
+
+    public static string ApiKeyOwner(string keyName) => $"key:{keyName}";
+
+    /// <summary>'|' separates the issuer from the subject: escaped inside the issuer (and '%', the escape itself).</summary>
+    private static string Escape(string value) => value.Replace("%", "%25", StringComparison.Ordinal).Replace("|", "%7C", StringComparison.Ordinal);
 }

@@ -93,6 +93,14 @@ internal sealed partial class AppendOperation
             return await RejectWholeUploadAsync().ConfigureAwait(false);
         }
 
+        // Time of use: a caller whose authorization lapsed while the body streamed keeps its bytes but cannot complete.
+        if (_request.AuthorizeCompletion is { } authorize && !await authorize(SalvageToken).ConfigureAwait(false))
+        {
+            EngineLog.CompletionRefused(_engine.Logger, _record.Id);
+            await StoreRemainderAsync().ConfigureAwait(false);
+            return new AppendResult(UploadOutcome.Forbidden, _record);
+        }
+
         await CollectAsync(keep: 0, commit: false).ConfigureAwait(false);
         await LoadTailAsync().ConfigureAwait(false);
         if (_filled > 0)

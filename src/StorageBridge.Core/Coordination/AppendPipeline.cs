@@ -24,6 +24,12 @@ internal sealed class AppendPipeline(EngineContext engine, UploadAdmission admis
             return new AppendResult(target is null ? UploadOutcome.TargetNotFound : UploadOutcome.NotFound, null);
         }
 
+        // Whose it is, before taking over: another owner's request must not end (or learn of) a running append.
+        if (await engine.LoadForAsync(request.Target, request.Id, request.Owner, cancellationToken).ConfigureAwait(false) is null)
+        {
+            return new AppendResult(UploadOutcome.NotFound, null);
+        }
+
         // A client that is gone still has its received bytes stored (its FIN may arrive with the last of them), so
         // the steps before reading the body stop only for a takeover (which spares a request whose client is gone),
         // not for the request's abort.

@@ -54,6 +54,20 @@ internal sealed class EngineContext
         return record is not null && string.Equals(record.Target, target, StringComparison.OrdinalIgnoreCase) ? record : null;
     }
 
+    /// <summary>
+    /// Whether <paramref name="owner"/> (null: anonymous) may see the upload: an anonymous upload anyone, an owned one
+    /// only its owner. Every other caller is answered as if the upload did not exist.
+    /// </summary>
+    public static bool MayAccess(UploadRecord record, string? owner) =>
+        record.Owner is null || string.Equals(record.Owner, owner, StringComparison.Ordinal);
+
+    /// <summary>The upload, when it exists, belongs to <paramref name="target"/> and <paramref name="owner"/> may see it.</summary>
+    public async Task<UploadRecord?> LoadForAsync(string target, string id, string? owner, CancellationToken cancellationToken)
+    {
+        var record = await LoadAsync(target, id, cancellationToken).ConfigureAwait(false);
+        return record is not null && MayAccess(record, owner) ? record : null;
+    }
+
     /// <summary>Outcome implied by the record's state alone, or null when it is open for business.</summary>
     public UploadOutcome? StateOutcome(UploadRecord record) => record.State switch
     {

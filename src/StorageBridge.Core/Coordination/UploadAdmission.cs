@@ -46,13 +46,19 @@ internal sealed class UploadAdmission(EngineContext engine)
             }
         }
 
-        using var activity = EngineActivities.Start("StorageBridge.Create", id, target);
         var now = engine.Now;
+        if (ObjectKeys.Build(target.Options, target.Name, id, request.FileName, now, request.Principal) is not { } objectKey)
+        {
+            // The key template names a claim the caller lacks (or one that is no safe path segment).
+            return new CreateResult(UploadOutcome.Forbidden, null);
+        }
+
+        using var activity = EngineActivities.Start("StorageBridge.Create", id, target);
         var record = new UploadRecord
         {
             Id = id,
             Target = target.Name,
-            ObjectKey = ObjectKeys.Build(target.Options, target.Name, id, request.FileName, now),
+            ObjectKey = objectKey,
             Protocol = request.Protocol,
             Owner = request.Owner,
             Length = request.Length,

@@ -254,7 +254,7 @@ public sealed class UploadAssembler
         {
             using var replay = new StagedRangeStream(target.Tails, upload, range, skip, piece);
             return await AppendAsync(
-                new AppendRequest { Target = upload.Target, Id = upload.Id, Offset = upload.Offset, Complete = complete, ContentLength = range.Length - skip },
+                new AppendRequest { Target = upload.Target, Id = upload.Id, Owner = upload.Owner, Offset = upload.Offset, Complete = complete, ContentLength = range.Length - skip },
                 replay,
                 yieldToOtherInstance: true,
                 cancellationToken).ConfigureAwait(false);

@@ -33,7 +33,8 @@ internal sealed class UploadConcatenation(EngineContext engine, UploadCompletion
         var sources = new List<UploadRecord>(request.SourceIds.Count);
         foreach (var sourceId in request.SourceIds)
         {
-            var source = UploadIds.IsWellFormed(sourceId) ? await engine.LoadAsync(target.Name, sourceId, cancellationToken).ConfigureAwait(false) : null;
+            // Only uploads the caller may see can be joined: another owner's source does not exist for it.
+            var source = UploadIds.IsWellFormed(sourceId) ? await engine.LoadForAsync(target.Name, sourceId, request.Owner, cancellationToken).ConfigureAwait(false) : null;
             if (source is null)
             {
                 return new CreateResult(UploadOutcome.NotFound, null);
@@ -60,12 +61,18 @@ internal sealed class UploadConcatenation(EngineContext engine, UploadCompletion
 
         var now = engine.Now;
         var id = UploadIds.New();
+        if (ObjectKeys.Build(target.Options, target.Name, id, request.FileName, now, request.Principal) is not { } objectKey)
+        {
+            return new CreateResult(UploadOutcome.Forbidden, null);
+        }
+
         var record = new UploadRecord
         {
             Id = id,
             Target = target.Name,
-            ObjectKey = ObjectKeys.Build(target.Options, target.Name, id, request.FileName, now),
+            ObjectKey = objectKey,
             Protocol = request.Protocol,
+            Owner = request.Owner,
             Length = total,
             Offset = total,
             ContentType = request.ContentType,

@@ -30,6 +30,13 @@ public enum UploadOutcome
     ObjectExists,
     /// <summary>A source upload of a concatenation is not completed yet.</summary>
     IncompleteSource,
+
+    /// <summary>
+    /// The caller may not do this: a claim the target's key template or prefix names is missing or not a safe path
+    /// segment, or <see cref="AppendRequest.AuthorizeCompletion"/> refused (the bytes received are kept, the upload
+    /// stays open).
+    /// </summary>
+    Forbidden,
 }
 
 public enum LimitKind
@@ -95,6 +102,18 @@ public sealed record AppendRequest
 {
     public required string Target { get; init; }
     public required string Id { get; init; }
+
+    /// <summary>
+    /// The caller's owner id (null: anonymous). An upload another principal created is answered as
+    /// <see cref="UploadOutcome.NotFound"/>, before any running append is taken over.
+    /// </summary>
+    public string? Owner { get; init; }
+
+    /// <summary>
+    /// Asked right before the upload is committed (time of use, after the body streamed): false keeps the bytes
+    /// received (the offset moves) but does not complete, and the append answers <see cref="UploadOutcome.Forbidden"/>.
+    /// </summary>
+    public Func<CancellationToken, ValueTask<bool>>? AuthorizeCompletion { get; init; }
 
     /// <summary>Offset the client believes the upload is at.</summary>
     public required long Offset { get; init; }

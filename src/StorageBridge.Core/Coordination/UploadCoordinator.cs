@@ -63,19 +63,35 @@ public sealed class UploadCoordinator
     public Task<CreateResult> CreateAsync(CreateUploadRequest request, CancellationToken cancellationToken) =>
         _admission.CreateAsync(request, UploadIds.New(), assembled: false, cancellationToken);
 
-    /// <summary>Current state of an upload. Ends any append in flight in this process first, so the offset is final.</summary>
-    public async Task<UploadQueryResult> GetAsync(string target, string id, CancellationToken cancellationToken)
+    /// <summary>Current state of an upload, as an anonymous caller sees it (<see cref="GetAsync(string, string, string?, CancellationToken)"/>).</summary>
+    public Task<UploadQueryResult> GetAsync(string target, string id, CancellationToken cancellationToken) =>
+        GetAsync(target, id, owner: null, cancellationToken);
+
+    /// <summary>
+    /// Current state of an upload. Ends any append in flight in this process first, so the offset is final. An upload
+    /// of another owner is <see cref="UploadOutcome.NotFound"/>, and its running append is left alone.
+    /// </summary>
+    public async Task<UploadQueryResult> GetAsync(string target, string id, string? owner, CancellationToken cancellationToken)
     {
         if (!UploadIds.IsWellFormed(id) || _targets.Find(target) is null)
         {
             return new UploadQueryResult(UploadOutcome.NotFound, null);
         }
 
-        await _leases.EndActiveAsync(id, cancellationToken).ConfigureAwait(false);
-        var record = await _engine.LoadAsync(target, id, cancellationToken).ConfigureAwait(false);
+        // Whose it is, before anything running is ended: only the owner's requests may take over a running append.
+        var record = await _engine.LoadForAsync(target, id, owner, cancellationToken).ConfigureAwait(false);
         if (record is null)
         {
             return new UploadQueryResult(UploadOutcome.NotFound, null);
+        }
+
+        if (await _leases.EndActiveAsync(id, cancellationToken).ConfigureAwait(false))
+        {
+            record = await _engine.LoadAsync(target, id, cancellationToken).ConfigureAwait(false);
+            if (record is null)
+            {
+                return new UploadQueryResult(UploadOutcome.NotFound, null);
+            }
         }
 
         if (record.State == UploadState.Completing && !_leases.HeldByOther(record))
@@ -90,9 +106,18 @@ public sealed class UploadCoordinator
     /// Cancels an upload: the record becomes a tombstone (410) and every stored byte is dropped. A completed upload is
     /// deactivated the same way; its object stays unless the target says otherwise (<see cref="UploadTargetOptions.OnCancelCompleted"/>).
     /// </summary>
-    public async Task<UploadQueryResult> CancelAsync(string target, string id, CancellationToken cancellationToken)
+    public Task<UploadQueryResult> CancelAsync(string target, string id, CancellationToken cancellationToken) =>
+        CancelAsync(target, id, owner: null, cancellationToken);
+
+    /// <summary>As <see cref="CancelAsync(string, string, CancellationToken)"/> for <paramref name="owner"/>: another owner's upload is <see cref="UploadOutcome.NotFound"/>, untouched.</summary>
+    public async Task<UploadQueryResult> CancelAsync(string target, string id, string? owner, CancellationToken cancellationToken)
     {
         if (!UploadIds.IsWellFormed(id) || _targets.Find(target) is not { } uploadTarget)
+        {
+            return new UploadQueryResult(UploadOutcome.NotFound, null);
+        }
+
+        if (await _engine.LoadForAsync(target, id, owner, cancellationToken).ConfigureAwait(false) is null)
         {
             return new UploadQueryResult(UploadOutcome.NotFound, null);
         }
@@ -142,15 +167,19 @@ public sealed class UploadCoordinator
         }
     }
 
-    /// <summary>Opens a completed upload's object for download, optionally a byte range.</summary>
-    public async Task<DownloadResult> OpenDownloadAsync(string target, string id, long offset, long? length, CancellationToken cancellationToken)
+    /// <summary>Opens a completed upload's object for download, optionally a byte range, for an anonymous caller.</summary>
+    public Task<DownloadResult> OpenDownloadAsync(string target, string id, long offset, long? length, CancellationToken cancellationToken) =>
+        OpenDownloadAsync(target, id, offset, length, owner: null, cancellationToken);
+
+    /// <summary>Opens a completed upload's object for download, optionally a byte range; another owner's upload is <see cref="UploadOutcome.NotFound"/>.</summary>
+    public async Task<DownloadResult> OpenDownloadAsync(string target, string id, long offset, long? length, string? owner, CancellationToken cancellationToken)
     {
         if (!UploadIds.IsWellFormed(id) || _targets.Find(target) is not { } uploadTarget)
         {
             return new DownloadResult(UploadOutcome.NotFound, null);
         }
 
-        var record = await _engine.LoadAsync(target, id, cancellationToken).ConfigureAwait(false);
+        var record = await _engine.LoadForAsync(target, id, owner, cancellationToken).ConfigureAwait(false);
         if (record is null)
         {
             return new DownloadResult(UploadOutcome.NotFound, null);

@@ -33,6 +33,9 @@ internal static partial class EngineLog
     [LoggerMessage(EventIds.Engine.LeaseLost, LogLevel.Warning, "Upload {UploadId}: lost the lease to another writer; this append stops")]
     public static partial void LeaseLost(ILogger logger, string uploadId);
 
+    [LoggerMessage(EventIds.Security.CompletionRefused, LogLevel.Warning, "Upload {UploadId}: the caller is no longer authorized to complete it; the bytes received are kept, the upload stays open")]
+    public static partial void CompletionRefused(ILogger logger, string uploadId);
+
     [LoggerMessage(EventIds.Engine.ReprDigestMismatch, LogLevel.Warning, "Upload {UploadId}: whole-upload digest mismatch; the upload was cancelled")]
     public static partial void ReprDigestMismatch(ILogger logger, string uploadId);
 

@@ -63,6 +63,14 @@ public static class EventIds
         public const int ChunkDiffers = 504;
     }
 
+    /// <summary>Authentication, authorization and ownership: 600–649.</summary>
+    public static class Security
+    {
+        public const int CompletionRefused = 600;
+        public const int AuthenticationFailed = 601;
+        public const int AccessDenied = 602;
+    }
+
     /// <summary>The S3 backend: 4000–4099.</summary>
     public static class S3
     {

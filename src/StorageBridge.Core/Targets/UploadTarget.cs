@@ -81,9 +81,19 @@ public sealed record UploadTargetOptions
     /// <summary>What cancelling (DELETE) a completed upload does to its object; the upload itself is deactivated either way.</summary>
     public CompletedUploadCancellation OnCancelCompleted { get; init; } = CompletedUploadCancellation.KeepObject;
 
-    /// <summary>Object key layout: {id}, {filename}, {yyyy}, {MM}, {dd}, {target}. Default "{id}".</summary>
+    /// <summary>Object key layout: {id}, {filename}, {yyyy}, {MM}, {dd}, {target}, {claim:NAME}. Default "{id}".</summary>
     public string KeyTemplate { get; init; } = "{id}";
+
+    /// <summary>Put before every object key; may name claims too ({claim:tenant}/).</summary>
     public string Prefix { get; init; } = "";
+
+    /// <summary>
+    /// Whether <paramref name="principal"/> can fill every <c>{claim:NAME}</c> of <see cref="Prefix"/> and
+    /// <see cref="KeyTemplate"/>: it holds each such claim once, as a safe single path segment. Creations by anyone
+    /// else are refused (<see cref="Coordination.UploadOutcome.Forbidden"/>).
+    /// </summary>
+    public bool AcceptsKeyClaimsOf(System.Security.Claims.ClaimsPrincipal? principal) =>
+        ObjectKeys.FillClaims(Prefix, principal) is not null && ObjectKeys.FillClaims(KeyTemplate, principal) is not null;
 }
 
 /// <summary>What cancelling a completed upload does to the object it committed.</summary>

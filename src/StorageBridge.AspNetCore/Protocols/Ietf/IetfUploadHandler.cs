@@ -88,6 +88,8 @@ internal sealed partial class IetfUploadHandler
             {
                 Target = target.Name,
                 Protocol = "ietf",
+                Owner = Security.UploadPrincipals.OwnerOf(context),
+                Principal = Security.UploadPrincipals.PrincipalOf(context),
                 Length = declaredLength,
                 ContentType = contentType,
                 FileName = fileName,
@@ -120,6 +122,8 @@ internal sealed partial class IetfUploadHandler
                 {
                     Target = target.Name,
                     Id = upload.Id,
+                    Owner = upload.Owner,
+                    AuthorizeCompletion = Security.UploadAuthorization.CompletionCheck(context),
                     Offset = 0,
                     Complete = complete,
                     ContentLength = contentLength,
@@ -162,7 +166,7 @@ internal sealed partial class IetfUploadHandler
             return;
         }
 
-        var result = await _coordinator.GetAsync(target.Name, id, context.RequestAborted);
+        var result = await _coordinator.GetAsync(target.Name, id, Security.UploadPrincipals.OwnerOf(context), context.RequestAborted);
         if (result.Outcome != UploadOutcome.Success)
         {
             await WriteFailureAsync(context, version, target, result.Outcome, result.Upload, LimitKind.None, null);
@@ -217,6 +221,8 @@ internal sealed partial class IetfUploadHandler
             {
                 Target = target.Name,
                 Id = id,
+                Owner = Security.UploadPrincipals.OwnerOf(context),
+                AuthorizeCompletion = Security.UploadAuthorization.CompletionCheck(context),
                 Offset = offset,
                 Complete = complete,
                 DeclaredLength = declaredLength,
@@ -243,7 +249,7 @@ internal sealed partial class IetfUploadHandler
     public async Task CancelAsync(HttpContext context, UploadTarget target, string id)
     {
         var version = IetfVersion.From(context.Request);
-        var result = await _coordinator.CancelAsync(target.Name, id, context.RequestAborted);
+        var result = await _coordinator.CancelAsync(target.Name, id, Security.UploadPrincipals.OwnerOf(context), context.RequestAborted);
         if (result.Outcome != UploadOutcome.Success)
         {
             await WriteFailureAsync(context, version, target, result.Outcome, result.Upload, LimitKind.None, null);
@@ -413,6 +419,14 @@ internal sealed partial class IetfUploadHandler
                 break;
             case UploadOutcome.AlreadyCompleted:
                 await CompletedUploadAsync(context, version, upload);
+                break;
+            case UploadOutcome.Forbidden:
+                if (upload is not null)
+                {
+                    response.Headers["Upload-Offset"] = upload.Offset.ToString(CultureInfo.InvariantCulture);
+                }
+
+                await Security.UploadAuthorization.WriteRefusalAsync(context);
                 break;
             case UploadOutcome.TooLarge:
                 if (upload is not null)

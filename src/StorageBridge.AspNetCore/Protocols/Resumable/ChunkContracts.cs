@@ -17,8 +17,11 @@ internal sealed record ChunkRequest
     public string? FileName { get; init; }
     public string? ContentType { get; init; }
 
-    /// <summary>Authenticated user the upload belongs to, or empty: part of the identity, so users never share an upload.</summary>
+    /// <summary>Owner id of the caller (UploadPrincipals.OwnerOf), or empty: part of the identity, so principals never share an upload.</summary>
     public string Principal { get; init; } = "";
+
+    /// <summary>The caller's claims (for <c>{claim:NAME}</c> in the target's key template); null when anonymous.</summary>
+    public System.Security.Claims.ClaimsPrincipal? User { get; init; }
 
     public required long ChunkNumber { get; init; }
     public required long ChunkSize { get; init; }

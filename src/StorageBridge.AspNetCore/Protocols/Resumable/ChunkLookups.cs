@@ -76,7 +76,8 @@ internal sealed class ChunkLookups(UploadAssembler assembler, IUploadMetadataSto
             var upload = UploadIds.IsWellFormed(lookup.UploadId)
                 ? await store.GetAsync(lookup.UploadId, cancellationToken).ConfigureAwait(false)
                 : null;
-            if (upload is not null && !string.Equals(upload.Target, target.Name, StringComparison.OrdinalIgnoreCase))
+            if (upload is not null && (!string.Equals(upload.Target, target.Name, StringComparison.OrdinalIgnoreCase)
+                || !string.Equals(upload.Owner ?? "", request.Principal, StringComparison.Ordinal)))
             {
                 upload = null;
             }
@@ -167,6 +168,8 @@ internal sealed class ChunkLookups(UploadAssembler assembler, IUploadMetadataSto
             {
                 Target = target.Name,
                 Protocol = Protocol,
+                Owner = request.Principal is { Length: > 0 } owner ? owner : null,
+                Principal = request.User,
                 Length = layout.TotalSize,
                 ContentType = request.ContentType,
                 FileName = request.FileName,

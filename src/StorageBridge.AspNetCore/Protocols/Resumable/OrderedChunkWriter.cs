@@ -100,6 +100,7 @@ internal sealed class OrderedChunkWriter(UploadAssembler assembler, ChunkAnswers
             {
                 Target = upload.Target,
                 Id = upload.Id,
+                Owner = upload.Owner,
                 Offset = upload.Offset,
                 Complete = end == layout.TotalSize,
                 ContentLength = end - upload.Offset,
@@ -313,7 +314,7 @@ internal sealed class OrderedChunkWriter(UploadAssembler assembler, ChunkAnswers
                     {
                         // Every byte is in but the commit did not happen (e.g. it was refused before): try it again.
                         await assembler.AppendAsync(
-                            new AppendRequest { Target = upload.Target, Id = uploadId, Offset = upload.Offset, Complete = true, ContentLength = 0 },
+                            new AppendRequest { Target = upload.Target, Id = uploadId, Owner = upload.Owner, Offset = upload.Offset, Complete = true, ContentLength = 0 },
                             Stream.Null,
                             yieldToOtherInstance: false,
                             token).ConfigureAwait(false);

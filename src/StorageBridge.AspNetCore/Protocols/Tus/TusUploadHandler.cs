@@ -166,6 +166,8 @@ internal sealed partial class TusUploadHandler
             {
                 Target = target.Name,
                 Protocol = "tus",
+                Owner = Security.UploadPrincipals.OwnerOf(context),
+                Principal = Security.UploadPrincipals.PrincipalOf(context),
                 Length = length,
                 ContentType = contentType,
                 FileName = fileName,
@@ -190,6 +192,8 @@ internal sealed partial class TusUploadHandler
                 {
                     Target = target.Name,
                     Id = upload.Id,
+                    Owner = upload.Owner,
+                    AuthorizeCompletion = Security.UploadAuthorization.CompletionCheck(context),
                     Offset = 0,
                     ContentLength = request.ContentLength,
                     ContentDigest = checksum,
@@ -242,7 +246,7 @@ internal sealed partial class TusUploadHandler
             }
 
             // Only partial uploads may be joined (tus: the final upload references Upload-Concat: partial uploads).
-            var source = await _coordinator.GetAsync(target.Name, id, context.RequestAborted);
+            var source = await _coordinator.GetAsync(target.Name, id, Security.UploadPrincipals.OwnerOf(context), context.RequestAborted);
             if (source.Outcome == UploadOutcome.Success && source.Upload!.ProtocolState.GetValueOrDefault(ConcatKey) != "partial")
             {
                 await ErrorAsync(context, StatusCodes.Status400BadRequest, $"'{url}' is not a partial upload.");
@@ -259,6 +263,8 @@ internal sealed partial class TusUploadHandler
                 Target = target.Name,
                 SourceIds = ids,
                 Protocol = "tus",
+                Owner = Security.UploadPrincipals.OwnerOf(context),
+                Principal = Security.UploadPrincipals.PrincipalOf(context),
                 FileName = fileName,
                 ContentType = contentType,
                 Metadata = metadata.Count > 0 ? metadata : null,
@@ -310,7 +316,7 @@ internal sealed partial class TusUploadHandler
 
     private async Task HeadAsync(HttpContext context, UploadTarget target, string id)
     {
-        var result = await _coordinator.GetAsync(target.Name, id, context.RequestAborted);
+        var result = await _coordinator.GetAsync(target.Name, id, Security.UploadPrincipals.OwnerOf(context), context.RequestAborted);
         context.Response.Headers.CacheControl = "no-store";
         if (result.Outcome != UploadOutcome.Success)
         {
@@ -385,6 +391,8 @@ internal sealed partial class TusUploadHandler
             {
                 Target = target.Name,
                 Id = id,
+                Owner = Security.UploadPrincipals.OwnerOf(context),
+                AuthorizeCompletion = Security.UploadAuthorization.CompletionCheck(context),
                 Offset = offset,
                 DeclaredLength = declared,
                 ContentLength = request.ContentLength,
@@ -436,7 +444,7 @@ internal sealed partial class TusUploadHandler
     {
         // Termination covers completed uploads too (204): the upload is deactivated, its object kept unless the target
         // deletes it (OnCancelCompleted).
-        var result = await _coordinator.CancelAsync(target.Name, id, context.RequestAborted);
+        var result = await _coordinator.CancelAsync(target.Name, id, Security.UploadPrincipals.OwnerOf(context), context.RequestAborted);
         if (result.Outcome != UploadOutcome.Success)
         {
             await WriteFailureAsync(context, result.Outcome, null);
@@ -472,7 +480,7 @@ internal sealed partial class TusUploadHandler
     private static Task WriteFailureAsync(HttpContext context, UploadOutcome outcome, UploadRecord? upload, bool lengthInRequest = false)
     {
         // Offsets on the 4xx that leave the upload usable, so a client can resume without a HEAD.
-        if (upload is not null && outcome is UploadOutcome.OffsetMismatch or UploadOutcome.DigestMismatch or UploadOutcome.LengthMismatch or UploadOutcome.TooLarge or UploadOutcome.Conflict)
+        if (upload is not null && outcome is UploadOutcome.OffsetMismatch or UploadOutcome.DigestMismatch or UploadOutcome.LengthMismatch or UploadOutcome.TooLarge or UploadOutcome.Conflict or UploadOutcome.Forbidden)
         {
             context.Response.Headers["Upload-Offset"] = upload.Offset.ToString(CultureInfo.InvariantCulture);
         }
@@ -491,6 +499,7 @@ internal sealed partial class TusUploadHandler
             UploadOutcome.IncompleteSource => ErrorAsync(context, StatusCodes.Status400BadRequest, "A partial upload is not finished (concatenation-unfinished is not supported)."),
             UploadOutcome.NotSupported => ErrorAsync(context, StatusCodes.Status400BadRequest, "This target does not support concatenation."),
             UploadOutcome.AlreadyCompleted => ErrorAsync(context, StatusCodes.Status400BadRequest, "The upload is already complete."),
+            UploadOutcome.Forbidden => Security.UploadAuthorization.WriteRefusalAsync(context),
             UploadOutcome.ObjectExists => ErrorAsync(context, StatusCodes.Status409Conflict, "Another object already exists under this upload's key and the target does not allow overwriting it."),
             _ => ErrorAsync(context, StatusCodes.Status409Conflict, "Another request changed this upload; retrieve the offset and resume."),
         };
