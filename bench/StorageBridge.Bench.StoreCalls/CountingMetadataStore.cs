@@ -44,6 +44,15 @@ internal sealed class CountingMetadataStore(IUploadMetadataStore inner) : IUploa
         }
     }
 
+    public async IAsyncEnumerable<UploadRecord> ListDueEventsAsync(DateTimeOffset now, int limit, [EnumeratorCancellation] CancellationToken cancellationToken)
+    {
+        Increment(nameof(ListDueEventsAsync));
+        await foreach (var record in inner.ListDueEventsAsync(now, limit, cancellationToken).ConfigureAwait(false))
+        {
+            yield return record;
+        }
+    }
+
     public Task<LookupWriteResult> TryAddLookupAsync(UploadLookup lookup, CancellationToken cancellationToken) =>
         Count(nameof(TryAddLookupAsync), inner.TryAddLookupAsync(lookup, cancellationToken));
 

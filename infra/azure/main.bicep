@@ -206,7 +206,7 @@ resource cosmosContainer 'Microsoft.DocumentDB/databaseAccounts/sqlDatabases/con
         kind: 'Hash'
       }
       defaultTtl: -1
-      // The same policy the store gives containers it creates: only the two expiry queries filter on a field, so
+      // The same policy the store gives containers it creates: only the expiry and due-event queries filter on a field, so
       // indexing every property (each entry of a record's part list too) would only raise the RU cost of a write.
       indexingPolicy: {
         indexingMode: 'consistent'
@@ -214,6 +214,7 @@ resource cosmosContainer 'Microsoft.DocumentDB/databaseAccounts/sqlDatabases/con
         includedPaths: [
           { path: '/expiresAtMs/?' }
           { path: '/lookupExpiresAtMs/?' }
+          { path: '/eventsDueAtMs/?' }
         ]
         excludedPaths: [
           { path: '/*' }

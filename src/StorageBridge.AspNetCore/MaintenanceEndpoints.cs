@@ -46,6 +46,7 @@ public static partial class MaintenanceEndpoints
         var expected = SHA256.HashData(Encoding.UTF8.GetBytes(secret));
         var group = endpoints.MapGroup(prefix);
         group.MapPost("/expire", context => ExpireAsync(context, expected));
+        group.MapPost("/events", context => DispatchEventsAsync(context, expected));
         return group;
     }
 
@@ -89,8 +90,11 @@ public static partial class MaintenanceEndpoints
         }
 
         Log.Swept(logger, handled, more);
+
+        // Hosts without a running timer (AWS Lambda) deliver the completion events other requests left due here too.
+        var events = await DispatchDueEventsAsync(context, logger).ConfigureAwait(false);
         context.Response.ContentType = "application/json";
-        await context.Response.WriteAsync($"{{\"handled\":{handled},\"more\":{(more ? "true" : "false")}}}", context.RequestAborted).ConfigureAwait(false);
+        await context.Response.WriteAsync($"{{\"handled\":{handled},\"more\":{(more ? "true" : "false")}{events}}}", context.RequestAborted).ConfigureAwait(false);
     }
 
     private static partial class Log

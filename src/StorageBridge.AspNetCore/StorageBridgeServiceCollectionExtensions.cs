@@ -47,7 +47,7 @@ public static class StorageBridgeServiceCollectionExtensions
         services.TryAddSingleton(sp => new UploadCoordinator(
             sp.GetRequiredService<UploadTargetRegistry>(),
             sp.GetRequiredService<IUploadMetadataStore>(),
-            sp.GetRequiredService<StorageBridgeEngineOptions>(),
+            StorageBridge.AspNetCore.Events.CompletionEventServices.EngineOptions(sp),
             sp.GetRequiredService<TimeProvider>(),
             sp.GetRequiredService<ILogger<UploadCoordinator>>(),
             sp.GetRequiredService<StorageBridgeMetrics>()));
@@ -66,6 +66,7 @@ public static class StorageBridgeServiceCollectionExtensions
         services.TryAddEnumerable(ServiceDescriptor.Singleton<Options.IConfigureOptions<StorageBridgeMaintenanceOptions>, MaintenanceSectionBinder>());
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IHostedService, ExpiryCleanupService>());
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IHostedService, StartupSummary>());
+        StorageBridge.AspNetCore.Events.CompletionEventServices.Add(services); // completion events: outbox dispatcher, sinks
         AddReadinessCheck(services);
         return builder;
     }

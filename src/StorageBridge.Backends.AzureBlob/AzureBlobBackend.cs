@@ -72,6 +72,9 @@ public sealed partial class AzureBlobBackend : IMultipartBackend, IObjectConcate
 
     public IObjectConcatenation? Concatenation => this;
 
+    /// <summary>Named in completion events (<see cref="IUploadBackend.ContainerName"/>).</summary>
+    public string? ContainerName => container.Name;
+
     /// <summary>The container this backend writes to.</summary>
     public BlobContainerClient Container => container;
 

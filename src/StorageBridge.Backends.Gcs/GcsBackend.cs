@@ -72,6 +72,9 @@ public sealed partial class GcsBackend : IAppendBackend, ISessionReconciliation,
 
     public IObjectConcatenation? Concatenation => null;
 
+    /// <summary>Named in completion events (<see cref="IUploadBackend.ContainerName"/>).</summary>
+    public string? ContainerName => options.Bucket;
+
     /// <summary>GCS sessions confirm chunks before the engine records them: checked after a crash.</summary>
     public ISessionReconciliation? Reconciliation => this;
 

@@ -63,6 +63,9 @@ public sealed partial class S3Backend : IMultipartBackend, IDisposable
 
     public IObjectConcatenation? Concatenation => this;
 
+    /// <summary>Named in completion events (<see cref="IUploadBackend.ContainerName"/>).</summary>
+    public string? ContainerName => options.Bucket;
+
     public S3BackendOptions Options => options;
 
     public IAmazonS3 Client => client;

@@ -232,33 +232,7 @@ public sealed partial class CosmosUploadMetadataStore : IUploadMetadataStore, ID
         // No ORDER BY / TOP: @vercel/cosmosdb-server (the test emulator) implements neither, so the due records are
         // read in full and sorted and cut client-side. The set is small in practice: the cleanup service runs often and
         // deletes (or re-dates) what it lists; the SDK pages through it.
-        var query = new QueryDefinition($"SELECT * FROM c WHERE c.{ExpiresAtField} <= @now")
-            .WithParameter("@now", now.ToUnixTimeMilliseconds());
-        var due = new List<UploadRecord>();
-        using (var feed = _container.GetItemQueryStreamIterator(query))
-        {
-            while (feed.HasMoreResults)
-            {
-                using var page = await SendAsync("expiry query", () => feed.ReadNextAsync(cancellationToken), cancellationToken).ConfigureAwait(false);
-                if (!page.IsSuccessStatusCode)
-                {
-                    throw Fail(page);
-                }
-
-                using var json = await JsonDocument.ParseAsync(page.Content, cancellationToken: cancellationToken).ConfigureAwait(false);
-                foreach (var item in json.RootElement.GetProperty("Documents").EnumerateArray())
-                {
-                    var etag = item.TryGetProperty("_etag", out var e) ? e.GetString() ?? "" : "";
-                    var record = item.Deserialize(UploadRecordJson.TypeInfo)! with { Version = etag };
-
-                    // The query compares whole milliseconds; the contract is the exact instant.
-                    if (record.ExpiresAt is { } expires && expires <= now)
-                    {
-                        due.Add(record);
-                    }
-                }
-            }
-        }
+        var due = await QueryAtOrBeforeAsync(ExpiresAtField, now, "expiry query", r => r.ExpiresAt, cancellationToken).ConfigureAwait(false);
 
         foreach (var record in due.OrderBy(r => r.ExpiresAt).ThenBy(r => r.Id, StringComparer.Ordinal).Take(limit))
         {
@@ -311,6 +285,11 @@ public sealed partial class CosmosUploadMetadataStore : IUploadMetadataStore, ID
         {
             document[ExpiresAtField] = expires.ToUnixTimeMilliseconds();
             document[TtlField] = TtlSeconds(expires, _time.GetUtcNow(), _options.TtlGrace);
+        }
+
+        if (record.EventsDueAt is { } eventsDue)
+        {
+            document[EventsDueAtField] = eventsDue.ToUnixTimeMilliseconds();
         }
 
         var stream = new MemoryStream();
@@ -435,7 +414,7 @@ public sealed partial class CosmosUploadMetadataStore : IUploadMetadataStore, ID
     }
 
     /// <summary>
-    /// Only the two expiry queries filter on a field; every other read is a point read by id. Indexing just those
+    /// Only the two expiry queries and the due-events query filter on a field; every other read is a point read by id. Indexing just those
     /// fields (instead of Cosmos DB's default: every property, including each entry of a record's part list) keeps
     /// the RU cost of a replace from growing with the number of parts.
     /// </summary>
@@ -445,6 +424,7 @@ public sealed partial class CosmosUploadMetadataStore : IUploadMetadataStore, ID
         policy.ExcludedPaths.Clear();
         policy.IncludedPaths.Add(new IncludedPath { Path = $"/{ExpiresAtField}/?" });
         policy.IncludedPaths.Add(new IncludedPath { Path = $"/{LookupExpiresAtField}/?" });
+        policy.IncludedPaths.Add(new IncludedPath { Path = $"/{EventsDueAtField}/?" });
         policy.ExcludedPaths.Add(new ExcludedPath { Path = "/*" });
     }
 }

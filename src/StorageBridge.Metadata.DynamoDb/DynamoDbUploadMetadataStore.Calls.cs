@@ -76,7 +76,12 @@ public sealed partial class DynamoDbUploadMetadataStore
     /// Keys of up to <paramref name="limit"/> items of one expiry partition due at <paramref name="now"/>, oldest first:
     /// a Query on the sparse index (exact to the tick), so the cost follows the limit, not the table or the backlog.
     /// </summary>
-    private async Task<List<string>> QueryDueAsync(string partition, DateTimeOffset now, int limit, CancellationToken cancellationToken)
+    private Task<List<string>> QueryDueAsync(string partition, DateTimeOffset now, int limit, CancellationToken cancellationToken) =>
+        QueryIndexDueAsync(ExpiryIndexName, ExpiryPartitionAttribute, ExpiryAttribute, partition, now, limit, cancellationToken);
+
+    /// <summary>Keys of up to <paramref name="limit"/> items of one partition of a sparse index whose sort key (ticks) is at or before <paramref name="now"/>.</summary>
+    private async Task<List<string>> QueryIndexDueAsync(
+        string indexName, string partitionAttribute, string sortAttribute, string partition, DateTimeOffset now, int limit, CancellationToken cancellationToken)
     {
         var keys = new List<string>();
         Dictionary<string, AttributeValue>? start = null;
@@ -85,9 +90,9 @@ public sealed partial class DynamoDbUploadMetadataStore
             var request = new QueryRequest
             {
                 TableName = _options.TableName,
-                IndexName = ExpiryIndexName,
+                IndexName = indexName,
                 KeyConditionExpression = "#xp = :partition AND #exp <= :now",
-                ExpressionAttributeNames = new() { ["#xp"] = ExpiryPartitionAttribute, ["#exp"] = ExpiryAttribute },
+                ExpressionAttributeNames = new() { ["#xp"] = partitionAttribute, ["#exp"] = sortAttribute },
                 ExpressionAttributeValues = new()
                 {
                     [":partition"] = new AttributeValue { S = partition },

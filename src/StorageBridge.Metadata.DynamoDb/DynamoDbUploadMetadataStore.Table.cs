@@ -88,6 +88,8 @@ public sealed partial class DynamoDbUploadMetadataStore
                 new AttributeDefinition(PartitionKeyAttribute, ScalarAttributeType.S),
                 new AttributeDefinition(ExpiryPartitionAttribute, ScalarAttributeType.S),
                 new AttributeDefinition(ExpiryAttribute, ScalarAttributeType.N),
+                new AttributeDefinition(EventsPartitionAttribute, ScalarAttributeType.S),
+                new AttributeDefinition(EventsDueAttribute, ScalarAttributeType.N),
             ],
             GlobalSecondaryIndexes =
             [
@@ -95,6 +97,12 @@ public sealed partial class DynamoDbUploadMetadataStore
                 {
                     IndexName = ExpiryIndexName,
                     KeySchema = [new KeySchemaElement(ExpiryPartitionAttribute, KeyType.HASH), new KeySchemaElement(ExpiryAttribute, KeyType.RANGE)],
+                    Projection = new Projection { ProjectionType = ProjectionType.KEYS_ONLY },
+                },
+                new GlobalSecondaryIndex
+                {
+                    IndexName = EventsIndexName,
+                    KeySchema = [new KeySchemaElement(EventsPartitionAttribute, KeyType.HASH), new KeySchemaElement(EventsDueAttribute, KeyType.RANGE)],
                     Projection = new Projection { ProjectionType = ProjectionType.KEYS_ONLY },
                 },
             ],
@@ -143,6 +151,18 @@ public sealed partial class DynamoDbUploadMetadataStore
             || types.GetValueOrDefault(ExpiryPartitionAttribute) != "S" || types.GetValueOrDefault(ExpiryAttribute) != "N")
         {
             problems.Add($"index '{ExpiryIndexName}' must have partition key '{ExpiryPartitionAttribute}' (string) and sort key '{ExpiryAttribute}' (number)");
+        }
+
+        var events = table.GlobalSecondaryIndexes?.FirstOrDefault(i => i.IndexName == EventsIndexName);
+        if (events is null)
+        {
+            problems.Add($"it lacks the global secondary index '{EventsIndexName}' (completion events; added in this version: update the table from the template)");
+        }
+        else if (events.KeySchema is not [{ KeyType.Value: "HASH" } eh, { KeyType.Value: "RANGE" } er]
+            || eh.AttributeName != EventsPartitionAttribute || er.AttributeName != EventsDueAttribute
+            || types.GetValueOrDefault(EventsPartitionAttribute) != "S" || types.GetValueOrDefault(EventsDueAttribute) != "N")
+        {
+            problems.Add($"index '{EventsIndexName}' must have partition key '{EventsPartitionAttribute}' (string) and sort key '{EventsDueAttribute}' (number)");
         }
 
         if (problems.Count > 0)

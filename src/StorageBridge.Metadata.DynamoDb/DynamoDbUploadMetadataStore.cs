@@ -237,6 +237,7 @@ public sealed partial class DynamoDbUploadMetadataStore : IUploadMetadataStore, 
         }
 
         AddExpiry(item, UploadExpiryPartition, record.ExpiresAt);
+        AddEventsDue(item, record.EventsDueAt);
         return item;
     }
 

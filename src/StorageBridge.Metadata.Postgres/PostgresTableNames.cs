@@ -21,6 +21,7 @@ internal sealed class PostgresTableNames
         SchemaVersion = $"{Schema}.{Quote(prefix + "schema_version")}";
         UploadsExpiryIndex = Quote(prefix + "uploads_expires_at");
         LookupsExpiryIndex = Quote(prefix + "lookups_expires_at");
+        UploadsEventsDueIndex = Quote(prefix + "uploads_due_at");
         LockName = $"{schema}.{prefix}";
     }
 
@@ -35,6 +36,8 @@ internal sealed class PostgresTableNames
     public string UploadsExpiryIndex { get; }
 
     public string LookupsExpiryIndex { get; }
+
+    public string UploadsEventsDueIndex { get; }
 
     /// <summary>Names the advisory lock that serializes migrations of this schema and prefix.</summary>
     public string LockName { get; }

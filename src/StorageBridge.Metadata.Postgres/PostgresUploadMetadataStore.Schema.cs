@@ -37,6 +37,11 @@ public sealed partial class PostgresUploadMetadataStore
             );
             CREATE INDEX {t.LookupsExpiryIndex} ON {t.Lookups} (expires_at_ticks) WHERE expires_at_ticks IS NOT NULL;
             """),
+        ("completion event outbox due time", t =>
+            $"""
+            ALTER TABLE {t.Uploads} ADD COLUMN IF NOT EXISTS events_due_ticks bigint NULL;
+            CREATE INDEX IF NOT EXISTS {t.UploadsEventsDueIndex} ON {t.Uploads} (events_due_ticks, id) WHERE events_due_ticks IS NOT NULL;
+            """),
     ];
 
     /// <summary>The schema version this build reads and writes.</summary>

@@ -33,6 +33,7 @@ public sealed partial class PostgresUploadMetadataStore : IUploadMetadataStore, 
     private readonly string _update;
     private readonly string _delete;
     private readonly string _selectExpired;
+    private readonly string _selectDueEvents;
     private readonly string _selectExists;
 
     /// <summary>A store on its own data source built from <see cref="PostgresMetadataOptions.ConnectionString"/> (or on <see cref="PostgresMetadataOptions.DataSource"/> when set).</summary>
@@ -61,13 +62,13 @@ public sealed partial class PostgresUploadMetadataStore : IUploadMetadataStore, 
         _selectById = $"SELECT version, doc FROM {uploads} WHERE id = @id";
         _selectExists = $"SELECT EXISTS (SELECT 1 FROM {uploads} WHERE id = @id)";
         _insert =
-            $"INSERT INTO {uploads} (id, version, state, expires_at_ticks, doc) VALUES (@id, 1, @state, @expires, @doc) " +
+            $"INSERT INTO {uploads} (id, version, state, expires_at_ticks, events_due_ticks, doc) VALUES (@id, 1, @state, @expires, @events_due, @doc) " +
             "ON CONFLICT (id) DO NOTHING";
 
         // One round trip: the new version when the swap happened, and whether the row exists at all (the outer
         // SELECT sees the snapshot before the update, so a swapped row counts as existing).
         _update =
-            $"WITH swapped AS (UPDATE {uploads} SET version = version + 1, state = @state, expires_at_ticks = @expires, doc = @doc " +
+            $"WITH swapped AS (UPDATE {uploads} SET version = version + 1, state = @state, expires_at_ticks = @expires, events_due_ticks = @events_due, doc = @doc " +
             "WHERE id = @id AND version = @version RETURNING version) " +
             $"SELECT (SELECT version FROM swapped), EXISTS (SELECT 1 FROM {uploads} WHERE id = @id)";
         _delete =
@@ -75,6 +76,8 @@ public sealed partial class PostgresUploadMetadataStore : IUploadMetadataStore, 
             $"SELECT EXISTS (SELECT 1 FROM gone), EXISTS (SELECT 1 FROM {uploads} WHERE id = @id)";
         _selectExpired =
             $"SELECT version, doc FROM {uploads} WHERE expires_at_ticks <= @now ORDER BY expires_at_ticks, id LIMIT @limit";
+        _selectDueEvents =
+            $"SELECT version, doc FROM {uploads} WHERE events_due_ticks <= @now ORDER BY events_due_ticks, id LIMIT @limit";
 
         (_insertLookup, _updateLookup, _deleteLookup, _selectLookup, _deleteExpiredLookups) = LookupStatements(_tables.Lookups);
     }
@@ -202,6 +205,37 @@ public sealed partial class PostgresUploadMetadataStore : IUploadMetadataStore, 
         }
     }
 
+    public async IAsyncEnumerable<UploadRecord> ListDueEventsAsync(
+        DateTimeOffset now, int limit, [EnumeratorCancellation] CancellationToken cancellationToken)
+    {
+        ArgumentOutOfRangeException.ThrowIfNegative(limit);
+        if (limit == 0)
+        {
+            yield break;
+        }
+
+        // An index range read on (events_due_ticks, id), read up front as the expiry query is.
+        var records = await RunAsync("due events query", async (connection, _, ct) =>
+        {
+            var due = new List<UploadRecord>(Math.Min(limit, 256));
+            await using var command = new NpgsqlCommand(_selectDueEvents, connection);
+            command.Parameters.Add(new NpgsqlParameter<long>("now", now.UtcTicks));
+            command.Parameters.Add(new NpgsqlParameter<int>("limit", limit));
+            await using var reader = await command.ExecuteReaderAsync(ct).ConfigureAwait(false);
+            while (await reader.ReadAsync(ct).ConfigureAwait(false))
+            {
+                due.Add(UploadRecordJson.Deserialize(reader.GetString(1), FormatVersion(reader.GetInt64(0))));
+            }
+
+            return due;
+        }, cancellationToken).ConfigureAwait(false);
+
+        foreach (var record in records)
+        {
+            yield return record;
+        }
+    }
+
     public async ValueTask DisposeAsync()
     {
         if (_ownsDataSource)
@@ -258,6 +292,7 @@ public sealed partial class PostgresUploadMetadataStore : IUploadMetadataStore, 
         command.Parameters.Add(new NpgsqlParameter<string>("id", record.Id));
         command.Parameters.Add(new NpgsqlParameter<string>("state", record.State.ToString()));
         command.Parameters.Add(new NpgsqlParameter("expires", NpgsqlDbType.Bigint) { Value = record.ExpiresAt is { } expires ? expires.UtcTicks : DBNull.Value });
+        command.Parameters.Add(new NpgsqlParameter("events_due", NpgsqlDbType.Bigint) { Value = record.EventsDueAt is { } due ? due.UtcTicks : DBNull.Value });
         command.Parameters.Add(new NpgsqlParameter<string>("doc", doc));
     }
 

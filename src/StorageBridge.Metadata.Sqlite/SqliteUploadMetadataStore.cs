@@ -19,20 +19,23 @@ namespace StorageBridge.Metadata.Sqlite;
 /// </remarks>
 public sealed partial class SqliteUploadMetadataStore : IUploadMetadataStore
 {
-    private const int SchemaVersion = 1;
+    private const int SchemaVersion = 2;
 
     private const string SelectById = "SELECT version, doc FROM uploads WHERE id = $id";
     private const string SelectExists = "SELECT 1 FROM uploads WHERE id = $id";
     private const string Insert =
-        "INSERT INTO uploads (id, version, state, expires_at, doc) VALUES ($id, 1, $state, $expires_at, $doc) " +
+        "INSERT INTO uploads (id, version, state, expires_at, events_due_at, doc) VALUES ($id, 1, $state, $expires_at, $events_due_at, $doc) " +
         "ON CONFLICT (id) DO NOTHING";
     private const string Update =
-        "UPDATE uploads SET version = version + 1, state = $state, expires_at = $expires_at, doc = $doc " +
+        "UPDATE uploads SET version = version + 1, state = $state, expires_at = $expires_at, events_due_at = $events_due_at, doc = $doc " +
         "WHERE id = $id AND version = $version";
     private const string Delete = "DELETE FROM uploads WHERE id = $id AND version = $version";
     private const string SelectExpired =
         "SELECT version, doc FROM uploads WHERE expires_at IS NOT NULL AND expires_at <= $now " +
         "ORDER BY expires_at, id LIMIT $limit";
+    private const string SelectDueEvents =
+        "SELECT version, doc FROM uploads WHERE events_due_at IS NOT NULL AND events_due_at <= $now " +
+        "ORDER BY events_due_at, id LIMIT $limit";
 
     private readonly string _connectionString;
     private readonly string? _directory;
@@ -107,11 +110,26 @@ public sealed partial class SqliteUploadMetadataStore : IUploadMetadataStore
                 version INTEGER NOT NULL,
                 state TEXT NOT NULL,
                 expires_at INTEGER NULL,
+                events_due_at INTEGER NULL,
                 doc TEXT NOT NULL
             );
             CREATE INDEX IF NOT EXISTS ix_uploads_expires_at ON uploads (expires_at, id);
-            PRAGMA user_version = 1;
             """ + CreateLookupsTable;
+        await command.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
+
+        // Version 2 added the outbox's due time; a database written by version 1 gets the column here.
+        command.CommandText = "SELECT COUNT(*) FROM pragma_table_info('uploads') WHERE name = 'events_due_at'";
+        if (Convert.ToInt64(await command.ExecuteScalarAsync(cancellationToken).ConfigureAwait(false), CultureInfo.InvariantCulture) == 0)
+        {
+            command.CommandText = "ALTER TABLE uploads ADD COLUMN events_due_at INTEGER NULL";
+            await command.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
+        }
+
+        command.CommandText =
+            """
+            CREATE INDEX IF NOT EXISTS ix_uploads_events_due_at ON uploads (events_due_at, id) WHERE events_due_at IS NOT NULL;
+            PRAGMA user_version = 2;
+            """;
         await command.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
         await transaction.CommitAsync(cancellationToken).ConfigureAwait(false);
     }
@@ -231,6 +249,37 @@ public sealed partial class SqliteUploadMetadataStore : IUploadMetadataStore
         }
     }
 
+    public async IAsyncEnumerable<UploadRecord> ListDueEventsAsync(
+        DateTimeOffset now, int limit, [EnumeratorCancellation] CancellationToken cancellationToken)
+    {
+        ArgumentOutOfRangeException.ThrowIfNegative(limit);
+        if (limit == 0)
+        {
+            yield break;
+        }
+
+        // Read up front, as ListExpiredAsync does: delivering takes a while and must not hold a read transaction.
+        var records = new List<UploadRecord>(Math.Min(limit, 256));
+        await using (var connection = await OpenAsync(cancellationToken).ConfigureAwait(false))
+        await using (var command = connection.CreateCommand())
+        {
+            command.CommandText = SelectDueEvents;
+            command.Parameters.AddWithValue("$now", now.ToUnixTimeMilliseconds());
+            command.Parameters.AddWithValue("$limit", limit);
+
+            await using var reader = await command.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
+            while (await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
+            {
+                records.Add(ReadRecord(reader));
+            }
+        }
+
+        foreach (var record in records)
+        {
+            yield return record;
+        }
+    }
+
     private async Task<SqliteConnection> OpenAsync(CancellationToken cancellationToken)
     {
         var connection = new SqliteConnection(_connectionString);
@@ -284,6 +333,8 @@ public sealed partial class SqliteUploadMetadataStore : IUploadMetadataStore
         command.Parameters.AddWithValue("$state", record.State.ToString());
         command.Parameters.AddWithValue(
             "$expires_at", record.ExpiresAt is { } expires ? expires.ToUnixTimeMilliseconds() : DBNull.Value);
+        command.Parameters.AddWithValue(
+            "$events_due_at", record.EventsDueAt is { } due ? due.ToUnixTimeMilliseconds() : DBNull.Value);
         command.Parameters.AddWithValue("$doc", doc);
     }
 

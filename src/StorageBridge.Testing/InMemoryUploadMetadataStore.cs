@@ -93,6 +93,24 @@ public sealed class InMemoryUploadMetadataStore : IUploadMetadataStore
         await Task.CompletedTask.ConfigureAwait(false);
     }
 
+    public async IAsyncEnumerable<UploadRecord> ListDueEventsAsync(DateTimeOffset now, int limit, [EnumeratorCancellation] CancellationToken cancellationToken)
+    {
+        cancellationToken.ThrowIfCancellationRequested();
+        var due = _records
+            .Select(pair => UploadRecordJson.Deserialize(pair.Value.Json, Format(pair.Value.Version)))
+            .Where(r => r.EventsDueAt is { } dueAt && dueAt <= now)
+            .OrderBy(r => r.EventsDueAt)
+            .Take(limit)
+            .ToList();
+        foreach (var record in due)
+        {
+            cancellationToken.ThrowIfCancellationRequested();
+            yield return record;
+        }
+
+        await Task.CompletedTask.ConfigureAwait(false);
+    }
+
     public Task<LookupWriteResult> TryAddLookupAsync(UploadLookup lookup, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(lookup);

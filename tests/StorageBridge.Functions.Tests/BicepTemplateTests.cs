@@ -44,7 +44,7 @@ public sealed class BicepTemplateTests
         // Indexed like a container the store creates: only the two expiry fields its queries filter on.
         var indexing = container.GetProperty("indexingPolicy");
         Assert.Equal(
-            ["/expiresAtMs/?", "/lookupExpiresAtMs/?"],
+            ["/eventsDueAtMs/?", "/expiresAtMs/?", "/lookupExpiresAtMs/?"],
             indexing.GetProperty("includedPaths").EnumerateArray().Select(p => p.GetProperty("path").GetString()!).Order(StringComparer.Ordinal));
         Assert.Equal("/*", indexing.GetProperty("excludedPaths").EnumerateArray().Single().GetProperty("path").GetString());
 

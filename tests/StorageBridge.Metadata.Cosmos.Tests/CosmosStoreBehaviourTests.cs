@@ -67,7 +67,7 @@ public sealed class CosmosStoreBehaviourTests(CosmosEmulatorFixture emulator) : 
 
         // Only the expiry fields are indexed: a replace costs the same whatever the length of the part list.
         Assert.Equal(
-            ["/expiresAtMs/?", "/lookupExpiresAtMs/?"],
+            ["/eventsDueAtMs/?", "/expiresAtMs/?", "/lookupExpiresAtMs/?"],
             properties.IndexingPolicy.IncludedPaths.Select(p => p.Path).Order(StringComparer.Ordinal));
         Assert.Single(properties.IndexingPolicy.ExcludedPaths, p => p.Path == "/*");
     }

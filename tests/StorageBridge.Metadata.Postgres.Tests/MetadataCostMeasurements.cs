@@ -206,6 +206,12 @@ public sealed class MetadataCostMeasurements(PostgresFixture postgres, ITestOutp
             return inner.ListExpiredAsync(now, limit, cancellationToken);
         }
 
+        public IAsyncEnumerable<UploadRecord> ListDueEventsAsync(DateTimeOffset now, int limit, CancellationToken cancellationToken)
+        {
+            counts.Add("list-due-events");
+            return inner.ListDueEventsAsync(now, limit, cancellationToken);
+        }
+
         public Task<LookupWriteResult> TryAddLookupAsync(UploadLookup lookup, CancellationToken cancellationToken) => Count("add-lookup", inner.TryAddLookupAsync(lookup, cancellationToken));
 
         public Task<UploadLookup?> GetLookupAsync(string key, CancellationToken cancellationToken) => Count("get-lookup", inner.GetLookupAsync(key, cancellationToken));

@@ -6,8 +6,11 @@ export const metadataTable = {
   partitionKey: 'pk',
   sortKey: undefined as string | undefined,
   ttlAttribute: 'ttl',
-  // The sparse expiry index: only items that expire carry xp/exp.
-  globalIndexes: [{ name: 'expiry', partitionKey: 'xp', sortKey: 'exp', sortKeyType: 'N' as const }],
+  // Sparse indexes: only items that expire carry xp/exp; only records with a completion event to deliver carry ev/evd.
+  globalIndexes: [
+    { name: 'expiry', partitionKey: 'xp', sortKey: 'exp', sortKeyType: 'N' as const },
+    { name: 'events', partitionKey: 'ev', sortKey: 'evd', sortKeyType: 'N' as const },
+  ],
   // What the store calls; no Scan, no UpdateItem, no CreateTable (the template creates the table).
   actions: [
     'dynamodb:GetItem',

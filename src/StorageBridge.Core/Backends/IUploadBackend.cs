@@ -69,6 +69,12 @@ public interface IUploadBackend
     IObjectConcatenation? Concatenation { get; }
 
     /// <summary>
+    /// Where the target's objects live, as completion events name it: the bucket (S3, GCS), the container (Azure) or
+    /// the root directory (files); null when the backend does not say.
+    /// </summary>
+    string? ContainerName => null;
+
+    /// <summary>
     /// Starts the native upload (S3 CreateMultipartUpload, GCS session, a staging file, ...); returns the session the
     /// engine keeps in <see cref="BackendUpload.Session"/> (null: none). Called once, before the record exists.
     /// </summary>

@@ -47,6 +47,18 @@ internal sealed class EngineContext
 
     public DateTimeOffset Now => Time.GetUtcNow();
 
+    /// <summary>Raised with the upload id after a write that recorded a completion event (wakes the local dispatcher).</summary>
+    public event Action<string>? CompletionEventRecorded;
+
+    /// <summary>Tells listeners when <paramref name="written"/> holds a completion event to deliver.</summary>
+    public void OnCompletionWritten(UploadRecord? written)
+    {
+        if (written?.Outbox is not null)
+        {
+            CompletionEventRecorded?.Invoke(written.Id);
+        }
+    }
+
     /// <summary>The upload, when it exists and belongs to <paramref name="target"/>.</summary>
     public async Task<UploadRecord?> LoadAsync(string target, string id, CancellationToken cancellationToken)
     {

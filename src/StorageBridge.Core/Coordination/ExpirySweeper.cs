@@ -50,6 +50,12 @@ internal sealed class ExpirySweeper(EngineContext engine, UploadLeases leases, U
                     engine.Metrics.UploadsExpired.Add(1, new KeyValuePair<string, object?>("target", record.Target));
                     EngineLog.UploadExpired(engine.Logger, record.Id);
                 }
+                else if (record.State is UploadState.Cancelled or UploadState.Expired && record.EventsDueAt is not null)
+                {
+                    // A completed upload cancelled before its completion event went out: keep the tombstone (and the
+                    // outbox in it) for another retention period rather than lose the event.
+                    await engine.Store.TryReplaceAsync(record with { ExpiresAt = engine.Now + engine.Options.TombstoneRetention }, cancellationToken).ConfigureAwait(false);
+                }
                 else if (record.State is UploadState.Cancelled or UploadState.Expired)
                 {
                     // Abort again before forgetting: it is idempotent and catches a failed abort at cancel time.

@@ -21,6 +21,12 @@ public sealed record StorageBridgeEngineOptions
     /// </summary>
     public long TailCacheSize { get; init; } = 64L * 1024 * 1024;
 
+    /// <summary>
+    /// Names of the completion event sinks: every completion records one pending delivery per name in the record's
+    /// outbox (<see cref="Uploads.UploadRecord.Outbox"/>). Empty (the default): no outbox is written.
+    /// </summary>
+    public IReadOnlyList<string> EventSinks { get; init; } = [];
+
     /// <summary>Identifies this process in leases. Random per start unless set.</summary>
     public string InstanceId { get; init; } = $"{Environment.MachineName}-{Environment.ProcessId}-{Guid.NewGuid():N}";
 }

@@ -1,6 +1,7 @@
 using System.Security.Cryptography;
 using StorageBridge.Backends;
 using StorageBridge.Diagnostics;
+using StorageBridge.Events;
 using StorageBridge.Hashing;
 using StorageBridge.Metadata;
 using StorageBridge.Targets;
@@ -47,6 +48,7 @@ internal sealed class UploadCompletion(EngineContext engine)
             throw new LeaseLostException();
         }
 
+        engine.OnCompletionWritten(written.Record);
         return new AppendResult(UploadOutcome.Success, written.Record);
     }
 
@@ -80,6 +82,8 @@ internal sealed class UploadCompletion(EngineContext engine)
         var written = await engine.Store.TryReplaceAsync(completed, cancellationToken).ConfigureAwait(false);
         if (written.Status == MetadataWriteStatus.Success)
         {
+            engine.OnCompletionWritten(written.Record);
+
             // The interrupted completion may have left tail objects behind it (folded into parts, not yet deleted).
             try
             {
@@ -94,7 +98,8 @@ internal sealed class UploadCompletion(EngineContext engine)
         return written.Record;
     }
 
-    public UploadRecord CompletedRecord(UploadRecord record, StoredObject stored) => record with
+    /// <summary>The record completed with <paramref name="stored"/>, carrying its completion event when sinks are configured.</summary>
+    public UploadRecord CompletedRecord(UploadRecord record, StoredObject stored) => CompletionEvents.WithOutbox(record with
     {
         State = UploadState.Completed,
         StoredObject = stored,
@@ -105,7 +110,7 @@ internal sealed class UploadCompletion(EngineContext engine)
         LeaseUntil = null,
         UpdatedAt = engine.Now,
         Sha256 = record.HashState is { } state ? Convert.ToBase64String(ResumableSha256.Import(state).GetCurrentHash()) : null,
-    };
+    }, stored, engine.Targets.Find(record.Target), engine.Options.EventSinks);
 
     /// <summary>Counts and logs a completed upload.</summary>
     public void ReportCompleted(string target, UploadRecord completed)

@@ -90,6 +90,7 @@ internal sealed class UploadConcatenation(EngineContext engine, UploadCompletion
             throw new InvalidOperationException($"Metadata store refused to create upload {id}: {created.Status}.");
         }
 
+        engine.OnCompletionWritten(created.Record);
         engine.Metrics.UploadsCreated.Add(1, new KeyValuePair<string, object?>("target", target.Name));
         engine.Metrics.UploadsCompleted.Add(1, new KeyValuePair<string, object?>("target", target.Name));
         EngineLog.UploadCompleted(engine.Logger, id, total, record.ObjectKey);

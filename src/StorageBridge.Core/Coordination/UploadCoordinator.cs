@@ -49,6 +49,16 @@ public sealed class UploadCoordinator
     public UploadTargetRegistry Targets => _targets;
 
     /// <summary>
+    /// Raised (with the upload id) after this engine recorded a completion event in an upload's outbox, so a local
+    /// dispatcher can deliver it at once instead of at its next poll.
+    /// </summary>
+    public event Action<string>? CompletionEventRecorded
+    {
+        add => _engine.CompletionEventRecorded += value;
+        remove => _engine.CompletionEventRecorded -= value;
+    }
+
+    /// <summary>
     /// Builds uploads from pieces that arrive out of order (unordered parts, staged bytes appended in order), sharing
     /// this engine's leases, buffers and completion.
     /// </summary>

@@ -25,6 +25,20 @@ public static class EventIds
         public const int CompletedUploadCancelled = 31;
     }
 
+    /// <summary>Completion events: the outbox, its dispatcher and the webhook sink: 800–849.</summary>
+    public static class Events
+    {
+        public const int Delivered = 800;
+        public const int DeadLettered = 801;
+        public const int DeliveryFailed = 802;
+        public const int DispatchFailed = 803;
+        public const int DispatchRoundFailed = 804;
+        public const int DispatcherStarted = 805;
+        public const int LeaseLost = 806;
+        public const int MaintenanceDispatched = 807;
+        public const int MaintenanceDispatchFailed = 808;
+    }
+
     /// <summary>The IETF resumable upload front-end: 100–199.</summary>
     public static class Ietf
     {

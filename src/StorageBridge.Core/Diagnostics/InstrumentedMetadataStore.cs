@@ -34,6 +34,9 @@ internal sealed class InstrumentedMetadataStore(IUploadMetadataStore inner, Stor
     public IAsyncEnumerable<UploadRecord> ListExpiredAsync(DateTimeOffset now, int limit, CancellationToken cancellationToken) =>
         inner.ListExpiredAsync(now, limit, cancellationToken);
 
+    public IAsyncEnumerable<UploadRecord> ListDueEventsAsync(DateTimeOffset now, int limit, CancellationToken cancellationToken) =>
+        inner.ListDueEventsAsync(now, limit, cancellationToken);
+
     public Task<LookupWriteResult> TryAddLookupAsync(UploadLookup lookup, CancellationToken cancellationToken) =>
         Listened ? Run(Begin("AddLookup", lookup.UploadId), (inner, lookup, cancellationToken), static s => s.inner.TryAddLookupAsync(s.lookup, s.cancellationToken)) : inner.TryAddLookupAsync(lookup, cancellationToken);
 

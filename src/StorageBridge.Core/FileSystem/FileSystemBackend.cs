@@ -51,6 +51,9 @@ public sealed partial class FileSystemBackend : IAppendBackend, IObjectConcatena
 
     public IObjectConcatenation? Concatenation => this;
 
+    /// <summary>Named in completion events (<see cref="IUploadBackend.ContainerName"/>).</summary>
+    public string? ContainerName => root;
+
     /// <summary>Null: bytes past the recorded offset are overwritten by the next write or cut off at completion.</summary>
     public ISessionReconciliation? Reconciliation => null;
 

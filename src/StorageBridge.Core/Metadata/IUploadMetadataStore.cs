@@ -41,6 +41,13 @@ public interface IUploadMetadataStore
     /// <summary>Records whose <see cref="UploadRecord.ExpiresAt"/> is at or before <paramref name="now"/>, oldest first, at most <paramref name="limit"/>.</summary>
     IAsyncEnumerable<UploadRecord> ListExpiredAsync(DateTimeOffset now, int limit, CancellationToken cancellationToken);
 
+    /// <summary>
+    /// Records whose outbox has a pending delivery due at or before <paramref name="now"/>
+    /// (<see cref="UploadRecord.EventsDueAt"/>), earliest first, at most <paramref name="limit"/>: an index range read,
+    /// like <see cref="ListExpiredAsync"/>, so its cost follows what is due, not the number of records.
+    /// </summary>
+    IAsyncEnumerable<UploadRecord> ListDueEventsAsync(DateTimeOffset now, int limit, CancellationToken cancellationToken);
+
     // ---- lookups: an index from a key to an upload id (see UploadLookup) ----
 
     /// <summary>

@@ -117,6 +117,16 @@ public sealed record UploadRecord
     [JsonIgnore]
     public string Version { get; init; } = "";
 
+    /// <summary>
+    /// The completion event and its delivery to each configured sink (null: none was recorded). Written by the same
+    /// compare-and-swap that marks the upload completed; see docs/events.md.
+    /// </summary>
+    public Events.CompletionOutbox? Outbox { get; init; }
+
+    /// <summary>When the outbox's next delivery is due (what stores index for <c>ListDueEventsAsync</c>); null: nothing pending.</summary>
+    [JsonIgnore]
+    public DateTimeOffset? EventsDueAt => Outbox?.DueAt;
+
     [JsonIgnore]
     public bool IsActive => State is UploadState.Open or UploadState.Completing;
 

@@ -236,6 +236,8 @@ public sealed class TelemetryTests : IDisposable
 
         public IAsyncEnumerable<UploadRecord> ListExpiredAsync(DateTimeOffset now, int limit, CancellationToken cancellationToken) => throw new InvalidOperationException();
 
+        public IAsyncEnumerable<UploadRecord> ListDueEventsAsync(DateTimeOffset now, int limit, CancellationToken cancellationToken) => throw new InvalidOperationException();
+
         public Task<LookupWriteResult> TryAddLookupAsync(UploadLookup lookup, CancellationToken cancellationToken) => throw new InvalidOperationException();
 
         public Task<UploadLookup?> GetLookupAsync(string key, CancellationToken cancellationToken) => throw new InvalidOperationException();
