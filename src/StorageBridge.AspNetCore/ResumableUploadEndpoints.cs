@@ -30,6 +30,7 @@ public static partial class ResumableUploadEndpoints
     {
         ArgumentNullException.ThrowIfNull(endpoints);
         endpoints.ServiceProvider.GetRequiredService<UploadCoordinator>();
+        endpoints.ServiceProvider.GetRequiredService<Security.TargetBrowserPolicies>(); // CORS and download settings, checked now
 
         var group = endpoints.MapGroup(prefix);
         // tus 1.0, the IETF draft and Resumable.js/Flow.js share these URLs: a request carrying Tus-Resumable is tus,

@@ -63,6 +63,12 @@ public static class EventIds
         public const int ChunkDiffers = 504;
     }
 
+    /// <summary>Browsers: CORS per target and downloads: 650–699.</summary>
+    public static class Browsers
+    {
+        public const int OriginRefused = 650;
+    }
+
     /// <summary>The S3 backend: 4000–4099.</summary>
     public static class S3
     {
