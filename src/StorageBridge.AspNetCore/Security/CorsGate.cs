@@ -61,7 +61,8 @@ internal sealed partial class CorsGate(TargetBrowserPolicies policies, ICorsServ
     }
 
     /// <summary>
-    /// Same origin: the Origin's host and port are those of the request's Host header. The scheme is not compared, so
+    /// Same origin: the Origin's host and port are those of the request's Host header (a Host without a port matches an
+    /// Origin on its scheme's default port). The scheme is not compared, so
     /// a page behind a TLS-terminating proxy (https outside, http to the bridge) stays same-origin; a browser sets Host
     /// itself, so another site's page cannot claim it.
     /// </summary>
@@ -74,7 +75,7 @@ internal sealed partial class CorsGate(TargetBrowserPolicies policies, ICorsServ
 
         var host = request.Host;
         return string.Equals(uri.Host.Trim('[', ']'), host.Host.Trim('[', ']'), StringComparison.OrdinalIgnoreCase)
-            && uri.Port == (host.Port ?? uri.Port);
+            && (host.Port is int port ? uri.Port == port : uri.IsDefaultPort);
     }
 
     private async Task<bool> RefuseAsync(HttpContext context, UploadTarget target, string origin)
