@@ -1,6 +1,7 @@
 // Browser side of the cross-origin tests (bundled by build-cross-origin-clients.mjs, served by the test's server on
 // another origin than the bridge): window.crossOriginClients.run(client, options) uploads the file of #file-input with
-// one of the real client libraries and resolves { ok, url, error, statuses } without ever rejecting.
+// one of the real client libraries and resolves { ok, url, error, statuses } without ever rejecting (statuses: every
+// XMLHttpRequest's final status during the run).
 import * as tus from 'tus-js-client';
 import Uppy from '@uppy/core';
 import Tus from '@uppy/tus';
@@ -26,7 +27,7 @@ function tusJsClient({ endpoint, protocol, chunkSize }) {
       storeFingerprintForResuming: false,
       metadata: meta(file),
       onSuccess: () => resolve({ ok: true, url: upload.url }),
-      onError: (error) => resolve({ ok: false, url: upload.url, error: String(error), statuses: [error?.originalResponse?.getStatus?.() ?? 0] }),
+      onError: (error) => resolve({ ok: false, url: upload.url, error: String(error) }),
     });
     upload.start();
   });
@@ -39,8 +40,8 @@ function uppy({ endpoint, chunkSize }) {
     instance.use(Tus, { endpoint, chunkSize, retryDelays: [], storeFingerprintForResuming: false, allowedMetaFields: ['filename', 'filetype'] });
     instance.addFile({ name: file.name, type: file.type || 'application/octet-stream', data: file, source: 'cross-origin-test', meta: meta(file) });
     instance.on('upload-success', (_, response) => resolve({ ok: true, url: response.uploadURL }));
-    instance.on('upload-error', (_, error, response) => resolve({ ok: false, error: String(error?.message ?? error), statuses: [response?.status ?? 0] }));
-    instance.upload().catch((error) => resolve({ ok: false, error: String(error?.message ?? error), statuses: [] }));
+    instance.on('upload-error', (_, error, response) => resolve({ ok: false, error: String(error?.message ?? error) }));
+    instance.upload().catch((error) => resolve({ ok: false, error: String(error?.message ?? error) }));
   });
 }
 
@@ -58,15 +59,13 @@ function completedLocation(chunks, endpoint) {
   return null;
 }
 
-const chunkStatuses = (chunks) => chunks.filter((c) => c.xhr).map((c) => c.xhr.status);
-
 function resumable(options) {
   const file = theFile();
   return new Promise((resolve) => {
     const r = new Resumable({ minFileSize: 0, minFileSizeErrorCallback: () => {}, ...options, target: options.endpoint });
     r.on('filesAdded', () => r.upload());
-    r.on('fileSuccess', (resumableFile) => resolve({ ok: true, url: completedLocation(resumableFile.chunks, options.endpoint), statuses: chunkStatuses(resumableFile.chunks) }));
-    r.on('fileError', (resumableFile, message) => resolve({ ok: false, error: String(message), statuses: chunkStatuses(resumableFile.chunks) }));
+    r.on('fileSuccess', (resumableFile) => resolve({ ok: true, url: completedLocation(resumableFile.chunks, options.endpoint) }));
+    r.on('fileError', (resumableFile, message) => resolve({ ok: false, error: String(message) }));
     r.addFile(file);
   });
 }
@@ -75,8 +74,8 @@ function flow(options) {
   const file = theFile();
   return new Promise((resolve) => {
     const f = new Flow({ ...options, target: options.endpoint });
-    f.on('fileSuccess', (flowFile) => resolve({ ok: true, url: completedLocation(flowFile.chunks, options.endpoint), statuses: chunkStatuses(flowFile.chunks) }));
-    f.on('fileError', (flowFile, message) => resolve({ ok: false, error: String(message), statuses: chunkStatuses(flowFile.chunks) }));
+    f.on('fileSuccess', (flowFile) => resolve({ ok: true, url: completedLocation(flowFile.chunks, options.endpoint) }));
+    f.on('fileError', (flowFile, message) => resolve({ ok: false, error: String(message) }));
     f.on('filesSubmitted', () => f.upload());
     f.addFile(file);
   });
@@ -84,12 +83,25 @@ function flow(options) {
 
 const clients = { tus: tusJsClient, uppy, resumable, flow };
 
+// Every XMLHttpRequest's final status during a run, in order (0: the browser gave the page no answer, e.g. CORS).
+let statusLog = [];
+const send = XMLHttpRequest.prototype.send;
+XMLHttpRequest.prototype.send = function sendAndLog(...args) {
+  // readyState 4 comes before load/error/loadend, so before the library's handlers resolve the run.
+  this.addEventListener('readystatechange', () => { if (this.readyState === 4) statusLog.push(this.status); });
+  return send.apply(this, args);
+};
+
 window.crossOriginClients = {
   async run(client, options) {
+    statusLog = [];
+    let result;
     try {
-      return await clients[client](options);
+      result = await clients[client](options);
     } catch (error) {
-      return { ok: false, error: String(error?.stack ?? error), statuses: [] };
+      result = { ok: false, error: String(error?.stack ?? error) };
     }
+
+    return { ...result, statuses: statusLog };
   },
 };
