@@ -7,6 +7,7 @@ using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Logging;
 using StorageBridge.AspNetCore;
 using StorageBridge.Diagnostics;
@@ -95,6 +96,7 @@ public sealed class BrowserSecurityFixture : IAsyncLifetime
             options.Listen(IPAddress.Loopback, 0);
         });
         builder.Services.AddStorageBridge(builder.Configuration).UseInMemoryMetadata();
+        builder.Services.TryAddEnumerable(ServiceDescriptor.Singleton<StorageBridge.AspNetCore.Security.ITargetRequestGate, RefusingTestGate>());
         _app = builder.Build();
         _app.MapResumableUploads();
         _app.MapGet("/page/index.html", () => Results.Content(PageHtml, "text/html; charset=utf-8"));

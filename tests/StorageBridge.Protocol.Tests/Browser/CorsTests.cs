@@ -112,6 +112,36 @@ public sealed class CorsTests(BrowserSecurityFixture fixture)
     }
 
     [Fact]
+    public async Task Refusals_of_later_gates_and_failures_carry_the_cors_headers_and_preflights_never_reach_them()
+    {
+        // A 401 from the gate after CORS (where authentication runs).
+        using (var refused = IetfCreation("uploads/open", fixture.AllowedOrigin, length: 2, body: "hi"))
+        {
+            refused.Headers.Add(RefusingTestGate.Header, "refuse");
+            using var response = await Client.SendAsync(refused);
+            Assert.Equal(HttpStatusCode.Unauthorized, response.StatusCode);
+            Assert.Equal(fixture.AllowedOrigin, Single(response, "Access-Control-Allow-Origin"));
+            Assert.Contains("WWW-Authenticate", List(response, "Access-Control-Expose-Headers"), StringComparer.OrdinalIgnoreCase);
+        }
+
+        // A failure answered 500 after Response.Clear() still carries them.
+        using (var failing = IetfCreation("uploads/open", fixture.AllowedOrigin, length: 2, body: "hi"))
+        {
+            failing.Headers.Add(RefusingTestGate.Header, "throw");
+            using var response = await Client.SendAsync(failing);
+            Assert.Equal(HttpStatusCode.InternalServerError, response.StatusCode);
+            Assert.False(response.Headers.Contains("X-Lost-By-Clear"));
+            Assert.Equal(fixture.AllowedOrigin, Single(response, "Access-Control-Allow-Origin"));
+        }
+
+        // The preflight is answered by the CORS gate: the later gate never sees it (it would refuse it here).
+        using var preflight = Preflight("uploads/open", fixture.AllowedOrigin, "POST", "upload-complete");
+        preflight.Headers.Add(RefusingTestGate.Header, "refuse");
+        using var answer = await Client.SendAsync(preflight);
+        Assert.Equal(HttpStatusCode.NoContent, answer.StatusCode);
+    }
+
+    [Fact]
     public async Task Simple_multipart_chunk_from_another_origin_is_refused_before_anything_is_stored()
     {
         var bytes = new byte[4096];
