@@ -29,9 +29,21 @@ internal sealed partial class CorsGate(TargetBrowserPolicies policies, ICorsServ
             context.Response.OnStarting(AddVaryOrigin, context.Response);
         }
 
-        if (request.Headers.Origin is not [{ } origin] || IsSameOrigin(origin, request))
+        var origins = request.Headers.Origin;
+        if (origins.Count == 0)
         {
-            return request.Headers.Origin.Count <= 1 || await RefuseAsync(context, target, request.Headers.Origin.ToString());
+            return true;
+        }
+
+        var origin = origins.ToString();
+        if (origins.Count > 1)
+        {
+            return await RefuseAsync(context, target, origin);
+        }
+
+        if (IsSameOrigin(origin, request))
+        {
+            return true;
         }
 
         var result = policy is null ? null : cors.EvaluatePolicy(context, policy);
