@@ -32,6 +32,7 @@ public static partial class ResumableUploadEndpoints
         endpoints.ServiceProvider.GetRequiredService<UploadCoordinator>();
         // Authentication settings too (an exposed target without credentials fails here), and the targets' schemes.
         endpoints.ServiceProvider.GetRequiredService<Security.TargetAuthentication>();
+        endpoints.ServiceProvider.GetRequiredService<Security.TargetBrowserPolicies>(); // CORS and download settings, checked now
 
         var group = endpoints.MapGroup(prefix);
         // tus 1.0, the IETF draft and Resumable.js/Flow.js share these URLs: a request carrying Tus-Resumable is tus,

@@ -60,6 +60,7 @@ public static class StorageBridgeServiceCollectionExtensions
         // Checks before every protocol handler (CORS, authentication, rate limits): each adds its ITargetRequestGate.
         services.TryAddSingleton<StorageBridge.AspNetCore.Security.TargetRequestGates>();
         StorageBridge.AspNetCore.Security.SecurityRegistration.AddTargetAuthentication(services);
+        StorageBridge.AspNetCore.Security.BrowserSecurityRegistration.AddStorageBridgeBrowserSecurity(services);
         // Registered before the expiry service: the store is ready before the first sweep and the first request.
         services.TryAddSingleton<ShutdownSignal>();
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IHostedService, StorageBridgeInitializer>());

@@ -1,7 +1,7 @@
 // Drives the Host's upload page in Debian's headless Chromium through playwright-core, one JSON command per
 // stdin line, one JSON answer per stdout line ({"id":…,"ok":true,…} or {"id":…,"ok":false,"error":"…"}).
 // Commands: launch, open, network, addFiles, dropFiles, waitFor, rows, pause, resume, reload, screenshot, localStorage,
-// requests, close. See README.md.
+// runClient, requests, close. See README.md.
 import { createInterface } from 'node:readline';
 import { mkdtemp, rm, mkdir, readFile } from 'node:fs/promises';
 import os from 'node:os';
@@ -139,6 +139,13 @@ const commands = {
 
   async localStorage() {
     return { entries: await page.evaluate(() => Object.fromEntries(Object.entries(window.localStorage))) };
+  },
+
+  // Runs window.crossOriginClients.run(client, options) in the page (cross-origin-clients.mjs, the cross-origin
+  // tests' page): one upload with a real client library; answers { result: { ok, url, error, statuses } }.
+  async runClient({ client, options }) {
+    const result = await page.evaluate(({ client, options }) => window.crossOriginClients.run(client, options), { client, options });
+    return { result };
   },
 
   // The /uploads/ requests the page sent since the last call (method, path, query string).

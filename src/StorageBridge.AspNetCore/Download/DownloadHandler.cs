@@ -2,22 +2,44 @@ using System.Globalization;
 using Microsoft.AspNetCore.Http;
 using Microsoft.Net.Http.Headers;
 using StorageBridge.AspNetCore.Http;
+using StorageBridge.AspNetCore.Security;
 using StorageBridge.Coordination;
 using StorageBridge.Targets;
 using StorageBridge.Uploads;
 
 namespace StorageBridge.AspNetCore.Download;
 
-/// <summary><c>GET {prefix}/{target}/{id}/content</c>: the completed object, whole or one byte range (RFC 9110 14.2).</summary>
+/// <summary>
+/// <c>GET {prefix}/{target}/{id}/content</c>: the completed object, whole or one byte range (RFC 9110 14.2). Every
+/// answer says <c>X-Content-Type-Options: nosniff</c>; active content (<see cref="ActiveContentTypes"/>) is always an
+/// attachment under a sandboxing CSP, so an uploaded page never runs in the bridge's origin. A target with
+/// <c>Downloads: false</c> answers 404.
+/// </summary>
 internal sealed class DownloadHandler
 {
-    private readonly UploadCoordinator _coordinator;
+    /// <summary>No script, no plugin, no same origin, no subresource: what an opened active download may do.</summary>
+    public const string SandboxPolicy = "sandbox; default-src 'none'";
 
-    public DownloadHandler(UploadCoordinator coordinator) => _coordinator = coordinator;
+    private readonly UploadCoordinator _coordinator;
+    private readonly TargetBrowserPolicies _policies;
+
+    public DownloadHandler(UploadCoordinator coordinator, TargetBrowserPolicies policies)
+    {
+        _coordinator = coordinator;
+        _policies = policies;
+    }
 
     public async Task DownloadAsync(HttpContext context, UploadTarget target, string id)
     {
         var response = context.Response;
+        response.Headers.XContentTypeOptions = "nosniff";
+        if (!_policies.DownloadsEnabled(target.Name))
+        {
+            await ProblemResults.WriteAsync(
+                response, StatusCodes.Status404NotFound, "about:blank", "Not Found", "Downloads are turned off on this target.");
+            return;
+        }
+
         var state = await _coordinator.GetAsync(target.Name, id, Security.UploadPrincipals.OwnerOf(context), context.RequestAborted);
         if (state.Outcome != UploadOutcome.Success || state.Upload is not { } upload)
         {
@@ -40,12 +62,24 @@ internal sealed class DownloadHandler
         var etag = upload.StoredObject?.ETag is { Length: > 0 } stored ? $"\"{stored.Trim('"')}\"" : $"\"{upload.Id}-{total}\"";
         response.Headers.AcceptRanges = "bytes";
         response.Headers.ETag = etag;
-        response.ContentType = StoredContentType.ForResponse(upload.ContentType);
-        if (upload.FileName is { } name)
+        var contentType = StoredContentType.ForResponse(upload.ContentType);
+        response.ContentType = contentType;
+        var active = ActiveContentTypes.IsActive(contentType);
+        if (upload.FileName is { } || active)
         {
+            // RFC 6266: filename (an ASCII fallback) and filename* (UTF-8) when the upload has a name.
             var disposition = new ContentDispositionHeaderValue("attachment");
-            disposition.SetHttpFileName(name);
+            if (upload.FileName is { } name)
+            {
+                disposition.SetHttpFileName(name);
+            }
+
             response.Headers.ContentDisposition = disposition.ToString();
+        }
+
+        if (active)
+        {
+            response.Headers.ContentSecurityPolicy = SandboxPolicy;
         }
 
         long offset = 0;

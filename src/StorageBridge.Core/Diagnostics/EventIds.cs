@@ -85,6 +85,12 @@ public static class EventIds
         public const int AccessDenied = 602;
     }
 
+    /// <summary>Browsers: CORS per target and downloads: 650–699.</summary>
+    public static class Browsers
+    {
+        public const int OriginRefused = 650;
+    }
+
     /// <summary>The S3 backend: 4000–4099.</summary>
     public static class S3
     {

@@ -126,6 +126,20 @@ public sealed class BrowserDriver : IAsyncDisposable
         return entries.ToDictionary(e => e.Key, e => e.Value?.GetValue<string>() ?? string.Empty);
     }
 
+    /// <summary>
+    /// One upload of the file in the page's <c>#file-input</c> with a real client library of the cross-origin test page
+    /// (tests/clients/cross-origin-clients.mjs): <paramref name="client"/> is tus, uppy, resumable or flow.
+    /// </summary>
+    public async Task<ClientRun> RunClientAsync(string client, JsonObject options, TimeSpan timeout, CancellationToken cancellationToken)
+    {
+        var result = (await SendAsync("runClient", new JsonObject { ["client"] = client, ["options"] = options }, timeout, cancellationToken))["result"]!;
+        return new ClientRun(
+            result["ok"]?.GetValue<bool>() == true,
+            result["url"]?.GetValue<string>(),
+            result["error"]?.GetValue<string>(),
+            [.. (result["statuses"]?.AsArray() ?? []).Select(s => s?.GetValue<int>() ?? 0)]);
+    }
+
     /// <summary>The /uploads/ requests the page sent since the last call: "METHOD /path?query".</summary>
     public async Task<IReadOnlyList<string>> TakeRequestsAsync(CancellationToken cancellationToken)
     {
@@ -246,4 +260,10 @@ public sealed record PageRow(string Name, string State, long Bytes, long Total, 
         row["uploadUrl"]?.GetValue<string>(),
         row["location"]?.GetValue<string>(),
         row["status"]?.GetValue<string>() ?? string.Empty);
+}
+
+/// <summary>What a client library reported in the page: success with the upload's URL, or its error and the HTTP statuses it saw.</summary>
+public sealed record ClientRun(bool Ok, string? Url, string? Error, IReadOnlyList<int> Statuses)
+{
+    public override string ToString() => $"ok={Ok} url={Url} statuses=[{string.Join(',', Statuses)}] error={Error}";
 }
