@@ -50,7 +50,8 @@ public static class StorageBridgeServiceCollectionExtensions
             sp.GetRequiredService<StorageBridgeEngineOptions>(),
             sp.GetRequiredService<TimeProvider>(),
             sp.GetRequiredService<ILogger<UploadCoordinator>>(),
-            sp.GetRequiredService<StorageBridgeMetrics>()));
+            sp.GetRequiredService<StorageBridgeMetrics>(),
+            sp.GetServices<StorageBridge.Hooks.IUploadCreationHook>()));
         services.TryAddSingleton(sp => sp.GetRequiredService<UploadCoordinator>().Assembler);
         services.TryAddSingleton<ChunkUploads>();
         services.TryAddSingleton<IetfUploadHandler>();

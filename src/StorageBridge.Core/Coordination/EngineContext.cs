@@ -47,6 +47,9 @@ internal sealed class EngineContext
 
     public DateTimeOffset Now => Time.GetUtcNow();
 
+    /// <summary>Hooks asked before an upload is created (none unless registered).</summary>
+    public Hooks.UploadCreationHooks CreationHooks { get; init; } = Hooks.UploadCreationHooks.None;
+
     /// <summary>The upload, when it exists and belongs to <paramref name="target"/>.</summary>
     public async Task<UploadRecord?> LoadAsync(string target, string id, CancellationToken cancellationToken)
     {

@@ -46,19 +46,26 @@ internal sealed class UploadAdmission(EngineContext engine)
             }
         }
 
+        // Before the backend starts anything: a rejected creation stores nothing.
+        var verdict = await engine.CreationHooks.DecideAsync(request, target, cancellationToken).ConfigureAwait(false);
+        if (verdict.Rejection is { } rejection)
+        {
+            return new CreateResult(UploadOutcome.Rejected, null) { Rejection = rejection };
+        }
+
         using var activity = EngineActivities.Start("StorageBridge.Create", id, target);
         var now = engine.Now;
         var record = new UploadRecord
         {
             Id = id,
             Target = target.Name,
-            ObjectKey = ObjectKeys.Build(target.Options, target.Name, id, request.FileName, now),
+            ObjectKey = verdict.ObjectKey ?? ObjectKeys.Build(target.Options, target.Name, id, request.FileName, now),
             Protocol = request.Protocol,
             Owner = request.Owner,
             Length = request.Length,
             ContentType = request.ContentType,
             FileName = request.FileName,
-            Metadata = request.Metadata ?? UploadRecord.EmptyMetadata,
+            Metadata = verdict.Metadata ?? request.Metadata ?? UploadRecord.EmptyMetadata,
             ProtocolState = request.ProtocolState ?? UploadRecord.EmptyMetadata,
             Assembled = assembled,
             ExpectedDigestAlgorithm = request.ExpectedDigest?.Algorithm,

@@ -58,19 +58,26 @@ internal sealed class UploadConcatenation(EngineContext engine, UploadCompletion
             return new CreateResult(UploadOutcome.TooLarge, null, LimitKind.MaxSize);
         }
 
+        // Before the backend copies a byte: a rejected concatenation stores nothing.
+        var verdict = await engine.CreationHooks.DecideAsync(request, total, target, cancellationToken).ConfigureAwait(false);
+        if (verdict.Rejection is { } rejection)
+        {
+            return new CreateResult(UploadOutcome.Rejected, null) { Rejection = rejection };
+        }
+
         var now = engine.Now;
         var id = UploadIds.New();
         var record = new UploadRecord
         {
             Id = id,
             Target = target.Name,
-            ObjectKey = ObjectKeys.Build(target.Options, target.Name, id, request.FileName, now),
+            ObjectKey = verdict.ObjectKey ?? ObjectKeys.Build(target.Options, target.Name, id, request.FileName, now),
             Protocol = request.Protocol,
             Length = total,
             Offset = total,
             ContentType = request.ContentType,
             FileName = request.FileName,
-            Metadata = request.Metadata ?? UploadRecord.EmptyMetadata,
+            Metadata = verdict.Metadata ?? request.Metadata ?? UploadRecord.EmptyMetadata,
             ProtocolState = request.ProtocolState ?? UploadRecord.EmptyMetadata,
             CreatedAt = now,
             UpdatedAt = now,

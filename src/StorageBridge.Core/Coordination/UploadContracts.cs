@@ -30,6 +30,9 @@ public enum UploadOutcome
     ObjectExists,
     /// <summary>A source upload of a concatenation is not completed yet.</summary>
     IncompleteSource,
+
+    /// <summary>A creation hook refused the creation (<see cref="CreateResult.Rejection"/>: status and message). Nothing was stored.</summary>
+    Rejected,
 }
 
 public enum LimitKind
@@ -89,7 +92,11 @@ public sealed record CreateUploadRequest
     public bool TrackSha256 { get; init; }
 }
 
-public sealed record CreateResult(UploadOutcome Outcome, UploadRecord? Upload, LimitKind Limit = LimitKind.None);
+public sealed record CreateResult(UploadOutcome Outcome, UploadRecord? Upload, LimitKind Limit = LimitKind.None)
+{
+    /// <summary>For <see cref="UploadOutcome.Rejected"/>: the status and message the client receives.</summary>
+    public Hooks.UploadCreationRejection? Rejection { get; init; }
+}
 
 public sealed record AppendRequest
 {

@@ -63,6 +63,15 @@ public static class EventIds
         public const int ChunkDiffers = 504;
     }
 
+    /// <summary>Creation hooks and the pre-create webhook: 850–899.</summary>
+    public static class Hooks
+    {
+        public const int Rejected = 850;
+        public const int InvalidObjectKey = 851;
+        public const int WebhookFailed = 852;
+        public const int WebhookInvalidAnswer = 853;
+    }
+
     /// <summary>The S3 backend: 4000–4099.</summary>
     public static class S3
     {
@@ -89,7 +98,17 @@ public static class EventIds
         public const int ForeignObject = 4205;
     }
 
-    // 4300–4399: the file-system backend (no events yet).
+    /// <summary>
+    /// The completion-event queue sinks (Azure Storage Queues, SQS): 4300–4399, lent from the file-system backend's
+    /// range (which has no events).
+    /// </summary>
+    public static class QueueSinks
+    {
+        public const int QueueCreated = 4301;
+        public const int Delivered = 4302;
+        public const int DeliveryFailed = 4303;
+    }
+
     // 5000–5099: the SQLite metadata store (no events yet).
 
     /// <summary>The Cosmos DB metadata store: 5100–5199.</summary>
