@@ -98,16 +98,7 @@ public static class EventIds
         public const int ForeignObject = 4205;
     }
 
-    /// <summary>
-    /// The completion-event queue sinks (Azure Storage Queues, SQS): 4300–4399, lent from the file-system backend's
-    /// range (which has no events).
-    /// </summary>
-    public static class QueueSinks
-    {
-        public const int QueueCreated = 4301;
-        public const int Delivered = 4302;
-        public const int DeliveryFailed = 4303;
-    }
+    // 4300–4399: the file-system backend (no events yet).
 
     // 5000–5099: the SQLite metadata store (no events yet).
 
