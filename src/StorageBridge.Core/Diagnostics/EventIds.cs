@@ -98,7 +98,16 @@ public static class EventIds
         public const int ForeignObject = 4205;
     }
 
-    // 4300–4399: the file-system backend (no events yet).
+    /// <summary>
+    /// The completion event queue sinks (Azure Storage Queues, SQS): 4300–4399, lent from the file-system backend's
+    /// range (it has no events).
+    /// </summary>
+    public static class QueueSinks
+    {
+        public const int AzureQueueCreated = 4301;
+        public const int AzureQueueDelivered = 4302;
+        public const int SqsDelivered = 4311;
+    }
 
     // 5000–5099: the SQLite metadata store (no events yet).
 
