@@ -58,7 +58,7 @@ internal sealed class HookedBridge : IAsyncDisposable
     public IUploadMetadataStore Store => _bridge.Services.GetRequiredService<IUploadMetadataStore>();
 
     /// <summary>Starts both; <paramref name="webhookUrl"/> replaces the receiver's URL (an unreachable one).</summary>
-    public static async Task<HookedBridge> StartAsync(string? webhookUrl = null, string timeout = "1s")
+    public static async Task<HookedBridge> StartAsync(string? webhookUrl = null, string timeout = "1s", Action<IStorageBridgeBuilder>? bridge = null)
     {
         HookedBridge? self = null;
         var receiver = await LoopbackKestrel.StartAsync(async context =>
@@ -82,13 +82,14 @@ internal sealed class HookedBridge : IAsyncDisposable
         var logged = new ConcurrentQueue<EventId>();
         builder.Logging.AddProvider(new EventCollector(logged));
         builder.WebHost.UseKestrel(options => options.Listen(IPAddress.Loopback, 0));
-        builder.Services.AddStorageBridge(builder.Configuration)
+        var storageBridge = builder.Services.AddStorageBridge(builder.Configuration)
             .AddFileSystemTarget(Target, o =>
             {
                 o.Root = root;
                 o.Prefix = Prefix;
             })
             .UseInMemoryMetadata();
+        bridge?.Invoke(storageBridge);
         var app = builder.Build();
         app.MapResumableUploads();
         await app.StartAsync();

@@ -199,6 +199,29 @@ public sealed class PreCreateWebhookTests
     }
 
     [Fact]
+    public async Task In_process_hooks_added_on_the_builder_run_after_the_configured_webhook_and_see_its_decision()
+    {
+        var seen = new List<StorageBridge.Hooks.UploadCreationContext>();
+        await using var bridge = await HookedBridge.StartAsync(bridge: b => b
+            .AddUploadCreationHook(new DelegateHook(c =>
+            {
+                seen.Add(c);
+                return StorageBridge.Hooks.UploadCreationDecision.Accept(c.ObjectKey + ".checked");
+            }))
+            .AddUploadCreationHook<RefuseEmptyFiles>());
+        bridge.Answer = (_, context) => JsonAsync(context, 200, """{"objectKey":"from-webhook"}""");
+
+        using var accepted = await bridge.Client.SendAsync(TusCreation(Data(10), "a.txt"));
+        using var refused = await bridge.Client.SendAsync(TusCreation([], "empty.txt"));
+
+        Assert.Equal(HttpStatusCode.Created, accepted.StatusCode);
+        Assert.Equal("from-webhook", seen[0].ObjectKey);
+        Assert.True(File.Exists(Path.Combine(bridge.Root, "in", "from-webhook.checked")));
+        Assert.Equal(HttpStatusCode.UnprocessableEntity, refused.StatusCode);
+        Assert.Equal("Empty files are not accepted.\n", await refused.Content.ReadAsStringAsync());
+    }
+
+    [Fact]
     public void A_short_secret_stops_start_up_naming_the_key()
     {
         var configuration = new ConfigurationBuilder().AddInMemoryCollection(new Dictionary<string, string?>
@@ -209,6 +232,21 @@ public sealed class PreCreateWebhookTests
 
         var error = Assert.Throws<StorageBridgeConfigurationException>(() => new ServiceCollection().AddStorageBridge(configuration));
         Assert.Equal("StorageBridge:Hooks:PreCreate:Secret", error.Key);
+    }
+
+    private sealed class DelegateHook(Func<StorageBridge.Hooks.UploadCreationContext, StorageBridge.Hooks.UploadCreationDecision> decide)
+        : StorageBridge.Hooks.IUploadCreationHook
+    {
+        public ValueTask<StorageBridge.Hooks.UploadCreationDecision> OnCreatingAsync(StorageBridge.Hooks.UploadCreationContext creation, CancellationToken cancellationToken) =>
+            ValueTask.FromResult(decide(creation));
+    }
+
+    private sealed class RefuseEmptyFiles : StorageBridge.Hooks.IUploadCreationHook
+    {
+        public ValueTask<StorageBridge.Hooks.UploadCreationDecision> OnCreatingAsync(StorageBridge.Hooks.UploadCreationContext creation, CancellationToken cancellationToken) =>
+            ValueTask.FromResult(creation.Length == 0
+                ? StorageBridge.Hooks.UploadCreationDecision.Reject(422, "Empty files are not accepted.")
+                : StorageBridge.Hooks.UploadCreationDecision.Accept());
     }
 
     private static async Task<string> PartialAsync(HookedBridge bridge, byte[] data)
