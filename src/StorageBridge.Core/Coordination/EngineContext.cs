@@ -45,10 +45,10 @@ internal sealed class EngineContext
     /// <summary>Recent tail objects in memory; whatever drops an upload's tails drops its entries too.</summary>
     public TailSegmentCache TailCache { get; }
 
-    public DateTimeOffset Now => Time.GetUtcNow();
-
     /// <summary>Hooks asked before an upload is created (none unless registered).</summary>
     public Hooks.UploadCreationHooks CreationHooks { get; init; } = Hooks.UploadCreationHooks.None;
+
+    public DateTimeOffset Now => Time.GetUtcNow();
 
     /// <summary>The upload, when it exists and belongs to <paramref name="target"/>.</summary>
     public async Task<UploadRecord?> LoadAsync(string target, string id, CancellationToken cancellationToken)
