@@ -50,7 +50,8 @@ public static class StorageBridgeServiceCollectionExtensions
             StorageBridge.AspNetCore.Events.CompletionEventServices.EngineOptions(sp),
             sp.GetRequiredService<TimeProvider>(),
             sp.GetRequiredService<ILogger<UploadCoordinator>>(),
-            sp.GetRequiredService<StorageBridgeMetrics>()));
+            sp.GetRequiredService<StorageBridgeMetrics>(),
+            sp.GetServices<StorageBridge.Hooks.IUploadCreationHook>()));
         services.TryAddSingleton(sp => sp.GetRequiredService<UploadCoordinator>().Assembler);
         services.TryAddSingleton<ChunkUploads>();
         services.TryAddSingleton<IetfUploadHandler>();

@@ -73,6 +73,8 @@ public static class StorageBridgeBuilderExtensions
             {
                 services.AddSingleton(new StorageBridgeTargetDeclaration(target.Key, target["Backend"] is { Length: > 0 } backend ? backend : "FileSystem"));
             }
+
+            UploadCreationHookBuilderExtensions.AddConfiguredPreCreateWebhook(services, section);
         }
 
         services.TryAddSingleton(TargetConfiguration.CreateRegistry);

@@ -45,6 +45,9 @@ internal sealed class EngineContext
     /// <summary>Recent tail objects in memory; whatever drops an upload's tails drops its entries too.</summary>
     public TailSegmentCache TailCache { get; }
 
+    /// <summary>Hooks asked before an upload is created (none unless registered).</summary>
+    public Hooks.UploadCreationHooks CreationHooks { get; init; } = Hooks.UploadCreationHooks.None;
+
     public DateTimeOffset Now => Time.GetUtcNow();
 
     /// <summary>Raised with the upload id after a write that recorded a completion event (wakes the local dispatcher).</summary>

@@ -53,18 +53,25 @@ internal sealed class UploadAdmission(EngineContext engine)
             return new CreateResult(UploadOutcome.Forbidden, null);
         }
 
+        // Before the backend starts anything: a rejected creation stores nothing.
+        var verdict = await engine.CreationHooks.DecideAsync(request, target, ObjectKeys.FillClaims(target.Options.Prefix, request.Principal)!, cancellationToken).ConfigureAwait(false);
+        if (verdict.Rejection is { } rejection)
+        {
+            return new CreateResult(UploadOutcome.Rejected, null) { Rejection = rejection };
+        }
+
         using var activity = EngineActivities.Start("StorageBridge.Create", id, target);
         var record = new UploadRecord
         {
             Id = id,
             Target = target.Name,
-            ObjectKey = objectKey,
+            ObjectKey = verdict.ObjectKey ?? objectKey,
             Protocol = request.Protocol,
             Owner = request.Owner,
             Length = request.Length,
             ContentType = request.ContentType,
             FileName = request.FileName,
-            Metadata = request.Metadata ?? UploadRecord.EmptyMetadata,
+            Metadata = verdict.Metadata ?? request.Metadata ?? UploadRecord.EmptyMetadata,
             ProtocolState = request.ProtocolState ?? UploadRecord.EmptyMetadata,
             Assembled = assembled,
             ExpectedDigestAlgorithm = request.ExpectedDigest?.Algorithm,

@@ -66,18 +66,25 @@ internal sealed class UploadConcatenation(EngineContext engine, UploadCompletion
             return new CreateResult(UploadOutcome.Forbidden, null);
         }
 
+        // Before the backend copies a byte: a rejected concatenation stores nothing.
+        var verdict = await engine.CreationHooks.DecideAsync(request, total, target, ObjectKeys.FillClaims(target.Options.Prefix, request.Principal)!, cancellationToken).ConfigureAwait(false);
+        if (verdict.Rejection is { } rejection)
+        {
+            return new CreateResult(UploadOutcome.Rejected, null) { Rejection = rejection };
+        }
+
         var record = new UploadRecord
         {
             Id = id,
             Target = target.Name,
-            ObjectKey = objectKey,
+            ObjectKey = verdict.ObjectKey ?? objectKey,
             Protocol = request.Protocol,
             Owner = request.Owner,
             Length = total,
             Offset = total,
             ContentType = request.ContentType,
             FileName = request.FileName,
-            Metadata = request.Metadata ?? UploadRecord.EmptyMetadata,
+            Metadata = verdict.Metadata ?? request.Metadata ?? UploadRecord.EmptyMetadata,
             ProtocolState = request.ProtocolState ?? UploadRecord.EmptyMetadata,
             CreatedAt = now,
             UpdatedAt = now,

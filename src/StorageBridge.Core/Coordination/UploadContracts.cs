@@ -37,6 +37,9 @@ public enum UploadOutcome
     /// stays open).
     /// </summary>
     Forbidden,
+
+    /// <summary>A creation hook refused the creation (<see cref="CreateResult.Rejection"/>: status and message). Nothing was stored.</summary>
+    Rejected,
 }
 
 public enum LimitKind
@@ -96,7 +99,11 @@ public sealed record CreateUploadRequest
     public bool TrackSha256 { get; init; }
 }
 
-public sealed record CreateResult(UploadOutcome Outcome, UploadRecord? Upload, LimitKind Limit = LimitKind.None);
+public sealed record CreateResult(UploadOutcome Outcome, UploadRecord? Upload, LimitKind Limit = LimitKind.None)
+{
+    /// <summary>For <see cref="UploadOutcome.Rejected"/>: the status and message the client receives.</summary>
+    public Hooks.UploadCreationRejection? Rejection { get; init; }
+}
 
 public sealed record AppendRequest
 {

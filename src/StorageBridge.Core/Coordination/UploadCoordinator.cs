@@ -30,13 +30,17 @@ public sealed class UploadCoordinator
         StorageBridgeEngineOptions options,
         TimeProvider time,
         ILogger<UploadCoordinator> logger,
-        StorageBridgeMetrics? metrics = null)
+        StorageBridgeMetrics? metrics = null,
+        IEnumerable<Hooks.IUploadCreationHook>? creationHooks = null)
     {
         _targets = targets;
         // Every store call of the engine is traced and measured (and costs nothing more when nobody listens).
         _store = new InstrumentedMetadataStore(store, metrics ?? StorageBridgeMetrics.Default);
         _logger = logger;
-        _engine = new EngineContext(targets, _store, options, time, logger, metrics);
+        _engine = new EngineContext(targets, _store, options, time, logger, metrics)
+        {
+            CreationHooks = creationHooks is null ? Hooks.UploadCreationHooks.None : new Hooks.UploadCreationHooks(creationHooks, logger),
+        };
         _admission = new UploadAdmission(_engine);
         _leases = new UploadLeases(_engine);
         _completion = new UploadCompletion(_engine);

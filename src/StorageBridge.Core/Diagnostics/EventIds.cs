@@ -91,6 +91,15 @@ public static class EventIds
         public const int OriginRefused = 650;
     }
 
+    /// <summary>Creation hooks and the pre-create webhook: 850–899.</summary>
+    public static class Hooks
+    {
+        public const int Rejected = 850;
+        public const int InvalidObjectKey = 851;
+        public const int WebhookFailed = 852;
+        public const int WebhookInvalidAnswer = 853;
+    }
+
     /// <summary>The S3 backend: 4000–4099.</summary>
     public static class S3
     {
@@ -117,7 +126,17 @@ public static class EventIds
         public const int ForeignObject = 4205;
     }
 
-    // 4300–4399: the file-system backend (no events yet).
+    /// <summary>
+    /// The completion event queue sinks (Azure Storage Queues, SQS): 4300–4399, lent from the file-system backend's
+    /// range (it has no events).
+    /// </summary>
+    public static class QueueSinks
+    {
+        public const int AzureQueueCreated = 4301;
+        public const int AzureQueueDelivered = 4302;
+        public const int SqsDelivered = 4311;
+    }
+
     // 5000–5099: the SQLite metadata store (no events yet).
 
     /// <summary>The Cosmos DB metadata store: 5100–5199.</summary>

@@ -34,7 +34,9 @@ builder.Services.AddStorageBridge(builder.Configuration)
     .UseSqliteMetadata()
     .UseCosmosMetadata()
     .UsePostgresMetadata()
-    .UseDynamoDbMetadata();
+    .UseDynamoDbMetadata()
+    .AddAzureQueueEvents() // completion event sinks that StorageBridge:Events:Sinks may name (Type: AzureQueue, Sqs)
+    .AddSqsEvents();
 builder.Services.AddStorageBridgeS3();
 builder.Services.AddStorageBridgeAzureBlob();
 builder.Services.AddGcsBackend();

@@ -22,6 +22,8 @@ public sealed class EventIdTableTests
         "StorageBridge.Metadata.Cosmos",
         "StorageBridge.Metadata.Postgres",
         "StorageBridge.Metadata.DynamoDb",
+        "StorageBridge.Events.AzureQueues",
+        "StorageBridge.Events.Sqs",
         "StorageBridge.Testing",
     ];
 

@@ -98,6 +98,14 @@ internal sealed partial class IetfUploadHandler
                 TrackSha256 = HeaderValues.WantsSha256(request, "Want-Repr-Digest"),
             },
             context.RequestAborted);
+        if (created.Rejection is { } rejection)
+        {
+            WriteVersion(context, version);
+            WriteErrorCompleteness(context, version, null);
+            await AspNetCore.Hooks.CreationRejections.WriteProblemAsync(context, rejection);
+            return;
+        }
+
         if (created.Outcome != UploadOutcome.Success)
         {
             await WriteFailureAsync(context, version, target, created.Outcome, null, created.Limit, null);

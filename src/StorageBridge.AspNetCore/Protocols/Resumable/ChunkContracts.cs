@@ -39,7 +39,9 @@ internal sealed record ChunkRequest
 /// <param name="Upload">The upload the chunk belongs to, as it stands afterwards.</param>
 /// <param name="Error">A short explanation for a refused chunk.</param>
 /// <param name="ChunkStored">For a chunk test: the chunk is durably stored (or the upload is complete).</param>
-internal sealed record ChunkResult(UploadOutcome Outcome, UploadRecord? Upload, string? Error = null, bool ChunkStored = false)
+/// <param name="Rejection">For <see cref="UploadOutcome.Rejected"/>: what the creation hook answered.</param>
+internal sealed record ChunkResult(
+    UploadOutcome Outcome, UploadRecord? Upload, string? Error = null, bool ChunkStored = false, StorageBridge.Hooks.UploadCreationRejection? Rejection = null)
 {
     public bool IsComplete => Upload?.State == UploadState.Completed;
 }

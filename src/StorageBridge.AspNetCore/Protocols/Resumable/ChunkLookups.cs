@@ -67,7 +67,7 @@ internal sealed class ChunkLookups(UploadAssembler assembler, IUploadMetadataSto
                 var written = await store.TryAddLookupAsync(NewLookup(key, target, id), cancellationToken).ConfigureAwait(false);
                 if (written.Status == MetadataWriteStatus.Success)
                 {
-                    return await CreateUploadAsync(target, request, layout, id, key, cancellationToken).ConfigureAwait(false);
+                    return await CreateUploadAsync(target, request, layout, id, key, written.Lookup?.Version, cancellationToken).ConfigureAwait(false);
                 }
 
                 continue; // another request created it first: use theirs
@@ -105,7 +105,7 @@ internal sealed class ChunkLookups(UploadAssembler assembler, IUploadMetadataSto
                 .ConfigureAwait(false);
             if (replaced.Status == MetadataWriteStatus.Success)
             {
-                return await CreateUploadAsync(target, request, layout, fresh, key, cancellationToken).ConfigureAwait(false);
+                return await CreateUploadAsync(target, request, layout, fresh, key, replaced.Lookup?.Version, cancellationToken).ConfigureAwait(false);
             }
         }
 
@@ -160,7 +160,7 @@ internal sealed class ChunkLookups(UploadAssembler assembler, IUploadMetadataSto
     }
 
     private async Task<UploadRecord> CreateUploadAsync(
-        UploadTarget target, ChunkRequest request, ChunkLayout layout, string id, string key, CancellationToken cancellationToken)
+        UploadTarget target, ChunkRequest request, ChunkLayout layout, string id, string key, string? lookupVersion, CancellationToken cancellationToken)
     {
         var state = new ChunkUploadState { Layout = layout, Direct = layout.FitsDirectParts(target), Lookup = key };
         var created = await assembler.CreateAsync(
@@ -177,6 +177,17 @@ internal sealed class ChunkLookups(UploadAssembler assembler, IUploadMetadataSto
             },
             id,
             cancellationToken).ConfigureAwait(false);
+        if (created.Rejection is { } rejection)
+        {
+            // A refused creation leaves nothing behind, not even the lookup the file's other chunks would wait on.
+            if (lookupVersion is not null)
+            {
+                await store.TryDeleteLookupAsync(key, lookupVersion, CancellationToken.None).ConfigureAwait(false);
+            }
+
+            throw new Hooks.CreationRejectedException(rejection);
+        }
+
         return created.Upload ?? throw new InvalidOperationException($"Creating chunk upload {id} failed: {created.Outcome}.");
     }
 }

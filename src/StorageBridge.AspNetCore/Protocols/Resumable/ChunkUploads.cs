@@ -83,7 +83,16 @@ internal sealed class ChunkUploads
             return refused;
         }
 
-        var upload = await _lookups.ResolveAsync(target!, request, layout, create: true, cancellationToken).ConfigureAwait(false);
+        UploadRecord? upload;
+        try
+        {
+            upload = await _lookups.ResolveAsync(target!, request, layout, create: true, cancellationToken).ConfigureAwait(false);
+        }
+        catch (Hooks.CreationRejectedException rejected)
+        {
+            return new ChunkResult(UploadOutcome.Rejected, null, rejected.Message, Rejection: rejected.Rejection);
+        }
+
         if (upload is null)
         {
             return new ChunkResult(UploadOutcome.TargetNotFound, null);

@@ -256,6 +256,9 @@ internal sealed partial class ResumableUploadHandler
                 return ErrorAsync(context, StatusCodes.Status400BadRequest, "Another object already exists under this upload's key and the target does not allow overwriting it.");
             case UploadOutcome.DigestMismatch:
                 return ErrorAsync(context, StatusCodes.Status400BadRequest, result.Error ?? "The chunk differs from the chunk already stored under its number.");
+            case UploadOutcome.Rejected when result.Rejection is { } rejection:
+                AspNetCore.Hooks.CreationRejections.WriteRetryAfter(context, rejection);
+                return ErrorAsync(context, AspNetCore.Hooks.CreationRejections.ChunkStatus(rejection), rejection.Message);
             case UploadOutcome.Conflict:
                 context.Response.Headers.RetryAfter = "1";
                 return ErrorAsync(context, StatusCodes.Status503ServiceUnavailable, result.Error ?? "Another request changed this upload; retry the chunk.");

@@ -175,6 +175,12 @@ internal sealed partial class TusUploadHandler
                 ProtocolState = state,
             },
             context.RequestAborted);
+        if (created.Rejection is { } rejection)
+        {
+            await RejectedAsync(context, rejection);
+            return;
+        }
+
         if (created.Outcome != UploadOutcome.Success)
         {
             await WriteFailureAsync(context, created.Outcome, created.Upload);
@@ -271,6 +277,12 @@ internal sealed partial class TusUploadHandler
                 ProtocolState = state,
             },
             context.RequestAborted);
+        if (joined.Rejection is { } rejection)
+        {
+            await RejectedAsync(context, rejection);
+            return;
+        }
+
         if (joined.Outcome != UploadOutcome.Success)
         {
             await WriteFailureAsync(context, joined.Outcome, null);
@@ -503,6 +515,13 @@ internal sealed partial class TusUploadHandler
             UploadOutcome.ObjectExists => ErrorAsync(context, StatusCodes.Status409Conflict, "Another object already exists under this upload's key and the target does not allow overwriting it."),
             _ => ErrorAsync(context, StatusCodes.Status409Conflict, "Another request changed this upload; retrieve the offset and resume."),
         };
+    }
+
+    /// <summary>A creation hook's refusal: its status, its message as the text body.</summary>
+    private static Task RejectedAsync(HttpContext context, StorageBridge.Hooks.UploadCreationRejection rejection)
+    {
+        AspNetCore.Hooks.CreationRejections.WriteRetryAfter(context, rejection);
+        return ErrorAsync(context, rejection.Status, rejection.Message);
     }
 
     /// <summary>tus errors are plain text (as tusd does) and carry Tus-Resumable like every other response.</summary>
