@@ -101,13 +101,19 @@ internal sealed partial class AuthenticationGate(TargetAuthentication targets, T
             failure = jwt.Failure?.Message;
         }
 
-        var key = await context.AuthenticateAsync(TargetAuthentication.ApiKeyScheme(target.Name));
-        if (key.Succeeded)
+        // A target without keys (an anonymous one, say) costs no handler; a key sent to it is ignored like any header.
+        if (settings.ApiKeys.Count > 0)
         {
-            return (key.Principal, CallerKind.ApiKey, null);
+            var key = await context.AuthenticateAsync(TargetAuthentication.ApiKeyScheme(target.Name));
+            if (key.Succeeded)
+            {
+                return (key.Principal, CallerKind.ApiKey, null);
+            }
+
+            failure ??= key.Failure?.Message;
         }
 
-        return (null, CallerKind.Anonymous, failure ?? key.Failure?.Message);
+        return (null, CallerKind.Anonymous, failure);
     }
 
     private static partial class Log
