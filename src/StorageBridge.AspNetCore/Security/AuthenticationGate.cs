@@ -118,7 +118,7 @@ internal sealed partial class AuthenticationGate(TargetAuthentication targets, T
 
     private static partial class Log
     {
-        [LoggerMessage(Diagnostics.EventIds.Security.AuthenticationFailed, LogLevel.Information, "Target {Target}: request refused with 401 ({Reason})")]
+        [LoggerMessage(Diagnostics.EventIds.Security.AuthenticationFailed, LogLevel.Debug, "Target {Target}: request refused with 401 ({Reason})")]
         public static partial void AuthenticationFailed(ILogger logger, string target, string reason);
 
         [LoggerMessage(Diagnostics.EventIds.Security.AccessDenied, LogLevel.Information, "Target {Target}: {Owner} refused with 403 ({Reason})")]
