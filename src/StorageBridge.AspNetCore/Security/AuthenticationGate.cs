@@ -101,18 +101,24 @@ internal sealed partial class AuthenticationGate(TargetAuthentication targets, T
             failure = jwt.Failure?.Message;
         }
 
-        var key = await context.AuthenticateAsync(TargetAuthentication.ApiKeyScheme(target.Name));
-        if (key.Succeeded)
+        // A target without keys (an anonymous one, say) costs no handler; a key sent to it is ignored like any header.
+        if (settings.ApiKeys.Count > 0)
         {
-            return (key.Principal, CallerKind.ApiKey, null);
+            var key = await context.AuthenticateAsync(TargetAuthentication.ApiKeyScheme(target.Name));
+            if (key.Succeeded)
+            {
+                return (key.Principal, CallerKind.ApiKey, null);
+            }
+
+            failure ??= key.Failure?.Message;
         }
 
-        return (null, CallerKind.Anonymous, failure ?? key.Failure?.Message);
+        return (null, CallerKind.Anonymous, failure);
     }
 
     private static partial class Log
     {
-        [LoggerMessage(Diagnostics.EventIds.Security.AuthenticationFailed, LogLevel.Information, "Target {Target}: request refused with 401 ({Reason})")]
+        [LoggerMessage(Diagnostics.EventIds.Security.AuthenticationFailed, LogLevel.Debug, "Target {Target}: request refused with 401 ({Reason})")]
         public static partial void AuthenticationFailed(ILogger logger, string target, string reason);
 
         [LoggerMessage(Diagnostics.EventIds.Security.AccessDenied, LogLevel.Information, "Target {Target}: {Owner} refused with 403 ({Reason})")]

@@ -74,7 +74,7 @@ public sealed class ChunkEngineTests
         var test = await chunks.TestChunkAsync(Chunk("same", 2, 1000, 3000) with { Principal = "bob" }, CancellationToken.None);
         Assert.False(test.ChunkStored);
 
-        Assert.Equal(UploadOutcome.Success, (await harness.Coordinator.CancelAsync(EngineHarness.TargetName, alice.Upload.Id, CancellationToken.None)).Outcome);
+        Assert.Equal(UploadOutcome.Success, (await harness.Coordinator.CancelAsync(EngineHarness.TargetName, alice.Upload.Id, "alice", CancellationToken.None)).Outcome);
         var fresh = await WriteAsync(chunks, Chunk("same", 3, 1000, 3000) with { Principal = "alice" }, file.AsMemory(2000, 1000));
         Assert.NotEqual(alice.Upload.Id, fresh.Upload!.Id);
         Assert.False((await chunks.TestChunkAsync(Chunk("same", 1, 1000, 3000) with { Principal = "alice" }, CancellationToken.None)).ChunkStored);

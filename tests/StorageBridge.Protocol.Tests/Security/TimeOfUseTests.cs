@@ -42,6 +42,24 @@ public sealed class TimeOfUseTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task A_tus_patch_whose_token_expired_answers_401_with_the_kept_offset()
+    {
+        var bytes = SecureRequests.Bytes(32 * 1024, 14);
+        var upload = SecureRequests.Location(await _http.TusCreateAsync("shared", bytes.Length, Credential.Owner));
+        var token = _server.Tokens.Jwt(Credentials.OwnerSubject, "acme", lifetime: TimeSpan.FromMinutes(5));
+
+        using var response = await PatchInTwoHalvesAsync(upload, bytes, new AuthenticationHeaderValue("Bearer", token), () =>
+            _server.Time.Advance(TimeSpan.FromMinutes(10)), tus: true);
+        Assert.Equal(HttpStatusCode.Unauthorized, response.StatusCode);
+        Assert.Equal(SecureRequests.Tus, response.Headers.GetValues("Tus-Resumable").Single());
+        Assert.Equal(bytes.Length.ToString(System.Globalization.CultureInfo.InvariantCulture), response.Headers.GetValues("Upload-Offset").Single());
+
+        // Every byte is in but the upload is not complete: no object yet.
+        using var download = await _http.DownloadAsync(upload, Credential.Owner);
+        Assert.Equal(HttpStatusCode.Conflict, download.StatusCode);
+    }
+
+    [Fact]
     public async Task An_api_key_removed_by_a_configuration_reload_cannot_complete()
     {
         var bytes = SecureRequests.Bytes(48 * 1024, 12);
@@ -97,18 +115,27 @@ public sealed class TimeOfUseTests : IAsyncLifetime
     /// PATCHes all of <paramref name="bytes"/> with Upload-Complete: ?1, sending the first half, then (once the server
     /// admitted the request) running <paramref name="meanwhile"/> before the second half.
     /// </summary>
-    private async Task<HttpResponseMessage> PatchInTwoHalvesAsync(string upload, byte[] bytes, AuthenticationHeaderValue authorization, Action meanwhile)
+    private async Task<HttpResponseMessage> PatchInTwoHalvesAsync(string upload, byte[] bytes, AuthenticationHeaderValue authorization, Action meanwhile, bool tus = false)
     {
         var name = Guid.NewGuid().ToString("N");
         var admitted = _server.Admitted.GetOrAdd(name, _ => new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously));
         var content = new GatedContent(bytes, bytes.Length / 2);
         var request = new HttpRequestMessage(HttpMethod.Patch, upload) { Content = content };
-        request.Headers.Add("Upload-Draft-Interop-Version", "8");
         request.Headers.Add("Upload-Offset", "0");
-        request.Headers.Add("Upload-Complete", "?1");
+        if (tus)
+        {
+            request.Headers.Add("Tus-Resumable", SecureRequests.Tus);
+            content.Headers.ContentType = new MediaTypeHeaderValue("application/offset+octet-stream");
+        }
+        else
+        {
+            request.Headers.Add("Upload-Draft-Interop-Version", "8");
+            request.Headers.Add("Upload-Complete", "?1");
+            content.Headers.ContentType = new MediaTypeHeaderValue("application/partial-upload");
+        }
+
         request.Headers.Add("X-Test-Request", name);
         request.Headers.Authorization = authorization;
-        content.Headers.ContentType = new MediaTypeHeaderValue("application/partial-upload");
         var sending = _server.Client.SendAsync(request);
         await content.FirstHalfSent.Task.WaitAsync(TimeSpan.FromSeconds(30));
         await admitted.Task.WaitAsync(TimeSpan.FromSeconds(30));
