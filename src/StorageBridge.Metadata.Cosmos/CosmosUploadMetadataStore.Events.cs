@@ -30,6 +30,35 @@ public sealed partial class CosmosUploadMetadataStore
     }
 
     /// <summary>
+    /// A container an earlier version created indexes only the expiry fields (everything else excluded), and Cosmos DB
+    /// refuses range filters on excluded paths: add the due-events path to its policy (the index builds online).
+    /// </summary>
+    private async Task IndexEventsDueAsync(ContainerProperties existing, CancellationToken cancellationToken)
+    {
+        var path = $"/{EventsDueAtField}/?";
+        var policy = existing.IndexingPolicy;
+        if (policy.IncludedPaths.Any(p => p.Path is "/*" || p.Path == path) || !policy.ExcludedPaths.Any(p => p.Path == "/*"))
+        {
+            return;
+        }
+
+        policy.IncludedPaths.Add(new IncludedPath { Path = path });
+        try
+        {
+            await RetryTransientAsync(
+                "update indexing policy",
+                async () => (await _container.ReplaceContainerAsync(existing, cancellationToken: cancellationToken).ConfigureAwait(false)).StatusCode,
+                cancellationToken).ConfigureAwait(false);
+            Log.EventsIndexAdded(_logger, _options.Container, path);
+        }
+        catch (Exception ex) when (ex is CosmosException or StorageBridge.Backends.StorageBackendException)
+        {
+            // Uploads work regardless; only the dispatcher's listing needs the path.
+            Log.EventsIndexMissing(_logger, ex, _options.Container, path);
+        }
+    }
+
+    /// <summary>
     /// Records whose <paramref name="field"/> (epoch milliseconds) is at or before <paramref name="now"/>, filtered to the
     /// exact instant of <paramref name="instant"/>. No ORDER BY / TOP: @vercel/cosmosdb-server (the test emulator)
     /// implements neither, so callers sort and cut client-side; the SDK pages through the result.

@@ -114,6 +114,11 @@ public sealed partial class CosmosUploadMetadataStore : IUploadMetadataStore, ID
             Log.TtlOff(_logger, _options.Container);
         }
 
+        if (container.Resource is { } existing)
+        {
+            await IndexEventsDueAsync(existing, cancellationToken).ConfigureAwait(false);
+        }
+
         Log.Ready(_logger, _options.Database, _options.Container, _client.Endpoint, _client.ClientOptions.ConnectionMode);
     }
 
@@ -405,6 +410,12 @@ public sealed partial class CosmosUploadMetadataStore : IUploadMetadataStore, ID
     {
         [LoggerMessage(Diagnostics.EventIds.Cosmos.TtlOff, LogLevel.Warning, "Time to live is off on container {Container}: per-item ttl is ignored, records leave only through the expiry scan (set DefaultTimeToLive = -1 to enable it)")]
         public static partial void TtlOff(ILogger logger, string container);
+
+        [LoggerMessage(Diagnostics.EventIds.Cosmos.EventsIndexAdded, LogLevel.Information, "Container {Container} created by an earlier version: added {Path} to its indexing policy (completion events)")]
+        public static partial void EventsIndexAdded(ILogger logger, string container, string path);
+
+        [LoggerMessage(Diagnostics.EventIds.Cosmos.EventsIndexMissing, LogLevel.Warning, "Container {Container} does not index {Path}: listing due completion events fails until the path is added to its indexing policy")]
+        public static partial void EventsIndexMissing(ILogger logger, Exception exception, string container, string path);
 
         [LoggerMessage(Diagnostics.EventIds.Cosmos.Ready, LogLevel.Information, "Cosmos DB metadata store ready: database {Database}, container {Container} at {Endpoint} ({Mode} mode)")]
         public static partial void Ready(ILogger logger, string database, string container, Uri endpoint, ConnectionMode mode);

@@ -26,7 +26,7 @@ public sealed class FunctionMetadataTests
         using var metadata = JsonDocument.Parse(File.ReadAllText(Path.Combine(OutputDirectory, "functions.metadata")));
         var functions = metadata.RootElement.EnumerateArray().ToDictionary(f => f.GetProperty("name").GetString()!);
 
-        Assert.Equal(["Expiry", "Uploads"], functions.Keys.Order(StringComparer.Ordinal));
+        Assert.Equal(["Events", "Expiry", "Uploads"], functions.Keys.Order(StringComparer.Ordinal));
 
         var http = functions[UploadFunctions.UploadsFunction];
         Assert.Equal("dotnet-isolated", http.GetProperty("language").GetString());
@@ -43,6 +43,11 @@ public sealed class FunctionMetadataTests
         Assert.Equal("StorageBridge.Functions.UploadFunctions.RunExpiryAsync", timer.GetProperty("entryPoint").GetString());
         var schedule = timer.GetProperty("bindings").EnumerateArray().Single(b => b.GetProperty("type").GetString() == "timerTrigger");
         Assert.Equal("0 */5 * * * *", schedule.GetProperty("schedule").GetString());
+
+        var events = functions[EventFunctions.EventsFunction];
+        Assert.Equal("StorageBridge.Functions.EventFunctions.RunEventsAsync", events.GetProperty("entryPoint").GetString());
+        var eventSchedule = events.GetProperty("bindings").EnumerateArray().Single(b => b.GetProperty("type").GetString() == "timerTrigger");
+        Assert.Equal("0 */1 * * * *", eventSchedule.GetProperty("schedule").GetString());
     }
 
     [Fact]

@@ -62,6 +62,24 @@ public sealed class CdkTemplateTests(CdkTemplate cdk) : IClassFixture<CdkTemplat
     }
 
     [Fact]
+    public void Table_has_the_sparse_expiry_and_events_indexes_the_store_checks_at_start_up()
+    {
+        var (_, table) = cdk.Single("AWS::DynamoDB::Table");
+        var types = table["AttributeDefinitions"]!.AsArray().ToDictionary(a => (string)a!["AttributeName"]!, a => (string)a!["AttributeType"]!);
+        var indexes = table["GlobalSecondaryIndexes"]!.AsArray().ToDictionary(
+            i => (string)i!["IndexName"]!,
+            i => string.Join(",", i!["KeySchema"]!.AsArray().Select(k => $"{(string)k!["AttributeName"]!}:{(string)k["KeyType"]!}:{types[(string)k["AttributeName"]!]}")) + "|" + (string)i["Projection"]!["ProjectionType"]!);
+
+        Assert.Equal(
+            new Dictionary<string, string>
+            {
+                [StorageBridge.Metadata.DynamoDb.DynamoDbUploadMetadataStore.ExpiryIndexName] = "xp:HASH:S,exp:RANGE:N|KEYS_ONLY",
+                [StorageBridge.Metadata.DynamoDb.DynamoDbUploadMetadataStore.EventsIndexName] = "ev:HASH:S,evd:RANGE:N|KEYS_ONLY",
+            },
+            indexes);
+    }
+
+    [Fact]
     public void Table_has_ttl_and_pays_per_request()
     {
         var (_, table) = cdk.Single("AWS::DynamoDB::Table");

@@ -55,6 +55,37 @@ public sealed class CosmosStoreBehaviourTests(CosmosEmulatorFixture emulator) : 
     }
 
     [Fact]
+    public async Task A_container_indexed_by_an_earlier_version_gets_the_due_events_path_and_its_records_stay()
+    {
+        // What version 1 created: only the two expiry fields indexed, everything else excluded.
+        var properties = new ContainerProperties(_container, "/id") { DefaultTimeToLive = -1 };
+        properties.IndexingPolicy.IncludedPaths.Add(new IncludedPath { Path = "/expiresAtMs/?" });
+        properties.IndexingPolicy.IncludedPaths.Add(new IncludedPath { Path = "/lookupExpiresAtMs/?" });
+        properties.IndexingPolicy.ExcludedPaths.Add(new ExcludedPath { Path = "/*" });
+        await (await _inspector.CreateDatabaseIfNotExistsAsync(Database, cancellationToken: Ct)).Database.CreateContainerIfNotExistsAsync(properties, cancellationToken: Ct);
+
+        var log = new ListLogger();
+        var store = await OpenAsync(logger: log);
+
+        var policy = (await Raw.ReadContainerAsync(cancellationToken: Ct)).Resource.IndexingPolicy;
+        Assert.Equal(
+            ["/eventsDueAtMs/?", "/expiresAtMs/?", "/lookupExpiresAtMs/?"],
+            policy.IncludedPaths.Select(p => p.Path).Order(StringComparer.Ordinal));
+        Assert.Contains(log.Entries, e => e.Level == LogLevel.Information && e.Message.Contains("added /eventsDueAtMs/?", StringComparison.Ordinal));
+        var record = StorageBridge.Tests.Conformance.MetadataStoreConformanceTests.WithOutbox(
+            new UploadRecord { Id = UploadIds.New(), Target = "t", ObjectKey = "k", CreatedAt = Now, UpdatedAt = Now }, Now);
+        await store.CreateAsync(record, Ct);
+        var due = new List<UploadRecord>();
+        await foreach (var listed in store.ListDueEventsAsync(Now, 10, Ct))
+        {
+            due.Add(listed);
+        }
+
+        Assert.Equal(record.Id, Assert.Single(due).Id);
+        Assert.Equal(Now.ToUnixTimeMilliseconds(), (long)(await RawDocumentAsync(record.Id))["eventsDueAtMs"]!);
+    }
+
+    [Fact]
     public async Task Container_is_partitioned_on_id_with_ttl_enabled_per_item()
     {
         var log = new ListLogger();

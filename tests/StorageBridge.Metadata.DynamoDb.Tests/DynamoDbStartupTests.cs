@@ -48,6 +48,7 @@ public sealed class DynamoDbStartupTests(MotoFixture moto) : IDisposable
 
         Assert.Contains("string partition key 'pk'", error.Message, StringComparison.Ordinal);
         Assert.Contains("lacks the global secondary index 'expiry'", error.Message, StringComparison.Ordinal);
+        Assert.Contains("lacks the global secondary index 'events'", error.Message, StringComparison.Ordinal);
     }
 
     [Fact]

@@ -91,9 +91,36 @@ public sealed class DynamoDbStoreBehaviourTests(MotoFixture moto, ITestOutputHel
         Assert.Equal(DynamoDbUploadMetadataStore.TtlAttribute, ttl.TimeToLiveDescription.AttributeName);
         var table = (await client.DescribeTableAsync(_table, Ct)).Table;
         Assert.Equal("PAY_PER_REQUEST", table.BillingModeSummary?.BillingMode?.Value ?? "PAY_PER_REQUEST");
-        var index = Assert.Single(table.GlobalSecondaryIndexes);
-        Assert.Equal(DynamoDbUploadMetadataStore.ExpiryIndexName, index.IndexName);
-        Assert.Equal("KEYS_ONLY", index.Projection.ProjectionType.Value);
+        Assert.Equal(
+            [DynamoDbUploadMetadataStore.EventsIndexName, DynamoDbUploadMetadataStore.ExpiryIndexName],
+            table.GlobalSecondaryIndexes.Select(i => i.IndexName).Order(StringComparer.Ordinal));
+        Assert.All(table.GlobalSecondaryIndexes, index => Assert.Equal("KEYS_ONLY", index.Projection.ProjectionType.Value));
+    }
+
+    [Fact]
+    public async Task A_pending_completion_event_puts_the_item_in_the_sparse_events_index_until_it_is_delivered()
+    {
+        var due = new DateTimeOffset(2025, 6, 1, 12, 0, 0, TimeSpan.FromHours(3)).AddTicks(17);
+        var record = StorageBridge.Tests.Conformance.MetadataStoreConformanceTests.WithOutbox(
+            new UploadRecord { Id = UploadIds.New(), Target = "t", ObjectKey = "k", CreatedAt = due, UpdatedAt = due }, due);
+        var created = (await _store.CreateAsync(record, Ct)).Record!;
+
+        var item = await RawItemAsync("upload:" + record.Id);
+        Assert.Equal("due", item[DynamoDbUploadMetadataStore.EventsPartitionAttribute].S);
+        Assert.Equal(due.UtcTicks.ToString(System.Globalization.CultureInfo.InvariantCulture), item[DynamoDbUploadMetadataStore.EventsDueAttribute].N);
+        Assert.Equal(record.Id, Assert.Single(await ToListAsync(_store.ListDueEventsAsync(due, 10, Ct))).Id);
+        Assert.Empty(await ToListAsync(_store.ListDueEventsAsync(due.AddTicks(-1), 10, Ct)));
+
+        var finished = created.Outbox! with
+        {
+            Deliveries = [.. created.Outbox!.Deliveries.Select(d => d with { Status = StorageBridge.Events.EventDeliveryStatus.Delivered })],
+        };
+        await _store.TryReplaceAsync(created with { Outbox = finished }, Ct);
+
+        item = await RawItemAsync("upload:" + record.Id);
+        Assert.False(item.ContainsKey(DynamoDbUploadMetadataStore.EventsPartitionAttribute));
+        Assert.False(item.ContainsKey(DynamoDbUploadMetadataStore.EventsDueAttribute));
+        Assert.Empty(await ToListAsync(_store.ListDueEventsAsync(DateTimeOffset.MaxValue, 10, Ct)));
     }
 
     [Theory]

@@ -37,16 +37,18 @@ public sealed class PostgresStoreBehaviourTests(PostgresFixture postgres) : IAsy
         await store.InitializeAsync(Ct);
 
         Assert.Equal(
-            "doc:text:NO,expires_at_ticks:bigint:YES,id:text:NO,state:text:NO,version:bigint:NO",
+            "doc:text:NO,events_due_ticks:bigint:YES,expires_at_ticks:bigint:YES,id:text:NO,state:text:NO,version:bigint:NO",
             await ColumnsAsync(database, "storagebridge", "uploads"));
         Assert.Equal(
             "created_at:text:NO,expires_at:text:YES,expires_at_ticks:bigint:YES,key:text:NO,updated_at:text:NO,upload_id:text:NO,version:bigint:NO",
             await ColumnsAsync(database, "storagebridge", "lookups"));
         Assert.Equal(
-            "lookups_expires_at,lookups_pkey,schema_version_pkey,uploads_expires_at,uploads_pkey",
+            "lookups_expires_at,lookups_pkey,schema_version_pkey,uploads_due_at,uploads_expires_at,uploads_pkey",
             await postgres.Server.PsqlAsync(database, "SELECT string_agg(indexname, ',' ORDER BY indexname) FROM pg_indexes WHERE schemaname = 'storagebridge'", Ct));
-        Assert.Equal("1|uploads and lookups", await postgres.Server.PsqlAsync(database, "SELECT version, description FROM storagebridge.schema_version", Ct));
-        Assert.Equal(1, PostgresUploadMetadataStore.SchemaVersion);
+        Assert.Equal(
+            "1|uploads and lookups\n2|completion event outbox due time",
+            await postgres.Server.PsqlAsync(database, "SELECT version, description FROM storagebridge.schema_version ORDER BY version", Ct));
+        Assert.Equal(2, PostgresUploadMetadataStore.SchemaVersion);
     }
 
     [Fact]
@@ -65,7 +67,7 @@ public sealed class PostgresStoreBehaviourTests(PostgresFixture postgres) : IAsy
         Assert.Equal("1", read!.Version);
         Assert.Equal(3, read.Offset);
         Assert.Equal(MetadataWriteStatus.Success, (await store.TryReplaceAsync(read with { Offset = 4 }, Ct)).Status);
-        Assert.Equal("1", await postgres.Server.PsqlAsync(PostgresFixture.Database, $"SELECT count(*) FROM {schema}.schema_version", Ct));
+        Assert.Equal("2", await postgres.Server.PsqlAsync(PostgresFixture.Database, $"SELECT count(*) FROM {schema}.schema_version", Ct));
     }
 
     [Fact]
@@ -82,7 +84,7 @@ public sealed class PostgresStoreBehaviourTests(PostgresFixture postgres) : IAsy
         start.SetResult();
         await Task.WhenAll(inits);
 
-        Assert.Equal("1", await postgres.Server.PsqlAsync(PostgresFixture.Database, $"SELECT count(*) FROM {schema}.schema_version", Ct));
+        Assert.Equal("2", await postgres.Server.PsqlAsync(PostgresFixture.Database, $"SELECT count(*) FROM {schema}.schema_version", Ct));
         var created = (await stores[0].CreateAsync(Record(), Ct)).Record!;
         foreach (var store in stores)
         {
@@ -109,11 +111,37 @@ public sealed class PostgresStoreBehaviourTests(PostgresFixture postgres) : IAsy
     {
         var schema = PostgresFixture.NewSchema();
         await Store(schema).InitializeAsync(Ct);
-        await postgres.Server.PsqlAsync(PostgresFixture.Database, $"INSERT INTO {schema}.schema_version (version, description) VALUES (2, 'from the future')", Ct);
+        await postgres.Server.PsqlAsync(PostgresFixture.Database, $"INSERT INTO {schema}.schema_version (version, description) VALUES (3, 'from the future')", Ct);
 
         var error = await Assert.ThrowsAsync<InvalidOperationException>(() => Store(schema).InitializeAsync(Ct));
 
-        Assert.Contains("has version 2; this build understands up to 1", error.Message, StringComparison.Ordinal);
+        Assert.Contains("has version 3; this build understands up to 2", error.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task A_schema_at_version_1_gets_the_outbox_column_and_keeps_its_records()
+    {
+        var schema = PostgresFixture.NewSchema();
+        var store = Store(schema);
+        await store.InitializeAsync(Ct);
+        var created = (await store.CreateAsync(Record(), Ct)).Record!;
+        // Back to what version 1 wrote: no due-time column, no index, one migration recorded.
+        await postgres.Server.PsqlAsync(
+            PostgresFixture.Database,
+            $"DROP INDEX {schema}.uploads_due_at; ALTER TABLE {schema}.uploads DROP COLUMN events_due_ticks; DELETE FROM {schema}.schema_version WHERE version = 2",
+            Ct);
+
+        var upgraded = Store(schema);
+        await upgraded.InitializeAsync(Ct);
+
+        Assert.Equal("2", await postgres.Server.PsqlAsync(PostgresFixture.Database, $"SELECT max(version) FROM {schema}.schema_version", Ct));
+        var read = (await upgraded.GetAsync(created.Id, Ct))!;
+        var withEvent = (await upgraded.TryReplaceAsync(StorageBridge.Tests.Conformance.MetadataStoreConformanceTests.WithOutbox(read, T0), Ct)).Record!;
+        Assert.Equal($"{T0.UtcTicks}", await postgres.Server.PsqlAsync(PostgresFixture.Database, $"SELECT events_due_ticks FROM {schema}.uploads WHERE id = '{created.Id}'", Ct));
+        await foreach (var due in upgraded.ListDueEventsAsync(T0, 10, Ct))
+        {
+            Assert.Equal(withEvent.Version, due.Version);
+        }
     }
 
     [Fact]
@@ -123,7 +151,7 @@ public sealed class PostgresStoreBehaviourTests(PostgresFixture postgres) : IAsy
         var options = new PostgresMetadataOptions { ConnectionString = postgres.ConnectionString, Schema = schema, MigrateSchema = false };
 
         var error = await Assert.ThrowsAsync<InvalidOperationException>(() => Store(options).InitializeAsync(Ct));
-        Assert.Contains("has version 0; this build needs 1 and MigrateSchema is off", error.Message, StringComparison.Ordinal);
+        Assert.Contains("has version 0; this build needs 2 and MigrateSchema is off", error.Message, StringComparison.Ordinal);
         Assert.Equal("", await postgres.Server.PsqlAsync(PostgresFixture.Database, $"SELECT nspname FROM pg_namespace WHERE nspname = '{schema}'", Ct));
 
         await Store(schema).InitializeAsync(Ct); // an operator (or a privileged instance) migrates

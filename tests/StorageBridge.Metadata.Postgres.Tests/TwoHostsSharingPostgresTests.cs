@@ -68,7 +68,7 @@ public sealed class TwoHostsSharingPostgresTests(ITestOutputHelper output) : IAs
         var starting = new[] { "A", "B" }.Select(name => StartHostAsync(name)).ToArray();
         var hosts = await Task.WhenAll(starting);
         var (a, b) = (hosts[0], hosts[1]);
-        Assert.Equal("1", await _server.PsqlAsync("bridge", "SELECT count(*) FROM storagebridge.schema_version", Ct));
+        Assert.Equal("2", await _server.PsqlAsync("bridge", "SELECT count(*) FROM storagebridge.schema_version", Ct));
 
         const int Appends = 8;
         const int Chunk = 64 * 1024 + 123;

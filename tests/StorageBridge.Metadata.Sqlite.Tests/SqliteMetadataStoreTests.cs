@@ -74,11 +74,14 @@ public sealed class SqliteMetadataStoreTests : MetadataStoreConformanceTests
 
         var columns = await ScalarAsync(
             _lastPath!, "SELECT group_concat(name || ':' || type || ':' || \"notnull\" || ':' || pk, ',') FROM pragma_table_info('uploads')");
-        Assert.Equal("id:TEXT:1:1,version:INTEGER:1:0,state:TEXT:1:0,expires_at:INTEGER:0:0,doc:TEXT:1:0", columns);
+        Assert.Equal("id:TEXT:1:1,version:INTEGER:1:0,state:TEXT:1:0,expires_at:INTEGER:0:0,events_due_at:INTEGER:0:0,doc:TEXT:1:0", columns);
         Assert.Equal(
             "expires_at,id",
             await ScalarAsync(_lastPath!, "SELECT group_concat(name, ',') FROM pragma_index_info('ix_uploads_expires_at')"));
-        Assert.Equal(1L, await ScalarAsync(_lastPath!, "PRAGMA user_version"));
+        Assert.Equal(
+            "events_due_at,id",
+            await ScalarAsync(_lastPath!, "SELECT group_concat(name, ',') FROM pragma_index_info('ix_uploads_events_due_at')"));
+        Assert.Equal(2L, await ScalarAsync(_lastPath!, "PRAGMA user_version"));
     }
 
     [Fact]
@@ -345,7 +348,18 @@ public sealed class SqliteMetadataStoreTests : MetadataStoreConformanceTests
         var lookup = new UploadLookup { Key = "rjs-old", UploadId = record.Id, CreatedAt = T0, UpdatedAt = T0, ExpiresAt = T0.AddHours(1) };
         Assert.Equal(MetadataWriteStatus.Success, (await store.TryAddLookupAsync(lookup, Ct)).Status);
         Assert.Equal(record.Id, (await store.GetLookupAsync("rjs-old", Ct))!.UploadId);
-        Assert.Equal(1L, await ScalarAsync(path, "PRAGMA user_version"));
+
+        // Version 2: the outbox's due-time column is added to the old table, and the old record can carry an event.
+        Assert.Equal(2L, await ScalarAsync(path, "PRAGMA user_version"));
+        var completed = (await store.GetAsync(record.Id, Ct))!;
+        var withEvent = WithOutbox(completed, T0);
+        Assert.Equal(MetadataWriteStatus.Success, (await store.TryReplaceAsync(withEvent, Ct)).Status);
+        await foreach (var due in store.ListDueEventsAsync(T0, 10, Ct))
+        {
+            Assert.Equal(record.Id, due.Id);
+        }
+
+        Assert.Equal(T0.ToUnixTimeMilliseconds(), await ScalarAsync(path, "SELECT events_due_at FROM uploads"));
         ClearPool($"Data Source={path}");
     }
 

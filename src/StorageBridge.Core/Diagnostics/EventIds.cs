@@ -145,6 +145,8 @@ public static class EventIds
         public const int Ready = 5101;
         public const int RetryingTransient = 5102;
         public const int TtlOff = 5103;
+        public const int EventsIndexAdded = 5104;
+        public const int EventsIndexMissing = 5105;
     }
 
     /// <summary>The PostgreSQL metadata store: 5200–5299.</summary>

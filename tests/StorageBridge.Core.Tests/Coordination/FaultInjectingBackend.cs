@@ -47,6 +47,8 @@ internal abstract class FaultInjectingBackend : IUploadBackend
 
     public IObjectConcatenation? Concatenation => null;
 
+    public string? ContainerName => inner.ContainerName;
+
     private bool RecordsParts => this is MultipartBackend;
 
     /// <summary>1-based index (over this backend's lifetime) of the WritePartAsync call that throws.</summary>

@@ -165,6 +165,46 @@ public sealed class CompletionEventDeliveryTests(ITestOutputHelper output) : IAs
     }
 
     [Fact]
+    public async Task Without_a_hosted_dispatcher_the_maintenance_endpoints_deliver_what_is_due()
+    {
+        // The Lambda profile: no timer runs between requests, a schedule calls the maintenance endpoint.
+        const string MaintenanceSecret = "maintenance-secret-0123456789-abcdefghijkl";
+        var host = await StartHostAsync(new()
+        {
+            ["StorageBridge__Events__DispatchInterval"] = "none",
+            ["StorageBridge__Maintenance__Secret"] = MaintenanceSecret,
+        });
+        var (first, _) = await CompleteUploadAsync(host, seed: 21, size: 600);
+        Assert.Empty(_receiver.Deliveries);
+        using var client = new HttpClient { BaseAddress = host.BaseAddress };
+
+        using (var refused = await client.PostAsync("maintenance/events", null, Ct))
+        {
+            Assert.Equal(System.Net.HttpStatusCode.Forbidden, refused.StatusCode);
+        }
+
+        Assert.Equal("{\"events\":{\"delivered\":1,\"failed\":0,\"deadLettered\":0,\"more\":false}}", await PostMaintenanceAsync(client, "maintenance/events", MaintenanceSecret));
+        Assert.Equal((1, 1), _receiver.CountsOf(first + ":completed"));
+
+        var (second, _) = await CompleteUploadAsync(host, seed: 22, size: 700);
+        Assert.Equal(
+            "{\"handled\":0,\"more\":false,\"events\":{\"delivered\":1,\"failed\":0,\"deadLettered\":0,\"more\":false}}",
+            await PostMaintenanceAsync(client, "maintenance/expire", MaintenanceSecret));
+        Assert.Equal((1, 1), _receiver.CountsOf(second + ":completed"));
+        Assert.Equal(2, _receiver.Deliveries.Count);
+    }
+
+    private async Task<string> PostMaintenanceAsync(HttpClient client, string path, string secret)
+    {
+        using var request = new HttpRequestMessage(HttpMethod.Post, path);
+        request.Headers.Add("X-StorageBridge-Maintenance-Secret", secret);
+        using var response = await client.SendAsync(request, Ct);
+        var body = await response.Content.ReadAsStringAsync(Ct);
+        Assert.True(response.StatusCode == System.Net.HttpStatusCode.OK, body);
+        return body;
+    }
+
+    [Fact]
     public async Task A_webhook_sink_with_a_short_secret_stops_start_up_naming_the_key()
     {
         var error = await Assert.ThrowsAnyAsync<Exception>(() => StartHostAsync(new() { ["StorageBridge__Events__Sinks__hook__Secret"] = "too-short" }));

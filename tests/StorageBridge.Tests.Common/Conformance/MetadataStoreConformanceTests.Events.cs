@@ -129,7 +129,7 @@ public abstract partial class MetadataStoreConformanceTests
     }
 
     /// <summary>A completed record whose outbox holds two pending deliveries ("webhook" due at <paramref name="due"/>, "queue" an hour later).</summary>
-    protected static UploadRecord WithOutbox(UploadRecord record, DateTimeOffset due) => record with
+    public static UploadRecord WithOutbox(UploadRecord record, DateTimeOffset due) => record with
     {
         State = UploadState.Completed,
         Outbox = new CompletionOutbox

@@ -11,7 +11,7 @@ using Microsoft.AspNetCore.Hosting.Server.Features;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
 
-namespace StorageBridge.Protocol.Tests.Events;
+namespace StorageBridge.Tests;
 
 /// <summary>One request the receiver got: what it carried and what it was answered (null: the sender was gone first).</summary>
 public sealed record WebhookDelivery(string IdempotencyKey, byte[] Body, string Signature, bool SignatureValid, int? AnsweredStatus);
