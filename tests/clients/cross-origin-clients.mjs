@@ -16,13 +16,14 @@ const theFile = () => {
 
 const meta = (file) => ({ filename: file.name, filetype: file.type || 'application/octet-stream' });
 
-function tusJsClient({ endpoint, protocol, chunkSize }) {
+function tusJsClient({ endpoint, protocol, chunkSize, headers }) {
   const file = theFile();
   return new Promise((resolve) => {
     const upload = new tus.Upload(file, {
       endpoint,
       protocol,
       chunkSize,
+      headers: headers ?? {},
       retryDelays: [],
       storeFingerprintForResuming: false,
       metadata: meta(file),
@@ -33,11 +34,11 @@ function tusJsClient({ endpoint, protocol, chunkSize }) {
   });
 }
 
-function uppy({ endpoint, chunkSize }) {
+function uppy({ endpoint, chunkSize, headers }) {
   const file = theFile();
   return new Promise((resolve) => {
     const instance = new Uppy({ id: `uppy-${Math.random().toString(36).slice(2)}`, autoProceed: false });
-    instance.use(Tus, { endpoint, chunkSize, retryDelays: [], storeFingerprintForResuming: false, allowedMetaFields: ['filename', 'filetype'] });
+    instance.use(Tus, { endpoint, chunkSize, headers: headers ?? {}, retryDelays: [], storeFingerprintForResuming: false, allowedMetaFields: ['filename', 'filetype'] });
     instance.addFile({ name: file.name, type: file.type || 'application/octet-stream', data: file, source: 'cross-origin-test', meta: meta(file) });
     instance.on('upload-success', (_, response) => resolve({ ok: true, url: response.uploadURL }));
     instance.on('upload-error', (_, error, response) => resolve({ ok: false, error: String(error?.message ?? error) }));

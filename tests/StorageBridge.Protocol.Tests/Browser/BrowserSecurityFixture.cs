@@ -22,7 +22,8 @@ namespace StorageBridge.Protocol.Tests.Browser;
 /// allowed origin: another host name is another origin) and on a second port Q as http://localhost:Q (an origin no
 /// target allows). Targets (files): <c>open</c> and <c>guarded</c> allow http://localhost:P (guarded is only ever
 /// refused, so it must stay empty), <c>closed</c> has no Cors section (same-origin only), <c>anyone</c> allows
-/// <c>*</c>, <c>nodownloads</c> turns downloads off.
+/// <c>*</c>, <c>nodownloads</c> turns downloads off, <c>keyed</c> allows http://localhost:P for the API keys
+/// <see cref="AliceKey"/> and <see cref="MalloryKey"/> only.
 /// </summary>
 public sealed class BrowserSecurityFixture : IAsyncLifetime
 {
@@ -35,6 +36,10 @@ public sealed class BrowserSecurityFixture : IAsyncLifetime
     private readonly SemaphoreSlim _bundleLock = new(1, 1);
     private WebApplication? _app;
     private byte[]? _bundle;
+
+    /// <summary>API keys of the <c>keyed</c> target (which allows the same origin as <c>open</c>, for two principals).</summary>
+    public const string AliceKey = "alice-3f6c2a9e51d84b7c9e0f1a2b3c4d5e6f";
+    public const string MalloryKey = "mallory-8e1d2c3b4a5f60718293a4b5c6d7e8f9";
 
     public TempDirectory Root { get; } = new("storagebridge-browsers");
 
@@ -84,6 +89,11 @@ public sealed class BrowserSecurityFixture : IAsyncLifetime
             ["StorageBridge:Targets:anyone:Cors:AllowedOrigins:0"] = "*",
             ["StorageBridge:Targets:nodownloads:Root"] = Root.Combine("nodownloads"),
             ["StorageBridge:Targets:nodownloads:Downloads"] = "false",
+            ["StorageBridge:Targets:keyed:Root"] = Root.Combine("keyed"),
+            ["StorageBridge:Targets:keyed:MaxUploadSize"] = MaxUploadSize.ToString(System.Globalization.CultureInfo.InvariantCulture),
+            ["StorageBridge:Targets:keyed:Cors:AllowedOrigins:0"] = AllowedOrigin,
+            ["StorageBridge:Targets:keyed:Auth:ApiKeys:alice:Sha256"] = KeyHash(AliceKey),
+            ["StorageBridge:Targets:keyed:Auth:ApiKeys:mallory:Sha256"] = KeyHash(MalloryKey),
         };
 
         var builder = WebApplication.CreateSlimBuilder(new WebApplicationOptions { EnvironmentName = "Testing" });
@@ -177,6 +187,9 @@ public sealed class BrowserSecurityFixture : IAsyncLifetime
         });
         _listener.Start();
     }
+
+    private static string KeyHash(string key) =>
+        Convert.ToHexStringLower(System.Security.Cryptography.SHA256.HashData(System.Text.Encoding.UTF8.GetBytes(key)));
 
     private static int FreePort()
     {
