@@ -98,7 +98,7 @@ public sealed class PostgresMetadataStoreFactoryTests(PostgresFixture postgres)
 
         // Disposing the bridge's services left the application's data source usable.
         await using var command = dataSource.CreateCommand($"SELECT count(*) FROM {schema}.schema_version");
-        Assert.Equal(1L, await command.ExecuteScalarAsync());
+        Assert.Equal((long)PostgresUploadMetadataStore.SchemaVersion, await command.ExecuteScalarAsync());
     }
 
     private static IConfigurationSection Section(params (string Key, string? Value)[] values) =>
