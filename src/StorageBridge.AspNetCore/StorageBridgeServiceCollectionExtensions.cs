@@ -59,6 +59,8 @@ public static class StorageBridgeServiceCollectionExtensions
         services.TryAddSingleton<DownloadHandler>();
         // Checks before every protocol handler (CORS, authentication, rate limits): each adds its ITargetRequestGate.
         services.TryAddSingleton<StorageBridge.AspNetCore.Security.TargetRequestGates>();
+        services.TryAddSingleton<StorageBridge.AspNetCore.Limits.TargetRateLimiters>();
+        services.TryAddEnumerable(ServiceDescriptor.Singleton<StorageBridge.AspNetCore.Security.ITargetRequestGate, StorageBridge.AspNetCore.Limits.RateLimitGate>());
         // Registered before the expiry service: the store is ready before the first sweep and the first request.
         services.TryAddSingleton<ShutdownSignal>();
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IHostedService, StorageBridgeInitializer>());

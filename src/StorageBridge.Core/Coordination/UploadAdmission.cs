@@ -46,8 +46,18 @@ internal sealed class UploadAdmission(EngineContext engine)
             }
         }
 
+        if (CreationLimits.Check(target, request.FileName, request.ContentType, request.Metadata) is { } refused)
+        {
+            return refused;
+        }
+
         using var activity = EngineActivities.Start("StorageBridge.Create", id, target);
         var now = engine.Now;
+        if (!await new OpenUploadSlots(engine).TryClaimAsync(target, request, id, now + target.Expiration, cancellationToken).ConfigureAwait(false))
+        {
+            return new CreateResult(UploadOutcome.TooManyOpenUploads, null, LimitKind.MaxOpenUploads);
+        }
+
         var record = new UploadRecord
         {
             Id = id,

@@ -84,6 +84,12 @@ public sealed record UploadTargetOptions
     /// <summary>Object key layout: {id}, {filename}, {yyyy}, {MM}, {dd}, {target}. Default "{id}".</summary>
     public string KeyTemplate { get; init; } = "{id}";
     public string Prefix { get; init; } = "";
+
+    /// <summary>Quotas and abuse limits (<c>Limits</c>: rates, open uploads, metadata, concatenation).</summary>
+    public TargetQuotas Quotas { get; init; } = new();
+
+    /// <summary>True when <see cref="MaxUploadSize"/> is the default cap of an exposed service, not a configured value.</summary>
+    public bool MaxUploadSizeDefaulted { get; init; }
 }
 
 /// <summary>What cancelling a completed upload does to the object it committed.</summary>

@@ -88,6 +88,8 @@ internal sealed partial class IetfUploadHandler
             {
                 Target = target.Name,
                 Protocol = "ietf",
+                Owner = Security.UploadPrincipals.OwnerOf(context),
+                Principal = context.User,
                 Length = declaredLength,
                 ContentType = contentType,
                 FileName = fileName,
@@ -96,6 +98,13 @@ internal sealed partial class IetfUploadHandler
                 TrackSha256 = HeaderValues.WantsSha256(request, "Want-Repr-Digest"),
             },
             context.RequestAborted);
+        if (Limits.LimitAnswers.For(created.Outcome, created.Limit, target) is { } refused)
+        {
+            WriteVersion(context, version);
+            await Limits.LimitAnswers.WriteAsync(context, refused);
+            return;
+        }
+
         if (created.Outcome != UploadOutcome.Success)
         {
             await WriteFailureAsync(context, version, target, created.Outcome, null, created.Limit, null);

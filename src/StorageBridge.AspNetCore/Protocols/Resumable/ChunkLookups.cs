@@ -174,6 +174,11 @@ internal sealed class ChunkLookups(UploadAssembler assembler, IUploadMetadataSto
             },
             id,
             cancellationToken).ConfigureAwait(false);
+        if (Limits.LimitAnswers.For(created.Outcome, created.Limit, target) is { } refused)
+        {
+            throw new Limits.UploadLimitException(refused);
+        }
+
         return created.Upload ?? throw new InvalidOperationException($"Creating chunk upload {id} failed: {created.Outcome}.");
     }
 }

@@ -100,6 +100,13 @@ internal sealed partial class TusUploadHandler
 
         if (request.Headers.TryGetValue("Upload-Concat", out var concatValue))
         {
+            // Bounded before it is parsed or any source is looked at (MaxConcatSources, docs/limits.md).
+            if (Limits.ConcatLimits.Check(concatValue.ToString(), target) is { } tooMany)
+            {
+                await Limits.LimitAnswers.WriteAsync(context, tooMany);
+                return;
+            }
+
             if (TusHeaders.ParseConcat(concatValue.ToString()) is not { } concat)
             {
                 await ErrorAsync(context, StatusCodes.Status400BadRequest, "Upload-Concat must be 'partial' or 'final;<url> <url> ...'.");
@@ -166,6 +173,8 @@ internal sealed partial class TusUploadHandler
             {
                 Target = target.Name,
                 Protocol = "tus",
+                Owner = Security.UploadPrincipals.OwnerOf(context),
+                Principal = context.User,
                 Length = length,
                 ContentType = contentType,
                 FileName = fileName,
@@ -173,6 +182,12 @@ internal sealed partial class TusUploadHandler
                 ProtocolState = state,
             },
             context.RequestAborted);
+        if (Limits.LimitAnswers.For(created.Outcome, created.Limit, target) is { } refused)
+        {
+            await Limits.LimitAnswers.WriteAsync(context, refused);
+            return;
+        }
+
         if (created.Outcome != UploadOutcome.Success)
         {
             await WriteFailureAsync(context, created.Outcome, created.Upload);
@@ -259,12 +274,20 @@ internal sealed partial class TusUploadHandler
                 Target = target.Name,
                 SourceIds = ids,
                 Protocol = "tus",
+                Owner = Security.UploadPrincipals.OwnerOf(context),
+                Principal = context.User,
                 FileName = fileName,
                 ContentType = contentType,
                 Metadata = metadata.Count > 0 ? metadata : null,
                 ProtocolState = state,
             },
             context.RequestAborted);
+        if (Limits.LimitAnswers.For(joined.Outcome, joined.Limit, target) is { } refused)
+        {
+            await Limits.LimitAnswers.WriteAsync(context, refused);
+            return;
+        }
+
         if (joined.Outcome != UploadOutcome.Success)
         {
             await WriteFailureAsync(context, joined.Outcome, null);
