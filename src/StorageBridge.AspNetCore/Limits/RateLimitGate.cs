@@ -61,7 +61,9 @@ internal sealed class RateLimitGate(TargetRateLimiters limiters) : ITargetReques
 
             if (context.Request.Body is GuardedRequestBody body)
             {
-                body.Throttle = (count, cancellationToken) => bytes.ConsumeAsync(partition, count, cancellationToken);
+                var throttle = bytes.Throttle(partition);
+                context.Response.RegisterForDispose(throttle);
+                body.Throttle = throttle.ConsumeAsync;
             }
         }
 

@@ -84,6 +84,9 @@ internal sealed class ByteLimiter
         }));
     }
 
+    // Request bodies per principal that had to wait for bytes and have not ended yet.
+    private readonly ConcurrentDictionary<string, int> _waitingBodies = new(StringComparer.Ordinal);
+
     public long PerSecond { get; }
 
     /// <summary>Most tokens one acquisition may ask for (the bucket's size).</summary>
@@ -92,42 +95,68 @@ internal sealed class ByteLimiter
     public PartitionedRateLimiter<string> Limiter { get; }
 
     /// <summary>
-    /// How long a new request of <paramref name="partition"/> would wait, when the bucket is empty and other reads of
-    /// the principal are already waiting for it; null when the principal is within its rate.
+    /// How long a new request of <paramref name="partition"/> should wait: null while no other request body of the
+    /// principal is waiting for bytes (it is within its rate), else the time the waiting reads need at the rate (at least 1 s).
     /// </summary>
     public TimeSpan? Exhausted(string partition)
     {
-        if (Limiter.GetStatistics(partition) is not { CurrentAvailablePermits: <= 0, CurrentQueuedCount: > 0 and var queued })
+        if (_waitingBodies.GetValueOrDefault(partition) <= 0)
         {
             return null;
         }
 
+        var queued = Limiter.GetStatistics(partition)?.CurrentQueuedCount ?? 0;
         return TimeSpan.FromSeconds(Math.Max(1, Math.Ceiling(queued / (double)PerSecond)));
     }
 
-    /// <summary>Waits until <paramref name="count"/> bytes of <paramref name="partition"/> fit the rate.</summary>
-    public async ValueTask ConsumeAsync(string partition, int count, CancellationToken cancellationToken)
-    {
-        var remaining = count;
-        try
-        {
-            while (remaining > 0)
-            {
-                var ask = Math.Min(remaining, TokenLimit);
-                using var lease = await Limiter.AcquireAsync(partition, ask, cancellationToken);
-                if (lease.IsAcquired)
-                {
-                    remaining -= ask;
-                    continue;
-                }
+    /// <summary>The throttle of one request body of <paramref name="partition"/>; dispose it when the request ends.</summary>
+    public ThrottledBody Throttle(string partition) => new(this, partition);
 
-                await Task.Delay(lease.TryGetMetadata(MetadataName.RetryAfter, out var retry) ? retry : TimeSpan.FromMilliseconds(100), cancellationToken);
+    /// <summary>One request body's reads: each waits until its bytes fit the principal's rate.</summary>
+    internal sealed class ThrottledBody(ByteLimiter owner, string partition) : IDisposable
+    {
+        private int _waiting;
+
+        /// <summary>Waits until <paramref name="count"/> bytes fit the rate.</summary>
+        public async ValueTask ConsumeAsync(int count, CancellationToken cancellationToken)
+        {
+            var remaining = count;
+            try
+            {
+                while (remaining > 0)
+                {
+                    var ask = Math.Min(remaining, owner.TokenLimit);
+                    var acquiring = owner.Limiter.AcquireAsync(partition, ask, cancellationToken);
+                    if (!acquiring.IsCompleted && Interlocked.Exchange(ref _waiting, 1) == 0)
+                    {
+                        // From the first wait until this request ends, the principal's bytes count as used up.
+                        owner._waitingBodies.AddOrUpdate(partition, 1, static (_, n) => n + 1);
+                    }
+
+                    using var lease = await acquiring;
+                    if (lease.IsAcquired)
+                    {
+                        remaining -= ask;
+                        continue;
+                    }
+
+                    await Task.Delay(lease.TryGetMetadata(MetadataName.RetryAfter, out var retry) ? retry : TimeSpan.FromMilliseconds(100), cancellationToken);
+                }
+            }
+            catch (OperationCanceledException)
+            {
+                // The bytes arrived already: they are delivered (and stored) like any bytes before a takeover; the next
+                // read sees the cancellation.
             }
         }
-        catch (OperationCanceledException)
+
+        public void Dispose()
         {
-            // The bytes arrived already: they are delivered (and stored) like any bytes before a takeover; the next read
-            // sees the cancellation.
+            if (Interlocked.Exchange(ref _waiting, 0) == 1)
+            {
+                owner._waitingBodies.AddOrUpdate(partition, 0, static (_, n) => n - 1);
+                owner._waitingBodies.TryRemove(new KeyValuePair<string, int>(partition, 0));
+            }
         }
     }
 }
