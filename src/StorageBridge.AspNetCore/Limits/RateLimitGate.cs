@@ -1,6 +1,7 @@
 using System.Security.Claims;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Routing;
+using Microsoft.Extensions.Logging;
 using StorageBridge.AspNetCore.Http;
 using StorageBridge.AspNetCore.Protocols.Ietf;
 using StorageBridge.AspNetCore.Protocols.Tus;
@@ -16,7 +17,7 @@ namespace StorageBridge.AspNetCore.Limits;
 /// is slowed to the byte rate as it is read, and a request with a body arriving while the principal's bytes are used
 /// up (others of its requests are already waiting) answers 429 with Retry-After.
 /// </summary>
-internal sealed class RateLimitGate(TargetRateLimiters limiters) : ITargetRequestGate
+internal sealed partial class RateLimitGate(TargetRateLimiters limiters, ILogger<RateLimitGate> logger) : ITargetRequestGate
 {
     public int Order => TargetGateOrder.RateLimits;
 
@@ -44,6 +45,7 @@ internal sealed class RateLimitGate(TargetRateLimiters limiters) : ITargetReques
             if (!lease.IsAcquired)
             {
                 var retry = lease.TryGetMetadata(System.Threading.RateLimiting.MetadataName.RetryAfter, out var wait) ? wait : TimeSpan.FromSeconds(1);
+                LogCreationRateExceeded(logger, target.Name, owner is null, retry.TotalSeconds);
                 await LimitAnswers.WriteAsync(context, new LimitRefusal(StatusCodes.Status429TooManyRequests, "Too many creations",
                     $"More than {quotas.CreationsPerMinute} uploads created per minute on this target (CreationsPerMinute); retry after Retry-After seconds."), retry);
                 return false;
@@ -54,6 +56,7 @@ internal sealed class RateLimitGate(TargetRateLimiters limiters) : ITargetReques
         {
             if (bytes.Exhausted(partition) is { } wait)
             {
+                LogByteRateExceeded(logger, target.Name, owner is null, wait.TotalSeconds);
                 await LimitAnswers.WriteAsync(context, new LimitRefusal(StatusCodes.Status429TooManyRequests, "Byte rate exceeded",
                     $"Your requests already use this target's BytesPerSecond of {quotas.BytesPerSecond}; retry after Retry-After seconds."), wait);
                 return false;
@@ -70,9 +73,17 @@ internal sealed class RateLimitGate(TargetRateLimiters limiters) : ITargetReques
         return true;
     }
 
+    [LoggerMessage(Diagnostics.EventIds.Limits.CreationRateExceeded, LogLevel.Information,
+        "Target {Target}: creation over CreationsPerMinute refused with 429 (anonymous: {Anonymous}, retry after {RetryAfterSeconds} s)")]
+    private static partial void LogCreationRateExceeded(ILogger logger, string target, bool anonymous, double retryAfterSeconds);
+
+    [LoggerMessage(Diagnostics.EventIds.Limits.ByteRateExceeded, LogLevel.Information,
+        "Target {Target}: request while the principal's BytesPerSecond is used up refused with 429 (anonymous: {Anonymous}, retry after {RetryAfterSeconds} s)")]
+    private static partial void LogByteRateExceeded(ILogger logger, string target, bool anonymous, double retryAfterSeconds);
+
     /// <summary>
-    /// A request that creates an upload: a tus or IETF POST/PUT on the target, or a Resumable.js/Flow.js chunk 1 named in
-    /// the query (each file has exactly one; chunks sent as multipart forms name it in the body and are not counted).
+    /// A request that creates an upload: a tus or IETF POST/PUT on the target, or a Resumable.js/Flow.js chunk 1 (each
+    /// file has exactly one) named in the query string, where the libraries send their fields also with multipart bodies.
     /// </summary>
     private static bool IsCreation(HttpContext context)
     {

@@ -7,8 +7,12 @@ namespace StorageBridge.Coordination;
 /// The size limits a creation must pass before anything is stored: <c>MaxFileNameLength</c> and <c>MaxMetadataSize</c>
 /// (UTF-8 bytes of every metadata key and value, and of a content type given apart from them), so a client cannot make the store hold kilobytes per empty upload.
 /// </summary>
-internal static class CreationLimits
+internal static partial class CreationLimits
 {
+    [Microsoft.Extensions.Logging.LoggerMessage(Diagnostics.EventIds.Limits.CreationRefused, Microsoft.Extensions.Logging.LogLevel.Information,
+        "Target {Target}: creation refused by the limit {Limit}; nothing was stored")]
+    public static partial void LogRefused(Microsoft.Extensions.Logging.ILogger logger, string target, LimitKind limit);
+
     /// <summary>The refusal, or null when the creation is within the target's limits.</summary>
     public static CreateResult? Check(UploadTarget target, string? fileName, string? contentType, IReadOnlyDictionary<string, string>? metadata)
     {

@@ -48,6 +48,7 @@ internal sealed class UploadAdmission(EngineContext engine)
 
         if (CreationLimits.Check(target, request.FileName, request.ContentType, request.Metadata) is { } refused)
         {
+            CreationLimits.LogRefused(engine.Logger, target.Name, refused.Limit);
             return refused;
         }
 
@@ -55,6 +56,7 @@ internal sealed class UploadAdmission(EngineContext engine)
         var now = engine.Now;
         if (!await new OpenUploadSlots(engine).TryClaimAsync(target, request, id, now + target.Expiration, cancellationToken).ConfigureAwait(false))
         {
+            CreationLimits.LogRefused(engine.Logger, target.Name, LimitKind.MaxOpenUploads);
             return new CreateResult(UploadOutcome.TooManyOpenUploads, null, LimitKind.MaxOpenUploads);
         }
 

@@ -33,6 +33,7 @@ internal sealed class UploadConcatenation(EngineContext engine, UploadCompletion
         // Bounded before any source is read or byte copied: one small partial named many times is a large object.
         if (request.SourceIds.Count > target.Options.Quotas.MaxConcatSources)
         {
+            CreationLimits.LogRefused(engine.Logger, target.Name, LimitKind.MaxConcatSources);
             return new CreateResult(UploadOutcome.TooManySources, null, LimitKind.MaxConcatSources);
         }
 
