@@ -1,4 +1,5 @@
 using System.Net;
+using Xunit.Abstractions;
 using System.Text;
 using StorageBridge.Protocol.Tests.Ietf;
 using StorageBridge.Tests;
@@ -8,7 +9,7 @@ using static StorageBridge.Protocol.Tests.Tus.TusProtocol;
 namespace StorageBridge.Protocol.Tests.Quotas;
 
 /// <summary>Limits:MaxMetadataSize and Limits:MaxFileNameLength: refused with 400 before anything is stored.</summary>
-public sealed class CreationSizeTests : IDisposable
+public sealed class CreationSizeTests(ITestOutputHelper output) : IDisposable
 {
     private readonly TempDirectory _root = new("sb-creationsize");
 
@@ -55,6 +56,7 @@ public sealed class CreationSizeTests : IDisposable
 
         Assert.Equal(3_000, refused);
         var growth = DatabaseBytes - before;
+        output.WriteLine($"3,000 refused creations: database {before} -> {DatabaseBytes} bytes");
         Assert.True(growth < 256 * 1024, $"the database grew by {growth} bytes");
     }
 
@@ -70,6 +72,7 @@ public sealed class CreationSizeTests : IDisposable
             await server.Client.TusCreateAsync("default", 0, metadata: BigMetadata(i));
         }
 
+        output.WriteLine($"100 accepted creations with 28 KB of metadata: database {before} -> {DatabaseBytes} bytes");
         Assert.True(DatabaseBytes - before > 2_000_000, $"the database grew by only {DatabaseBytes - before} bytes");
     }
 
