@@ -1,5 +1,6 @@
 using System.Net;
 using StorageBridge.Protocol.Tests.Ietf;
+using StorageBridge.Tests;
 using StorageBridge.Tests.Support;
 using static StorageBridge.Protocol.Tests.Tus.TusProtocol;
 
@@ -91,6 +92,28 @@ public sealed class OpenUploadTests : IDisposable
         await CreateAsync(a, null, HttpStatusCode.Created);
         await CreateAsync(a, null, HttpStatusCode.TooManyRequests);
         await CreateAsync(a, "dave", HttpStatusCode.Created);
+    }
+
+    [Fact]
+    public async Task Resumable_chunk_uploads_count_against_the_same_principal_and_a_refused_file_can_start_later()
+    {
+        await using var a = await LimitsServer.StartAsync(Settings(1));
+        var open = await CreateAsync(a, "erin", HttpStatusCode.Created);
+        var fields = ResumableChunks.Fields("resumable", "file-1", 1, 1024, 10, "a.bin");
+        using (var refused = await a.Client.SendAsync(ResumableChunks.Chunk("/uploads/default", fields, new byte[10], ChunkMode.Octet).As("erin")))
+        {
+            var problem = await IetfProtocol.AssertProblemAsync(refused, HttpStatusCode.TooManyRequests);
+            Assert.Equal("Too many open uploads", problem.GetProperty("title").GetString());
+        }
+
+        using (var delete = await a.Client.SendAsync(Request(HttpMethod.Delete, open!).As("erin")))
+        {
+            Assert.Equal(HttpStatusCode.NoContent, delete.StatusCode);
+        }
+
+        // The refused file's lookup was dropped: its chunk creates the upload at once now.
+        using var accepted = await a.Client.SendAsync(ResumableChunks.Chunk("/uploads/default", fields, new byte[10], ChunkMode.Octet).As("erin"));
+        Assert.Equal(HttpStatusCode.OK, accepted.StatusCode);
     }
 
     private static async Task<string?> CreateAsync(LimitsServer server, string? user, HttpStatusCode expected)

@@ -20,6 +20,9 @@ internal sealed record ChunkRequest
     /// <summary>Authenticated user the upload belongs to, or empty: part of the identity, so users never share an upload.</summary>
     public string Principal { get; init; } = "";
 
+    /// <summary>The request's user, handed to the engine at creation (owner, per-principal limits); null: anonymous.</summary>
+    public System.Security.Claims.ClaimsPrincipal? User { get; init; }
+
     public required long ChunkNumber { get; init; }
     public required long ChunkSize { get; init; }
     public required long TotalSize { get; init; }

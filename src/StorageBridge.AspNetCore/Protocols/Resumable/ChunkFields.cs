@@ -132,6 +132,7 @@ internal sealed record ChunkFields
         FileName = FileName,
         ContentType = ContentType,
         Principal = context.User.Identity is { IsAuthenticated: true, Name: { } name } ? name : "",
+        User = context.User,
         ChunkNumber = ChunkNumber,
         ChunkSize = ChunkSize,
         TotalSize = TotalSize,

@@ -167,6 +167,8 @@ internal sealed class ChunkLookups(UploadAssembler assembler, IUploadMetadataSto
             {
                 Target = target.Name,
                 Protocol = Protocol,
+                Owner = Security.UploadPrincipals.OwnerOf(request.User),
+                Principal = request.User,
                 Length = layout.TotalSize,
                 ContentType = request.ContentType,
                 FileName = request.FileName,
@@ -176,6 +178,12 @@ internal sealed class ChunkLookups(UploadAssembler assembler, IUploadMetadataSto
             cancellationToken).ConfigureAwait(false);
         if (Limits.LimitAnswers.For(created.Outcome, created.Limit, target) is { } refused)
         {
+            // Nothing was created: drop the lookup naming it, so the file's next chunk does not wait for it.
+            if (await store.GetLookupAsync(key, cancellationToken).ConfigureAwait(false) is { } lookup && lookup.UploadId == id)
+            {
+                await store.TryDeleteLookupAsync(key, lookup.Version, cancellationToken).ConfigureAwait(false);
+            }
+
             throw new Limits.UploadLimitException(refused);
         }
 
