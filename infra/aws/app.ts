@@ -15,6 +15,9 @@ new StorageBridgeLambdaStack(app, context('stackName') ?? 'StorageBridge', {
   objectPrefix: context('objectPrefix'),
   expirationDays: context('expirationDays') === undefined ? undefined : Number(context('expirationDays')),
   functionUrlAuth: context('functionUrlAuth') === 'NONE' ? 'NONE' : 'AWS_IAM',
+  jwtAuthority: context('jwtAuthority'),
+  jwtAudience: context('jwtAudience'),
+  allowAnonymous: context('allowAnonymous') === 'true',
   // No file assets (the image comes from ECR), so the template needs no CDK bootstrap: `aws cloudformation deploy`
   // or any CDK CLI can deploy it.
   synthesizer: new BootstraplessSynthesizer(),

@@ -23,6 +23,22 @@ param cosmosContainerName string = 'uploads'
 @description('Lifetime of an unfinished upload before the expiry pass drops it (StorageBridge duration syntax).')
 param uploadExpiration string = '1d'
 
+// Who may upload (StorageBridge:Targets:default:Auth). A Function App is on the internet, so the bridge refuses to
+// start unless the target states its authentication: Entra ID tokens (authority and audience of an app registration),
+// or anonymous uploads said out loud (trials only: anyone with the URL could upload).
+@description('Entra ID token authority, e.g. https://login.microsoftonline.com/{tenant id}/v2.0. Empty: no JWT.')
+param jwtAuthority string = ''
+
+@description('Audience of the tokens: the app registration\'s Application ID URI or client id.')
+param jwtAudience string = ''
+
+@description('Let anyone with the URL upload ("true"), for trials. Without JWT settings or this, the app refuses to start.')
+@allowed([
+  'true'
+  'false'
+])
+param allowAnonymous string = 'false'
+
 @description('Largest instance count the plan scales out to (Flex Consumption: 40 to 1000).')
 @minValue(40)
 @maxValue(1000)
@@ -309,6 +325,10 @@ resource functionApp 'Microsoft.Web/sites@2024-04-01' = {
         // The Functions profile (the app applies it anyway): no 104 responses, appends within the 100 MB front end.
         { name: 'StorageBridge__Targets__default__InterimResponses', value: 'false' }
         { name: 'StorageBridge__Targets__default__MaxAppendSize', value: '100MiB' }
+        // Authentication, stated explicitly (parameters above): JWT bearer tokens from Entra ID, or a declared trial.
+        { name: 'StorageBridge__Targets__default__Auth__Jwt__Authority', value: jwtAuthority }
+        { name: 'StorageBridge__Targets__default__Auth__Jwt__Audience', value: jwtAudience }
+        { name: 'StorageBridge__Targets__default__Auth__Anonymous', value: allowAnonymous }
       ]
     }
   }

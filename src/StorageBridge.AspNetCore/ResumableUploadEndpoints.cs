@@ -145,6 +145,10 @@ public static partial class ResumableUploadEndpoints
         {
             // The client is gone; there is nobody to answer.
         }
+        catch (Limits.UploadLimitException refused) when (!context.Response.HasStarted)
+        {
+            await Limits.LimitAnswers.WriteAsync(context, refused.Refusal);
+        }
         catch (Exception ex) when (!context.Response.HasStarted)
         {
             await WriteFailureAsync(context, ex);

@@ -62,6 +62,8 @@ public static class StorageBridgeServiceCollectionExtensions
         services.TryAddSingleton<StorageBridge.AspNetCore.Security.TargetRequestGates>();
         StorageBridge.AspNetCore.Security.SecurityRegistration.AddTargetAuthentication(services);
         StorageBridge.AspNetCore.Security.BrowserSecurityRegistration.AddStorageBridgeBrowserSecurity(services);
+        services.TryAddSingleton<StorageBridge.AspNetCore.Limits.TargetRateLimiters>();
+        services.TryAddEnumerable(ServiceDescriptor.Singleton<StorageBridge.AspNetCore.Security.ITargetRequestGate, StorageBridge.AspNetCore.Limits.RateLimitGate>());
         // Registered before the expiry service: the store is ready before the first sweep and the first request.
         services.TryAddSingleton<ShutdownSignal>();
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IHostedService, StorageBridgeInitializer>());

@@ -84,6 +84,13 @@ public sealed class BicepTemplateTests
         Assert.Contains("StorageBridge__Targets__default__ServiceUri", settings.Keys);
         Assert.Contains("AZURE_CLIENT_ID", settings.Keys);
 
+        // Authentication is stated: Entra ID JWT settings from parameters, anonymous only when a deployer says so.
+        Assert.Equal("[parameters('jwtAuthority')]", settings["StorageBridge__Targets__default__Auth__Jwt__Authority"]);
+        Assert.Equal("[parameters('jwtAudience')]", settings["StorageBridge__Targets__default__Auth__Jwt__Audience"]);
+        Assert.Equal("[parameters('allowAnonymous')]", settings["StorageBridge__Targets__default__Auth__Anonymous"]);
+        var parameters = template.RootElement.GetProperty("parameters");
+        Assert.Equal("false", parameters.GetProperty("allowAnonymous").GetProperty("defaultValue").GetString());
+
         // Identity-based everything: no key, connection string or account key anywhere in the settings.
         Assert.DoesNotContain(settings.Keys, k => k.EndsWith("__Key", StringComparison.Ordinal) || k.EndsWith("ConnectionString", StringComparison.Ordinal) || k == "AzureWebJobsStorage");
         Assert.DoesNotContain(settings.Values, v => v.Contains("listKeys", StringComparison.OrdinalIgnoreCase) || v.Contains("AccountKey", StringComparison.Ordinal));

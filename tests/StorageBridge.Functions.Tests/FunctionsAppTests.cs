@@ -97,6 +97,10 @@ public sealed class FunctionsAppTests(CosmosEmulatorFixture cosmos, AzuriteFixtu
         Assert.Equal(HttpStatusCode.NoContent, response.StatusCode);
         var limit = response.Headers.GetValues("Upload-Limit").Single();
         Assert.Contains("max-append-size=104857600", limit, StringComparison.Ordinal);
+
+        // Exposed (always, on Functions) and no MaxUploadSize configured: at most the documented 10 GiB cap.
+        var maxSize = limit.Split(',').Select(m => m.Trim()).Single(m => m.StartsWith("max-size=", StringComparison.Ordinal));
+        Assert.InRange(long.Parse(maxSize["max-size=".Length..], System.Globalization.CultureInfo.InvariantCulture), 1, 10L * 1024 * 1024 * 1024);
     }
 
     [Fact]
@@ -173,6 +177,9 @@ public sealed class FunctionsAppTests(CosmosEmulatorFixture cosmos, AzuriteFixtu
         ["StorageBridge:Targets:brief:ConnectionString"] = azurite.ConnectionString,
         ["StorageBridge:Targets:brief:Container"] = azurite.ContainerName,
         ["StorageBridge:Targets:brief:Expiration"] = "1s",
+        // The Functions host is always exposed: its targets must state their authentication.
+        ["StorageBridge:Targets:default:Auth:Anonymous"] = "true",
+        ["StorageBridge:Targets:brief:Auth:Anonymous"] = "true",
     };
 
     /// <summary>tests/clients/tus-upload.mjs (the real tus-js-client) uploading to the default target; the upload URL.</summary>

@@ -36,7 +36,13 @@ public sealed class TemplateSettingsTests(CosmosEmulatorFixture cosmos, AzuriteF
         var blobs = "tpl" + Guid.NewGuid().ToString("N")[..12];
         await new BlobContainerClient(azurite.ConnectionString, blobs).CreateAsync(cancellationToken: ct);
 
+        // Secure by default: without parameters the target is not anonymous (the app refuses to start unless a JWT
+        // authority or allowAnonymous=true is given). This run deploys as a trial would, with allowAnonymous=true:
+        // the emulators have no Entra ID issuer.
+        Assert.Equal("false", settings["StorageBridge:Targets:default:Auth:Anonymous"]);
+        Assert.Equal("", settings["StorageBridge:Targets:default:Auth:Jwt:Authority"]);
         var configuration = settings.ToDictionary(s => s.Key, s => (string?)s.Value);
+        configuration["StorageBridge:Targets:default:Auth:Anonymous"] = "true";
         configuration.Remove("StorageBridge:Targets:default:ServiceUri");
         configuration["StorageBridge:Metadata:Endpoint"] = cosmos.Endpoint.AbsoluteUri;
         configuration["StorageBridge:Metadata:Key"] = cosmos.Key;

@@ -39,6 +39,40 @@ export const maintenance = {
  */
 export const maxAppendSize = '4MiB';
 
+/**
+ * Who may use the target (StorageBridge:Targets:{name}:Auth). The service is exposed (it listens on all interfaces),
+ * so the bridge refuses to start with a target that states no authentication: either JWT bearer tokens, or
+ * anonymous access said out loud.
+ */
+export interface BridgeAuth {
+  /** Token issuer (OpenID Connect authority), e.g. a Cognito user pool `https://cognito-idp.{region}.amazonaws.com/{poolId}`. */
+  readonly jwtAuthority?: string;
+  /** Audience the tokens must carry (a Cognito app client id). Required with `jwtAuthority`. */
+  readonly jwtAudience?: string;
+  /** The bridge itself lets every request in (`Auth:Anonymous`). */
+  readonly anonymous: boolean;
+}
+
+/**
+ * The bridge's authentication for a Function URL auth type. With `AWS_IAM` the URL admits only SigV4-signed requests
+ * of principals allowed to invoke it, and the signature occupies the Authorization header, so no bearer token can ride
+ * along: the bridge is told to let the (already authenticated) requests in. With `NONE` the URL is public and the
+ * bridge must check tokens itself: a JWT authority and audience, or `allowAnonymous` for a trial.
+ */
+export function bridgeAuth(functionUrlAuth: 'AWS_IAM' | 'NONE', jwtAuthority?: string, jwtAudience?: string, allowAnonymous = false): BridgeAuth {
+  if (jwtAuthority !== undefined && jwtAudience === undefined) throw new Error('jwtAuthority needs jwtAudience');
+  if (functionUrlAuth === 'AWS_IAM') {
+    if (jwtAuthority !== undefined) throw new Error('jwtAuthority needs functionUrlAuth NONE: with AWS_IAM the Authorization header carries the SigV4 signature');
+    return { anonymous: true };
+  }
+
+  if (jwtAuthority === undefined && !allowAnonymous) {
+    throw new Error('functionUrlAuth NONE makes the URL public: set jwtAuthority and jwtAudience, or allowAnonymous "true" for a trial');
+  }
+
+  return { jwtAuthority, jwtAudience, anonymous: jwtAuthority === undefined };
+}
+
 export interface BridgeEnvironmentInput {
   readonly targetName: string;
   readonly bucketName: string;
@@ -47,6 +81,7 @@ export interface BridgeEnvironmentInput {
   readonly tableName: string;
   readonly region: string;
   readonly maintenanceKey: string;
+  readonly auth: BridgeAuth;
 }
 
 export function bridgeEnvironment(input: BridgeEnvironmentInput): Record<string, string> {
@@ -74,5 +109,10 @@ export function bridgeEnvironment(input: BridgeEnvironmentInput): Record<string,
     [`${target}MaxParts`]: '5000',
     // The Function URL front end does not pass 1xx responses on.
     [`${target}InterimResponses`]: 'false',
+    // Stated explicitly (bridgeAuth): anonymous only behind the URL's own AWS_IAM check, or as a declared trial.
+    [`${target}Auth__Anonymous`]: input.auth.anonymous ? 'true' : 'false',
+    ...(input.auth.jwtAuthority === undefined
+      ? {}
+      : { [`${target}Auth__Jwt__Authority`]: input.auth.jwtAuthority, [`${target}Auth__Jwt__Audience`]: input.auth.jwtAudience ?? '' }),
   };
 }

@@ -11,7 +11,7 @@ import * as scheduler from 'aws-cdk-lib/aws-scheduler';
 import * as schedulerTargets from 'aws-cdk-lib/aws-scheduler-targets';
 import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import { Construct } from 'constructs';
-import { bridgeEnvironment, maintenance, metadataTable } from './bridge-settings';
+import { bridgeAuth, bridgeEnvironment, maintenance, metadataTable } from './bridge-settings';
 
 export interface StorageBridgeLambdaProps extends StackProps {
   /** Target name in upload URLs (`/uploads/{target}`). Default `uploads`. */
@@ -22,6 +22,12 @@ export interface StorageBridgeLambdaProps extends StackProps {
   readonly expirationDays?: number;
   /** Function URL auth: `AWS_IAM` (default; callers sign with SigV4) or `NONE` (public; protect the targets instead). */
   readonly functionUrlAuth?: 'AWS_IAM' | 'NONE';
+  /** JWT issuer the bridge checks bearer tokens against (needs `functionUrlAuth` NONE and `jwtAudience`). */
+  readonly jwtAuthority?: string;
+  /** Audience of those tokens. */
+  readonly jwtAudience?: string;
+  /** With `functionUrlAuth` NONE and no JWT: let anyone upload (trials only). */
+  readonly allowAnonymous?: boolean;
 }
 
 /** Days S3 keeps incomplete multipart uploads and staging tails after the bridge's own expiry should have removed them. */
@@ -103,6 +109,7 @@ export class StorageBridgeLambdaStack extends Stack {
         tableName: table.tableName,
         region: this.region,
         maintenanceKey: maintenanceKey.secretValue.unsafeUnwrap(),
+        auth: bridgeAuth(props.functionUrlAuth ?? 'AWS_IAM', props.jwtAuthority, props.jwtAudience, props.allowAnonymous ?? false),
       }),
     });
 

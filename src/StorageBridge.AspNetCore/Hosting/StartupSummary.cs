@@ -35,6 +35,10 @@ internal sealed partial class StartupSummary(IServiceProvider services, IHostApp
         foreach (var target in services.GetRequiredService<UploadTargetRegistry>().All.OrderBy(t => t.Name, StringComparer.Ordinal))
         {
             text.Append(CultureInfo.InvariantCulture, $"\n  target {target.Name}: {target.Options.Backend}, {Where(target.Backend)}");
+            if (target.Options.MaxUploadSizeDefaulted)
+            {
+                text.Append(CultureInfo.InvariantCulture, $", MaxUploadSize {target.Options.MaxUploadSize} bytes (the default cap of an exposed service; set MaxUploadSize to choose)");
+            }
         }
 
         return text.ToString();

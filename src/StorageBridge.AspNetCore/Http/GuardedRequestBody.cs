@@ -31,6 +31,9 @@ internal sealed class GuardedRequestBody(Stream inner, long? contentLength, ICon
     /// <summary>The status that says what was wrong with the body: Kestrel's own (400, 408, 413) or 400.</summary>
     public int Status => Failure is BadHttpRequestException bad ? bad.StatusCode : StatusCodes.Status400BadRequest;
 
+    /// <summary>Called with each read's byte count before the bytes are handed out (the per-principal byte rate: Limits/).</summary>
+    public Func<int, CancellationToken, ValueTask>? Throttle { get; set; }
+
     public override bool CanRead => true;
 
     public override bool CanSeek => false;
@@ -55,6 +58,11 @@ internal sealed class GuardedRequestBody(Stream inner, long? contentLength, ICon
                 : await inner.ReadAsync(buffer, cancellationToken);
             _delivered += read;
             _ended |= read == 0 && buffer.Length > 0;
+            if (read > 0 && Throttle is { } throttle)
+            {
+                await throttle(read, cancellationToken);
+            }
+
             return read;
         }
         catch (BadHttpRequestException ex) when (ex.StatusCode == StatusCodes.Status400BadRequest && ReadArrived(buffer.Span) is > 0 and var rescued)

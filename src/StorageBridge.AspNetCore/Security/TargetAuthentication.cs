@@ -25,11 +25,16 @@ internal sealed class TargetAuthentication : IDisposable
     private readonly IDisposable? _reload;
 
     public TargetAuthentication(
-        UploadTargetRegistry targets, IOptionsFactory<TargetAuthOptions> factory, IAuthenticationSchemeProvider schemes, StorageBridgeConfigurationSource source)
+        UploadTargetRegistry targets,
+        IOptionsFactory<TargetAuthOptions> factory,
+        IAuthenticationSchemeProvider schemes,
+        StorageBridgeConfigurationSource source,
+        IOptions<StorageBridgeOptions> bridge)
     {
         _factory = factory;
         _source = source;
-        Exposed = ReadExposed(source);
+        // Configuration (the Host sets it from where it listens) or code (the Functions host always sets it).
+        Exposed = ReadExposed(source) || bridge.Value.Exposed == true;
         foreach (var target in targets.All)
         {
             var options = factory.Create(target.Name);

@@ -38,8 +38,14 @@ internal static class UploadPrincipals
         return subject is { Length: > 0 } ? $"app:{Escape(identity.AuthenticationType ?? "")}|{subject}" : null;
     }
 
-    /// <summary>The request's authenticated principal (claims for key templates and hooks), or null when anonymous.</summary>
-    public static ClaimsPrincipal? PrincipalOf(HttpContext context) => context.User.Identity is { IsAuthenticated: true } ? context.User : null;
+    /// <summary>
+    /// The request's principal for the engine (claims for key templates, hooks and per-client limits): the authenticated
+    /// one, or for an anonymous request the identity the rate-limit gate added (its client address claim); else null.
+    /// </summary>
+    public static ClaimsPrincipal? PrincipalOf(HttpContext context) =>
+        context.User.Identity is { IsAuthenticated: true } || context.User.HasClaim(c => c.Type == Targets.TargetQuotas.AnonymousClientClaim)
+            ? context.User
+            : null;
 
     public static string JwtOwner(string issuer, string subject) => $"jwt:{Escape(issuer)}|{subject}";
 

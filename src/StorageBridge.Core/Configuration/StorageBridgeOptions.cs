@@ -26,6 +26,20 @@ public sealed class StorageBridgeOptions
     /// <summary><c>InstanceId</c>: this process in leases (default: random per start).</summary>
     public string? InstanceId { get; set; }
 
+    /// <summary>
+    /// <c>Exposed</c>: the service is reachable beyond loopback (the Host sets it when it listens on a non-loopback
+    /// address, the Functions host always). Then a target without <c>MaxUploadSize</c> gets
+    /// <see cref="ExposedMaxUploadSize"/>. Unset: false.
+    /// </summary>
+    public bool? Exposed { get; set; }
+
+    /// <summary>
+    /// The cap of a target without <c>MaxUploadSize</c> when <see cref="Exposed"/>: 10 GiB, more than a browser user
+    /// plausibly sends as one file (a dual-layer disc image is 8.5 GB, two hours of 1080p video 4-8 GB), while one
+    /// request can no longer reserve a backend's whole part range (S3: 10,000 parts).
+    /// </summary>
+    public static readonly ByteSize ExposedMaxUploadSize = ByteSize.FromGibibytes(10);
+
     /// <summary><c>Metadata</c>: which metadata store (the store's own keys are bound by its registration).</summary>
     public StorageBridgeMetadataOptions Metadata { get; set; } = new();
 

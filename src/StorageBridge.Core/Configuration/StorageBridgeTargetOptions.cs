@@ -41,6 +41,9 @@ public class StorageBridgeTargetOptions
     /// <summary><c>StagingDirectory</c>: tails on this machine's disk instead of the backend (single instance only).</summary>
     public string? StagingDirectory { get; set; }
 
+    /// <summary><c>Limits</c>: quotas and abuse limits (rates, open uploads, metadata and concatenation sizes).</summary>
+    public TargetLimitOptions Limits { get; set; } = new();
+
     /// <summary>The backend-independent settings the engine reads.</summary>
     public UploadTargetOptions ToUploadTargetOptions(string backendName)
     {
@@ -57,6 +60,7 @@ public class StorageBridgeTargetOptions
             OnCancelCompleted = OnCancelCompleted,
             KeyTemplate = string.IsNullOrEmpty(KeyTemplate) ? defaults.KeyTemplate : KeyTemplate,
             Prefix = Prefix ?? "",
+            Quotas = (Limits ?? new TargetLimitOptions()).ToQuotas(),
         };
     }
 }

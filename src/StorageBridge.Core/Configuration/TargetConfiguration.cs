@@ -48,6 +48,7 @@ public static class TargetConfiguration
             order.Add(DefaultTarget);
         }
 
+        var exposed = services.GetService<Microsoft.Extensions.Options.IOptions<StorageBridgeOptions>>()?.Value.Exposed == true;
         var targets = new List<UploadTarget>();
         foreach (var name in order)
         {
@@ -67,6 +68,11 @@ public static class TargetConfiguration
 
             var (backend, options) = factory.Create(declaration.Name, services);
             var targetOptions = CheckAgainstBackend(path, options, factory.Name, UploadShape.Of(backend));
+            if (exposed && targetOptions.MaxUploadSize is null)
+            {
+                targetOptions = targetOptions with { MaxUploadSize = StorageBridgeOptions.ExposedMaxUploadSize.Bytes, MaxUploadSizeDefaulted = true };
+            }
+
             targets.Add(new UploadTarget(declaration.Name, backend, targetOptions, CreateTailStore(path, options)));
         }
 
@@ -97,6 +103,7 @@ public static class TargetConfiguration
 
     private static UploadTargetOptions CheckAgainstBackend(string path, StorageBridgeTargetOptions options, string backendName, UploadShape shape)
     {
+        (options.Limits ?? new TargetLimitOptions()).Validate(path);
         var capabilities = shape.Capabilities;
         if (options.PartSize is { Bytes: var part } && (part < Math.Max(1, capabilities.MinPartSize) || part > PartPlanner.MaxBufferSize || part % capabilities.PartAlignment != 0))
         {

@@ -46,6 +46,12 @@ internal sealed class UploadAdmission(EngineContext engine)
             }
         }
 
+        if (CreationLimits.Check(target, request.FileName, request.ContentType, request.Metadata) is { } refused)
+        {
+            CreationLimits.LogRefused(engine.Logger, target.Name, refused.Limit);
+            return refused;
+        }
+
         var now = engine.Now;
         if (ObjectKeys.Build(target.Options, target.Name, id, request.FileName, now, request.Principal) is not { } objectKey)
         {
@@ -61,6 +67,13 @@ internal sealed class UploadAdmission(EngineContext engine)
         }
 
         using var activity = EngineActivities.Start("StorageBridge.Create", id, target);
+        // Last of the checks: a slot is claimed only for a creation that goes ahead.
+        if (!await new OpenUploadSlots(engine).TryClaimAsync(target, request, id, now + target.Expiration, cancellationToken).ConfigureAwait(false))
+        {
+            CreationLimits.LogRefused(engine.Logger, target.Name, LimitKind.MaxOpenUploads);
+            return new CreateResult(UploadOutcome.TooManyOpenUploads, null, LimitKind.MaxOpenUploads);
+        }
+
         var record = new UploadRecord
         {
             Id = id,

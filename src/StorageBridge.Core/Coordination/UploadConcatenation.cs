@@ -30,6 +30,18 @@ internal sealed class UploadConcatenation(EngineContext engine, UploadCompletion
             return new CreateResult(UploadOutcome.NotSupported, null);
         }
 
+        // Bounded before any source is read or byte copied: one small partial named many times is a large object.
+        if (request.SourceIds.Count > target.Options.Quotas.MaxConcatSources)
+        {
+            CreationLimits.LogRefused(engine.Logger, target.Name, LimitKind.MaxConcatSources);
+            return new CreateResult(UploadOutcome.TooManySources, null, LimitKind.MaxConcatSources);
+        }
+
+        if (CreationLimits.Check(target, request.FileName, request.ContentType, request.Metadata) is { } refused)
+        {
+            return refused;
+        }
+
         var sources = new List<UploadRecord>(request.SourceIds.Count);
         foreach (var sourceId in request.SourceIds)
         {

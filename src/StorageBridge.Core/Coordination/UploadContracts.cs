@@ -40,6 +40,13 @@ public enum UploadOutcome
 
     /// <summary>A creation hook refused the creation (<see cref="CreateResult.Rejection"/>: status and message). Nothing was stored.</summary>
     Rejected,
+
+    /// <summary>The creation's metadata or file name exceeds the target's limit (<see cref="CreateResult.Limit"/> says which). Nothing was stored.</summary>
+    MetadataTooLarge,
+    /// <summary>The principal already has <c>MaxOpenUploads</c> open uploads on the target. Nothing was stored.</summary>
+    TooManyOpenUploads,
+    /// <summary>A concatenation names more sources than <c>MaxConcatSources</c>. Nothing was stored.</summary>
+    TooManySources,
 }
 
 public enum LimitKind
@@ -48,6 +55,10 @@ public enum LimitKind
     MaxSize,
     MaxAppendSize,
     MinAppendSize,
+    MaxMetadataSize,
+    MaxFileNameLength,
+    MaxOpenUploads,
+    MaxConcatSources,
 }
 
 /// <summary>A digest: algorithm name as in the RFC 9530 registry ("sha-256", "sha-512", "sha", "md5") and the raw digest bytes.</summary>

@@ -166,6 +166,14 @@ public static class EventIds
         public const int RetryingUnprocessed = 5304;
     }
 
+    /// <summary>Quotas and abuse limits (rate limits, open uploads, metadata and concatenation bounds): 700–749.</summary>
+    public static class Limits
+    {
+        public const int CreationRateExceeded = 700;
+        public const int ByteRateExceeded = 701;
+        public const int CreationRefused = 702;
+    }
+
     /// <summary>
     /// The maintenance endpoint and the hosted expiry timer switch (hosts without a running timer, e.g. AWS Lambda):
     /// 5350–5399, lent from the DynamoDB range.

@@ -94,6 +94,12 @@ public sealed record UploadTargetOptions
     /// </summary>
     public bool AcceptsKeyClaimsOf(System.Security.Claims.ClaimsPrincipal? principal) =>
         ObjectKeys.FillClaims(Prefix, principal) is not null && ObjectKeys.FillClaims(KeyTemplate, principal) is not null;
+
+    /// <summary>Quotas and abuse limits (<c>Limits</c>: rates, open uploads, metadata, concatenation).</summary>
+    public TargetQuotas Quotas { get; init; } = new();
+
+    /// <summary>True when <see cref="MaxUploadSize"/> is the default cap of an exposed service, not a configured value.</summary>
+    public bool MaxUploadSizeDefaulted { get; init; }
 }
 
 /// <summary>What cancelling a completed upload does to the object it committed.</summary>

@@ -29,7 +29,8 @@ public static class FunctionsApp
         ArgumentNullException.ThrowIfNull(configuration);
 
         services.AddRouting();
-        services.AddStorageBridge(configuration).UseCosmosMetadata();
+        // A Function App is on the internet: exposed, whatever the configuration says (docs/limits.md).
+        services.AddStorageBridge(configuration, options => options.Exposed = true).UseCosmosMetadata();
         services.AddStorageBridgeAzureBlob();
         UseFunctionsProfile<AzureBlobTargetOptions>(services);
         UseFunctionsProfile<FileSystemTargetOptions>(services);

@@ -28,6 +28,13 @@ if (listenKeys.All(key => string.IsNullOrEmpty(builder.Configuration[key]) && st
     builder.WebHost.UseUrls("http://127.0.0.1:8080");
 }
 
+// Reachable beyond loopback (a container, a non-loopback --urls): StorageBridge:Exposed, unless configuration says.
+// Exposed targets must state their authentication and get a default MaxUploadSize (docs/limits.md).
+if (string.IsNullOrWhiteSpace(builder.Configuration[HostExposure.Key]))
+{
+    builder.Configuration[HostExposure.Key] = HostExposure.ListensBeyondLoopback(builder.Configuration) ? "true" : "false";
+}
+
 // Everything comes from configuration (appsettings.json, StorageBridge__... environment variables). Metadata:
 // SQLite unless Metadata:Provider says Cosmos, Postgres or DynamoDb.
 builder.Services.AddStorageBridge(builder.Configuration)

@@ -30,8 +30,20 @@ public sealed class ComposeFile
         return new ComposeFile((YamlMappingNode)root.Children[new YamlScalarNode("services")]);
     }
 
-    /// <summary>Runs docker-compose from the repository root with a clean interpolation environment.</summary>
-    public static Task<ChildProcessResult> RunAsync(IReadOnlyList<string> arguments, CancellationToken cancellationToken)
+    /// <summary>The API key the tests' clients send (X-Api-Key); compose gets only its SHA-256, as a deployment would.</summary>
+    public const string TestApiKey = "compose-test-api-key";
+
+    public static string TestApiKeySha256 => Convert.ToHexStringLower(System.Security.Cryptography.SHA256.HashData(System.Text.Encoding.UTF8.GetBytes(TestApiKey)));
+
+    /// <summary>
+    /// Runs docker-compose from the repository root with a clean interpolation environment; the required
+    /// STORAGEBRIDGE_API_KEY_SHA256 is the hash of <see cref="TestApiKey"/> unless <paramref name="apiKeySha256"/> says
+    /// otherwise (null: unset).
+    /// </summary>
+    public static Task<ChildProcessResult> RunAsync(IReadOnlyList<string> arguments, CancellationToken cancellationToken) =>
+        RunAsync(arguments, TestApiKeySha256, cancellationToken);
+
+    public static Task<ChildProcessResult> RunAsync(IReadOnlyList<string> arguments, string? apiKeySha256, CancellationToken cancellationToken)
     {
         if (!File.Exists("/usr/bin/docker-compose") && !System.Environment.GetEnvironmentVariable("PATH")!.Split(':').Any(d => File.Exists(Path.Combine(d, "docker-compose"))))
         {
@@ -46,7 +58,11 @@ public sealed class ComposeFile
             RepositoryLayout.Root,
             TimeSpan.FromMinutes(2),
             cancellationToken,
-            new Dictionary<string, string?> { ["MINIO_ROOT_USER"] = null, ["MINIO_ROOT_PASSWORD"] = null, ["POSTGRES_PASSWORD"] = null });
+            new Dictionary<string, string?>
+            {
+                ["MINIO_ROOT_USER"] = null, ["MINIO_ROOT_PASSWORD"] = null, ["POSTGRES_PASSWORD"] = null,
+                ["STORAGEBRIDGE_API_KEY_SHA256"] = apiKeySha256,
+            });
     }
 
     public IReadOnlyList<string> ServiceNames => [.. services.Children.Keys.Select(k => ((YamlScalarNode)k).Value!)];

@@ -45,9 +45,12 @@ public sealed partial class ContainerImageTests(PublishedImage image, S3Endpoint
     [Fact]
     public async Task The_image_alone_keeps_files_and_SQLite_metadata_on_its_volume()
     {
-        // The single-container variant: `docker run -v storagebridge-data:/data -p 8080:8080 storagebridge`.
+        // The single-container variant: `docker run -v storagebridge-data:/data -p 8080:8080 -e
+        // StorageBridge__Targets__default__Auth__ApiKeys__me__Sha256=... storagebridge` (docs/deploy/container.md): the
+        // container listens on all interfaces, so its target must state its authentication.
         var environment = ImageEnvironment(composeEnvironment: null, out var port);
         Assert.Equal("Sqlite", environment["StorageBridge__Metadata__Provider"]);
+        environment["StorageBridge__Targets__default__Auth__ApiKeys__me__Sha256"] = ComposeFile.TestApiKeySha256;
 
         await using var host = await StartAsync(environment, port);
         const ulong seed = 0xD0C4E7;
@@ -108,6 +111,7 @@ public sealed partial class ContainerImageTests(PublishedImage image, S3Endpoint
         };
         await using var nginx = await NginxProcess.StartAsync(Path.Combine(RepositoryLayout.Root, "deploy", "nginx.conf"), upstreams, Ct);
         using var client = new HttpClient { BaseAddress = nginx.BaseAddress, Timeout = TimeSpan.FromSeconds(60) };
+        client.DefaultRequestHeaders.Add("X-Api-Key", ComposeFile.TestApiKey);
 
         // One keep-alive connection through nginx for every request: a creation answered with 104 would leave it stuck.
         const ulong seedDefault = 0xBA1A;
@@ -231,6 +235,7 @@ public sealed partial class ContainerImageTests(PublishedImage image, S3Endpoint
         var baseAddress = new Uri($"http://{address}:{port}/");
         var process = ContainerProcess.Start(command, workingDirectory, environment, output.WriteLine);
         var client = new HttpClient { BaseAddress = baseAddress, Timeout = TimeSpan.FromSeconds(60) };
+        client.DefaultRequestHeaders.Add("X-Api-Key", ComposeFile.TestApiKey);
         try
         {
             await process.WaitUntilHealthyAsync(client, new Uri(baseAddress, "healthz"), TimeSpan.FromSeconds(90), Ct);

@@ -36,6 +36,24 @@ public sealed class DeployFileTests : IDisposable
     }
 
     [Fact]
+    public async Task The_compose_file_refuses_to_start_without_the_api_key_hash_and_every_target_states_its_auth()
+    {
+        var refused = await ComposeFile.RunAsync(["-f", ComposeFile.RelativePath, "config", "-q"], apiKeySha256: null, Ct);
+        Assert.NotEqual(0, refused.ExitCode);
+        Assert.Contains("STORAGEBRIDGE_API_KEY_SHA256", refused.ToString(), StringComparison.Ordinal);
+
+        var environment = (await ComposeFile.ResolveAsync(Ct)).Environment("bridge-1");
+        var targets = environment.Keys.Where(k => k.StartsWith("StorageBridge__Targets__", StringComparison.Ordinal) && k.EndsWith("__Backend", StringComparison.Ordinal))
+            .Select(k => k["StorageBridge__Targets__".Length..^"__Backend".Length]).ToList();
+        Assert.Equal(["default", "media"], targets.Order(StringComparer.Ordinal));
+        foreach (var target in targets)
+        {
+            Assert.Equal(ComposeFile.TestApiKeySha256, environment[$"StorageBridge__Targets__{target}__Auth__ApiKeys__deploy__Sha256"]);
+            Assert.False(environment.ContainsKey($"StorageBridge__Targets__{target}__Auth__Anonymous"));
+        }
+    }
+
+    [Fact]
     public async Task Two_identical_replicas_behind_nginx_on_MinIO_and_PostgreSQL()
     {
         var compose = await ComposeFile.ResolveAsync(Ct);

@@ -106,6 +106,13 @@ internal sealed partial class IetfUploadHandler
             return;
         }
 
+        if (Limits.LimitAnswers.For(created.Outcome, created.Limit, target) is { } refused)
+        {
+            WriteVersion(context, version);
+            await Limits.LimitAnswers.WriteAsync(context, refused);
+            return;
+        }
+
         if (created.Outcome != UploadOutcome.Success)
         {
             await WriteFailureAsync(context, version, target, created.Outcome, null, created.Limit, null);

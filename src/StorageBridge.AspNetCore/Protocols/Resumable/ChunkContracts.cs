@@ -20,7 +20,7 @@ internal sealed record ChunkRequest
     /// <summary>Owner id of the caller (UploadPrincipals.OwnerOf), or empty: part of the identity, so principals never share an upload.</summary>
     public string Principal { get; init; } = "";
 
-    /// <summary>The caller's claims (for <c>{claim:NAME}</c> in the target's key template); null when anonymous.</summary>
+    /// <summary>The caller's claims for the engine at creation (<c>{claim:NAME}</c> in key templates, hooks, per-client limits); null: none.</summary>
     public System.Security.Claims.ClaimsPrincipal? User { get; init; }
 
     public required long ChunkNumber { get; init; }

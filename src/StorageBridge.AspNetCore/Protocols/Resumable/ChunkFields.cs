@@ -132,7 +132,7 @@ internal sealed record ChunkFields
         FileName = FileName,
         ContentType = ContentType,
         Principal = Security.UploadPrincipals.OwnerOf(context) ?? "",
-        User = context.User.Identity is { IsAuthenticated: true } ? context.User : null,
+        User = Security.UploadPrincipals.PrincipalOf(context),
         ChunkNumber = ChunkNumber,
         ChunkSize = ChunkSize,
         TotalSize = TotalSize,

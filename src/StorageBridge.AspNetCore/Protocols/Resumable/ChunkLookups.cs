@@ -188,6 +188,17 @@ internal sealed class ChunkLookups(UploadAssembler assembler, IUploadMetadataSto
             throw new Hooks.CreationRejectedException(rejection);
         }
 
+        if (Limits.LimitAnswers.For(created.Outcome, created.Limit, target) is { } refused)
+        {
+            // Nothing was created: drop the lookup naming it, so the file's next chunk does not wait for it.
+            if (await store.GetLookupAsync(key, cancellationToken).ConfigureAwait(false) is { } lookup && lookup.UploadId == id)
+            {
+                await store.TryDeleteLookupAsync(key, lookup.Version, cancellationToken).ConfigureAwait(false);
+            }
+
+            throw new Limits.UploadLimitException(refused);
+        }
+
         return created.Upload ?? throw new InvalidOperationException($"Creating chunk upload {id} failed: {created.Outcome}.");
     }
 }

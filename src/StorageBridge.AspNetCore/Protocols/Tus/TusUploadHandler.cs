@@ -100,6 +100,13 @@ internal sealed partial class TusUploadHandler
 
         if (request.Headers.TryGetValue("Upload-Concat", out var concatValue))
         {
+            // Bounded before it is parsed or any source is looked at (MaxConcatSources, docs/limits.md).
+            if (Limits.ConcatLimits.Check(concatValue.ToString(), target) is { } tooMany)
+            {
+                await Limits.LimitAnswers.WriteAsync(context, tooMany);
+                return;
+            }
+
             if (TusHeaders.ParseConcat(concatValue.ToString()) is not { } concat)
             {
                 await ErrorAsync(context, StatusCodes.Status400BadRequest, "Upload-Concat must be 'partial' or 'final;<url> <url> ...'.");
@@ -178,6 +185,12 @@ internal sealed partial class TusUploadHandler
         if (created.Rejection is { } rejection)
         {
             await RejectedAsync(context, rejection);
+            return;
+        }
+
+        if (Limits.LimitAnswers.For(created.Outcome, created.Limit, target) is { } refused)
+        {
+            await Limits.LimitAnswers.WriteAsync(context, refused);
             return;
         }
 
@@ -280,6 +293,12 @@ internal sealed partial class TusUploadHandler
         if (joined.Rejection is { } rejection)
         {
             await RejectedAsync(context, rejection);
+            return;
+        }
+
+        if (Limits.LimitAnswers.For(joined.Outcome, joined.Limit, target) is { } refused)
+        {
+            await Limits.LimitAnswers.WriteAsync(context, refused);
             return;
         }
 
