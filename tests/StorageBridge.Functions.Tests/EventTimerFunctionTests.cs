@@ -37,6 +37,7 @@ public sealed class EventTimerFunctionTests(CosmosEmulatorFixture cosmos, Azurit
             ["StorageBridge:Targets:default:Backend"] = "AzureBlob",
             ["StorageBridge:Targets:default:ConnectionString"] = azurite.ConnectionString,
             ["StorageBridge:Targets:default:Container"] = azurite.ContainerName,
+            ["StorageBridge:Targets:default:Auth:Anonymous"] = "true",
             ["StorageBridge:Events:DispatchInterval"] = "none",
             ["StorageBridge:Events:Sinks:app:Type"] = "Webhook",
             ["StorageBridge:Events:Sinks:app:Url"] = _receiver.Url.ToString(),

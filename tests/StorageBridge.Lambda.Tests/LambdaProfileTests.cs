@@ -209,6 +209,8 @@ public sealed class LambdaProfileTests(CdkTemplate cdk, MotoFixture moto, ITestO
         }
 
         environment[target + "ForcePathStyle"] = "true";
+        // The function has only its own target: not the file target HostProcess declares for other tests.
+        environment["StorageBridge__Targets__default__Root"] = null;
         return environment;
     }
 

@@ -17,7 +17,8 @@ internal sealed class TargetAuthSectionBinder(StorageBridgeConfigurationSource s
         }
 
         ConfigurationBinding.Bind(auth, options, nameof(TargetAuthOptions.Jwt), nameof(TargetAuthOptions.ApiKeys), nameof(TargetAuthOptions.RequiredClaims));
-        if (auth.GetSection(nameof(TargetAuthOptions.Jwt)) is { } jwt && jwt.Exists())
+        // A Jwt section of blank values (a template that writes its optional parameters empty) is no Jwt section.
+        if (auth.GetSection(nameof(TargetAuthOptions.Jwt)) is { } jwt && jwt.AsEnumerable().Any(e => !string.IsNullOrWhiteSpace(e.Value)))
         {
             options.Jwt ??= new TargetJwtOptions();
             ConfigurationBinding.Bind(jwt, options.Jwt);

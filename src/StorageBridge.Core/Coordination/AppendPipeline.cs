@@ -24,8 +24,10 @@ internal sealed class AppendPipeline(EngineContext engine, UploadAdmission admis
             return new AppendResult(target is null ? UploadOutcome.TargetNotFound : UploadOutcome.NotFound, null);
         }
 
-        // Whose it is, before taking over: another owner's request must not end (or learn of) a running append.
-        if (await engine.LoadForAsync(request.Target, request.Id, request.Owner, cancellationToken).ConfigureAwait(false) is null)
+        // Whose it is, before taking over: another owner's request must not end (or learn of) a running append. With
+        // none running here, the load after the lease decides (one store read fewer per append).
+        if (leases.IsActiveHere(request.Id)
+            && await engine.LoadForAsync(request.Target, request.Id, request.Owner, cancellationToken).ConfigureAwait(false) is null)
         {
             return new AppendResult(UploadOutcome.NotFound, null);
         }
@@ -45,7 +47,7 @@ internal sealed class AppendPipeline(EngineContext engine, UploadAdmission admis
         try
         {
             record = await engine.LoadAsync(request.Target, request.Id, takeover).ConfigureAwait(false);
-            if (record is null)
+            if (record is null || !EngineContext.MayAccess(record, request.Owner))
             {
                 return new AppendResult(UploadOutcome.NotFound, null);
             }

@@ -27,6 +27,9 @@ internal sealed class UploadActivityRegistry
         await Task.WhenAll(running.Select(o => o.Released)).WaitAsync(cancellationToken).ConfigureAwait(false);
     }
 
+    /// <summary>Whether an operation on <paramref name="uploadId"/> is in flight in this process now.</summary>
+    public bool IsActive(string uploadId) => _active.ContainsKey(uploadId);
+
     /// <summary>Ends any operation in flight for <paramref name="uploadId"/>; waits at most <paramref name="wait"/> for it to let go.</summary>
     public async Task<bool> EndActiveAsync(string uploadId, TimeSpan wait, CancellationToken cancellationToken)
     {

@@ -99,7 +99,8 @@ public sealed class UploadCoordinator
             return new UploadQueryResult(UploadOutcome.NotFound, null);
         }
 
-        if (await _leases.EndActiveAsync(id, cancellationToken).ConfigureAwait(false))
+        // Only when a request of this process was working on it: ending it changes the offset, so read again.
+        if (_leases.IsActiveHere(id) && await _leases.EndActiveAsync(id, cancellationToken).ConfigureAwait(false))
         {
             record = await _engine.LoadAsync(target, id, cancellationToken).ConfigureAwait(false);
             if (record is null)

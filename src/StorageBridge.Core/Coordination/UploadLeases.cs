@@ -24,6 +24,9 @@ internal sealed class UploadLeases(EngineContext engine)
     /// <summary>Ends this process's operation in flight on the upload, if any, waiting for it to store what it received.</summary>
     public Task EndAllActiveAsync(CancellationToken cancellationToken) => _activity.EndAllAsync(cancellationToken);
 
+    /// <summary>Whether a request of this process is working on the upload now (one a new request would end).</summary>
+    public bool IsActiveHere(string uploadId) => _activity.IsActive(uploadId);
+
     public Task<bool> EndActiveAsync(string uploadId, CancellationToken cancellationToken) =>
         _activity.EndActiveAsync(uploadId, engine.Options.TakeoverWait, cancellationToken);
 

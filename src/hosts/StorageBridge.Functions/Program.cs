@@ -12,4 +12,9 @@ builder.ConfigureFunctionsWebApplication();
 builder.Services.Configure<KestrelServerOptions>(options => options.Limits.MaxRequestBodySize = null);
 
 FunctionsApp.ConfigureServices(builder.Services, builder.Configuration);
-builder.Build().Run();
+var host = builder.Build();
+
+// Build the upload endpoints now, not on the first request: bad configuration (an exposed target that states no
+// authentication, a bad key) stops the worker with a message naming the key instead of answering 500 later.
+host.Services.GetRequiredService<UploadPipeline>();
+host.Run();

@@ -48,7 +48,7 @@ public sealed class CreationLimitTests : IDisposable
         Assert.Null(refused.Upload);
         Assert.Equal(UploadOutcome.Success, (await CreateAsync(b, "bob")).Outcome);
 
-        Assert.Equal(UploadOutcome.Success, (await b.CancelAsync(Target, first.Upload!.Id, CancellationToken.None)).Outcome);
+        Assert.Equal(UploadOutcome.Success, (await b.CancelAsync(Target, first.Upload!.Id, "alice", CancellationToken.None)).Outcome);
         Assert.Equal(UploadOutcome.Success, (await CreateAsync(b, "alice")).Outcome);
         Assert.Equal(UploadOutcome.TooManyOpenUploads, (await CreateAsync(a, "alice")).Outcome);
     }

@@ -32,7 +32,9 @@ public sealed class CompletionOutboxTests : IDisposable
         var before = await h.LoadExistingAsync(upload.Upload!.Id);
         Assert.Null(before.Outbox);
 
-        var done = await h.AppendAsync(before.Id, 0, data, complete: true);
+        // The upload is user-1's: only user-1's append finds it.
+        var done = await h.Coordinator.AppendAsync(
+            EngineHarness.Request(before.Id, 0, data.Length, complete: true) with { Owner = "user-1" }, new MemoryStream(data), CancellationToken.None);
 
         var record = await h.LoadExistingAsync(before.Id);
         Assert.Equal(UploadState.Completed, record.State);

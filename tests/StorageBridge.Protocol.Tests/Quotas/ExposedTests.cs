@@ -54,7 +54,9 @@ public sealed class ExposedTests : IDisposable
             ["StorageBridge:Exposed"] = "true",
             ["StorageBridge:Metadata:Path"] = _root.Combine("meta.db"),
             ["StorageBridge:Targets:default:Root"] = _root.Combine("files"),
+            ["StorageBridge:Targets:default:Auth:Anonymous"] = "true",
             ["StorageBridge:Targets:sized:Root"] = _root.Combine("sized"),
+            ["StorageBridge:Targets:sized:Auth:Anonymous"] = "true",
             ["StorageBridge:Targets:sized:MaxUploadSize"] = "50GiB",
         });
         var targets = server.Services.GetRequiredService<UploadTargetRegistry>();

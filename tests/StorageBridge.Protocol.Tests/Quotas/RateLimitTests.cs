@@ -146,7 +146,8 @@ public sealed class RateLimitTests : IDisposable
         var limiter = server.Services.GetRequiredService<TargetRateLimiters>()
             .Bytes(server.Services.GetRequiredService<UploadTargetRegistry>().Find("default")!)!;
         var deadline = DateTime.UtcNow.AddSeconds(30);
-        while (limiter.Exhausted("owner:Test:alice") is null)
+        // The partition is the owner id (UploadPrincipals.OwnerOf) of the application-authenticated user.
+        while (limiter.Exhausted("owner:app:Test|alice") is null)
         {
             Assert.True(DateTime.UtcNow < deadline, "the first append never waited for tokens");
             await Task.Delay(20);
