@@ -92,21 +92,21 @@ public sealed class UploadCoordinator
             return new UploadQueryResult(UploadOutcome.NotFound, null);
         }
 
-        // Whose it is, before anything running is ended: only the owner's requests may take over a running append.
-        var record = await _engine.LoadForAsync(target, id, owner, cancellationToken).ConfigureAwait(false);
-        if (record is null)
+        // Whose it is, before anything running is ended: only the owner's requests may take over a running append. With
+        // none running here, the load below decides (one store read, as before owners existed).
+        if (_leases.IsActiveHere(id)
+            && await _engine.LoadForAsync(target, id, owner, cancellationToken).ConfigureAwait(false) is null)
         {
             return new UploadQueryResult(UploadOutcome.NotFound, null);
         }
 
-        // Only when a request of this process was working on it: ending it changes the offset, so read again.
-        if (_leases.IsActiveHere(id) && await _leases.EndActiveAsync(id, cancellationToken).ConfigureAwait(false))
+        // Ended first, then read: the record must be the one after what was running here stopped (a record read before
+        // could still say Completing for a completion that has since finished, and finishing it again would race it).
+        await _leases.EndActiveAsync(id, cancellationToken).ConfigureAwait(false);
+        var record = await _engine.LoadAsync(target, id, cancellationToken).ConfigureAwait(false);
+        if (record is null || !EngineContext.MayAccess(record, owner))
         {
-            record = await _engine.LoadAsync(target, id, cancellationToken).ConfigureAwait(false);
-            if (record is null)
-            {
-                return new UploadQueryResult(UploadOutcome.NotFound, null);
-            }
+            return new UploadQueryResult(UploadOutcome.NotFound, null);
         }
 
         if (record.State == UploadState.Completing && !_leases.HeldByOther(record))
