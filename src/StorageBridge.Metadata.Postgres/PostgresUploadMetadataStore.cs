@@ -173,8 +173,16 @@ public sealed partial class PostgresUploadMetadataStore : IUploadMetadataStore, 
         }, cancellationToken);
     }
 
-    public async IAsyncEnumerable<UploadRecord> ListExpiredAsync(
-        DateTimeOffset now, int limit, [EnumeratorCancellation] CancellationToken cancellationToken)
+    public IAsyncEnumerable<UploadRecord> ListExpiredAsync(DateTimeOffset now, int limit, CancellationToken cancellationToken) =>
+        ListDueAsync(_selectExpired, "expiry query", now, limit, cancellationToken);
+
+    /// <summary>An index range read on (events_due_ticks, id), like the expiry query.</summary>
+    public IAsyncEnumerable<UploadRecord> ListDueEventsAsync(DateTimeOffset now, int limit, CancellationToken cancellationToken) =>
+        ListDueAsync(_selectDueEvents, "due events query", now, limit, cancellationToken);
+
+    /// <summary>Records a due-time query (<c>@now</c>, <c>@limit</c>) returns, oldest first.</summary>
+    private async IAsyncEnumerable<UploadRecord> ListDueAsync(
+        string query, string operation, DateTimeOffset now, int limit, [EnumeratorCancellation] CancellationToken cancellationToken)
     {
         ArgumentOutOfRangeException.ThrowIfNegative(limit);
         if (limit == 0)
@@ -182,43 +190,12 @@ public sealed partial class PostgresUploadMetadataStore : IUploadMetadataStore, 
             yield break;
         }
 
-        // Read the batch up front: a caller that works through it slowly (deleting backend objects) must not hold a
-        // pooled connection (and its snapshot) meanwhile.
-        var records = await RunAsync("expiry query", async (connection, _, ct) =>
+        // Read the batch up front: a caller that works through it slowly (deleting backend objects, delivering events)
+        // must not hold a pooled connection (and its snapshot) meanwhile.
+        var records = await RunAsync(operation, async (connection, _, ct) =>
         {
             var due = new List<UploadRecord>(Math.Min(limit, 256));
-            await using var command = new NpgsqlCommand(_selectExpired, connection);
-            command.Parameters.Add(new NpgsqlParameter<long>("now", now.UtcTicks));
-            command.Parameters.Add(new NpgsqlParameter<int>("limit", limit));
-            await using var reader = await command.ExecuteReaderAsync(ct).ConfigureAwait(false);
-            while (await reader.ReadAsync(ct).ConfigureAwait(false))
-            {
-                due.Add(UploadRecordJson.Deserialize(reader.GetString(1), FormatVersion(reader.GetInt64(0))));
-            }
-
-            return due;
-        }, cancellationToken).ConfigureAwait(false);
-
-        foreach (var record in records)
-        {
-            yield return record;
-        }
-    }
-
-    public async IAsyncEnumerable<UploadRecord> ListDueEventsAsync(
-        DateTimeOffset now, int limit, [EnumeratorCancellation] CancellationToken cancellationToken)
-    {
-        ArgumentOutOfRangeException.ThrowIfNegative(limit);
-        if (limit == 0)
-        {
-            yield break;
-        }
-
-        // An index range read on (events_due_ticks, id), read up front as the expiry query is.
-        var records = await RunAsync("due events query", async (connection, _, ct) =>
-        {
-            var due = new List<UploadRecord>(Math.Min(limit, 256));
-            await using var command = new NpgsqlCommand(_selectDueEvents, connection);
+            await using var command = new NpgsqlCommand(query, connection);
             command.Parameters.Add(new NpgsqlParameter<long>("now", now.UtcTicks));
             command.Parameters.Add(new NpgsqlParameter<int>("limit", limit));
             await using var reader = await command.ExecuteReaderAsync(ct).ConfigureAwait(false);

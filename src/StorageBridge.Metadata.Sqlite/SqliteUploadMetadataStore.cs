@@ -217,8 +217,15 @@ public sealed partial class SqliteUploadMetadataStore : IUploadMetadataStore
             : MetadataWriteStatus.NotFound;
     }
 
-    public async IAsyncEnumerable<UploadRecord> ListExpiredAsync(
-        DateTimeOffset now, int limit, [EnumeratorCancellation] CancellationToken cancellationToken)
+    public IAsyncEnumerable<UploadRecord> ListExpiredAsync(DateTimeOffset now, int limit, CancellationToken cancellationToken) =>
+        ListDueAsync(SelectExpired, now, limit, cancellationToken);
+
+    public IAsyncEnumerable<UploadRecord> ListDueEventsAsync(DateTimeOffset now, int limit, CancellationToken cancellationToken) =>
+        ListDueAsync(SelectDueEvents, now, limit, cancellationToken);
+
+    /// <summary>Records a due-time query (<c>$now</c>, <c>$limit</c>) returns, oldest first.</summary>
+    private async IAsyncEnumerable<UploadRecord> ListDueAsync(
+        string query, DateTimeOffset now, int limit, [EnumeratorCancellation] CancellationToken cancellationToken)
     {
         ArgumentOutOfRangeException.ThrowIfNegative(limit);
         if (limit == 0)
@@ -226,44 +233,13 @@ public sealed partial class SqliteUploadMetadataStore : IUploadMetadataStore
             yield break;
         }
 
-        // Read the batch up front: a caller that works through it slowly (deleting backend objects) must not hold a
-        // read transaction open, which would keep WAL checkpoints from completing.
+        // Read the batch up front: a caller that works through it slowly (deleting backend objects, delivering events)
+        // must not hold a read transaction open, which would keep WAL checkpoints from completing.
         var records = new List<UploadRecord>(Math.Min(limit, 256));
         await using (var connection = await OpenAsync(cancellationToken).ConfigureAwait(false))
         await using (var command = connection.CreateCommand())
         {
-            command.CommandText = SelectExpired;
-            command.Parameters.AddWithValue("$now", now.ToUnixTimeMilliseconds());
-            command.Parameters.AddWithValue("$limit", limit);
-
-            await using var reader = await command.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
-            while (await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
-            {
-                records.Add(ReadRecord(reader));
-            }
-        }
-
-        foreach (var record in records)
-        {
-            yield return record;
-        }
-    }
-
-    public async IAsyncEnumerable<UploadRecord> ListDueEventsAsync(
-        DateTimeOffset now, int limit, [EnumeratorCancellation] CancellationToken cancellationToken)
-    {
-        ArgumentOutOfRangeException.ThrowIfNegative(limit);
-        if (limit == 0)
-        {
-            yield break;
-        }
-
-        // Read up front, as ListExpiredAsync does: delivering takes a while and must not hold a read transaction.
-        var records = new List<UploadRecord>(Math.Min(limit, 256));
-        await using (var connection = await OpenAsync(cancellationToken).ConfigureAwait(false))
-        await using (var command = connection.CreateCommand())
-        {
-            command.CommandText = SelectDueEvents;
+            command.CommandText = query;
             command.Parameters.AddWithValue("$now", now.ToUnixTimeMilliseconds());
             command.Parameters.AddWithValue("$limit", limit);
 
